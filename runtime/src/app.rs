@@ -1,0 +1,174 @@
+//! Wiring: open the stores, start the engine, serve HTTP until told to stop.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+
+use crate::engine::{ApplyError, ApplyOutcome, ApplyRequest, AuthError, AuthSettings, Engine, Limits};
+use crate::model::{read_dir, MetadataErrors};
+use crate::store::{Databases, Location, StoreError};
+use crate::web::WebOptions;
+
+/// Everything the runtime is configured with, read once at start-up.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where the data lives.
+    pub location: Location,
+    /// Limits of the record API.
+    pub limits: Limits,
+    /// Session lifetimes and the credential cache.
+    pub auth: AuthSettings,
+    /// Mark cookies `Secure` (when served over HTTPS).
+    pub secure_cookies: bool,
+}
+
+impl Config {
+    /// SQLite under `data_dir`, or PostgreSQL when a URL is given.
+    pub fn new(data_dir: PathBuf, database_url: Option<String>) -> Config {
+        let location = match database_url {
+            Some(url) if !url.is_empty() => Location::Postgres(url),
+            _ => Location::SqliteDir(data_dir),
+        };
+        Config {
+            location,
+            limits: Limits::default(),
+            auth: AuthSettings::default(),
+            secure_cookies: false,
+        }
+    }
+
+    /// The options of the HTTP edge.
+    pub fn web_options(&self) -> WebOptions {
+        WebOptions {
+            secure_cookies: self.secure_cookies,
+        }
+    }
+}
+
+/// Why the runtime could not start or do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// A store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Applying a release failed.
+    #[error(transparent)]
+    Apply(#[from] ApplyError),
+    /// Signing in, users or tokens failed.
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    /// Reading the package failed.
+    #[error(transparent)]
+    Metadata(#[from] MetadataErrors),
+    /// The listener could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// Opens the databases and starts the engine.
+pub async fn open(config: &Config) -> Result<Arc<Engine>, AppError> {
+    let dbs = Databases::open(&config.location).await?;
+    Ok(Engine::start(dbs, config.limits, config.auth).await?)
+}
+
+/// Applies the package in `dir` as a new release.
+pub async fn apply_dir(
+    engine: &Engine,
+    dir: &Path,
+    author: &str,
+    comment: &str,
+    plan_only: bool,
+) -> Result<ApplyOutcome, AppError> {
+    let files = read_dir(dir)?;
+    let req = ApplyRequest {
+        files,
+        author: author.to_owned(),
+        comment: comment.to_owned(),
+        plan_only,
+    };
+    Ok(engine.apply(req).await?)
+}
+
+/// Applies `dir` as the first release when the business model is empty.
+pub async fn bootstrap(engine: &Engine, dir: &Path) -> Result<(), AppError> {
+    if !engine.has_release().await? {
+        let outcome = apply_dir(
+            engine,
+            dir,
+            "relata",
+            "initial release from the stock application",
+            false,
+        )
+        .await?;
+        tracing::info!(release = ?outcome.release, dir = %dir.display(), "applied the first release");
+    }
+    Ok(())
+}
+
+/// A bound server, ready to run.
+pub struct Server {
+    listener: TcpListener,
+    engine: Arc<Engine>,
+    options: WebOptions,
+}
+
+impl Server {
+    /// Binds `addr` (port 0 picks a free port).
+    pub async fn bind(engine: Arc<Engine>, addr: SocketAddr) -> Result<Server, AppError> {
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| AppError::Bind { addr, source })?;
+        Ok(Server {
+            listener,
+            engine,
+            options: WebOptions::default(),
+        })
+    }
+
+    /// Sets the options of the HTTP edge (cookie flags).
+    pub fn with_options(mut self, options: WebOptions) -> Server {
+        self.options = options;
+        self
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.listener.local_addr().ok()
+    }
+
+    /// Serves until `shutdown` resolves, then finishes the requests in flight.
+    pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let app = crate::web::router_with(self.engine, self.options);
+        axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,167 @@
+//! The compiled model: a release turned into everything a request needs,
+//! built once and shared read-only (`Arc`) until the next release replaces it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::model::{EntityDef, FieldDef, FieldType, Model};
+use crate::store::ed::records::EntityTable;
+use crate::store::Backend;
+
+use super::openapi;
+use super::payload::{payload_schema, PayloadKind};
+use super::views::Views;
+
+/// The active release, compiled.
+#[derive(Debug)]
+pub struct CompiledModel {
+    /// The release number (0 before the first release).
+    pub release: i64,
+    /// The release checksum.
+    pub checksum: String,
+    /// The checked model it was built from.
+    pub model: Model,
+    entities: HashMap<String, Arc<CompiledEntity>>,
+    /// The OpenAPI document of the record API, serialised once.
+    pub openapi: bytes::Bytes,
+    /// Forms, lists and modules, with defaults filled in.
+    pub views: Views,
+}
+
+/// One entity, ready for requests.
+#[derive(Debug)]
+pub struct CompiledEntity {
+    /// Its definition.
+    pub def: EntityDef,
+    /// The SQL shapes of its table.
+    pub table: EntityTable,
+    /// Validates create payloads.
+    pub create_validator: jsonschema::Validator,
+    /// Validates patch payloads.
+    pub patch_validator: jsonschema::Validator,
+    /// For each field (by position in `def.fields`), its column index in `table`.
+    field_columns: Vec<usize>,
+    /// Field positions by name.
+    field_index: HashMap<String, usize>,
+    /// Unique groups, as field positions (single `unique: true` fields too).
+    pub unique_groups: Vec<Vec<usize>>,
+}
+
+/// Compiling failed: a bug, since the model was checked; reported, not panicked.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot compile the model: {0}")]
+pub struct CompileError(pub String);
+
+impl CompiledModel {
+    /// The model of an empty business model (before the first release).
+    pub fn empty(backend: Backend) -> CompiledModel {
+        CompiledModel::compile(Model::default(), 0, String::new(), backend).unwrap_or_else(|_| CompiledModel {
+            release: 0,
+            checksum: String::new(),
+            model: Model::default(),
+            entities: HashMap::new(),
+            openapi: bytes::Bytes::new(),
+            views: Views::default(),
+        })
+    }
+
+    /// Compiles a checked model for `backend`.
+    pub fn compile(
+        model: Model,
+        release: i64,
+        checksum: String,
+        backend: Backend,
+    ) -> Result<CompiledModel, CompileError> {
+        let mut entities = HashMap::with_capacity(model.entities.len());
+        for def in model.entities.values() {
+            entities.insert(
+                def.name.clone(),
+                Arc::new(CompiledEntity::compile(def, &model, backend)?),
+            );
+        }
+        let doc = openapi::document(&model, release);
+        let openapi = serde_json::to_vec(&doc)
+            .map_err(|e| CompileError(e.to_string()))?
+            .into();
+        let views = Views::build(&model);
+        Ok(CompiledModel {
+            release,
+            checksum,
+            model,
+            entities,
+            openapi,
+            views,
+        })
+    }
+
+    /// An entity by name.
+    pub fn entity(&self, name: &str) -> Option<&Arc<CompiledEntity>> {
+        self.entities.get(name)
+    }
+}
+
+impl CompiledEntity {
+    fn compile(def: &EntityDef, model: &Model, backend: Backend) -> Result<CompiledEntity, CompileError> {
+        let build = |kind| {
+            jsonschema::options()
+                .should_validate_formats(true)
+                .build(&payload_schema(def, model, kind))
+                .map_err(|e| CompileError(format!("entity {}: {e}", def.name)))
+        };
+        let table = EntityTable::new(def, backend);
+        let field_columns = def
+            .fields
+            .iter()
+            .map(|f| {
+                table
+                    .column_index(&f.name)
+                    .ok_or_else(|| CompileError(format!("no column for {}", f.name)))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let field_index = def
+            .fields
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.name.clone(), i))
+            .collect::<HashMap<_, _>>();
+        let mut unique_groups: Vec<Vec<usize>> = def
+            .fields
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.unique)
+            .map(|(i, _)| vec![i])
+            .collect();
+        for u in &def.unique {
+            unique_groups.push(u.fields.iter().filter_map(|n| field_index.get(n).copied()).collect());
+        }
+        Ok(CompiledEntity {
+            def: def.clone(),
+            create_validator: build(PayloadKind::Create)?,
+            patch_validator: build(PayloadKind::Patch)?,
+            table,
+            field_columns,
+            field_index,
+            unique_groups,
+        })
+    }
+
+    /// A field and its position, by name.
+    pub fn field(&self, name: &str) -> Option<(usize, &FieldDef)> {
+        let i = *self.field_index.get(name)?;
+        Some((i, &self.def.fields[i]))
+    }
+
+    /// The column index of the field at position `i`.
+    pub fn column_of(&self, i: usize) -> usize {
+        self.field_columns[i]
+    }
+
+    /// The reference fields, with their positions.
+    pub fn references(&self) -> impl Iterator<Item = (usize, &FieldDef)> {
+        self.def
+            .fields
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.field_type == FieldType::Reference)
+    }
+}

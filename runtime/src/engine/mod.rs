@@ -1,0 +1,179 @@
+//! The engine: the compiled model behind an atomic pointer, the record
+//! operations every path (API, UI, imports, rules) goes through, and the
+//! release pipeline that swaps the model while requests are served.
+//!
+//! Nothing here knows about HTTP.
+
+pub mod auth;
+mod compiled;
+mod openapi;
+pub mod payload;
+pub mod query;
+mod records;
+mod release;
+mod views;
+
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use tokio::sync::{Mutex, RwLock, RwLockReadGuard};
+
+pub use auth::{AuthError, AuthService, AuthSettings, CurrentUser, Locale};
+pub use compiled::{CompileError, CompiledEntity, CompiledModel};
+pub use payload::FieldError;
+pub use query::ListParams;
+pub use records::{ListResult, ReadOptions};
+pub use release::{ApplyError, ApplyOutcome, ApplyRequest};
+pub use views::Views;
+
+use crate::store::bm::BmStore;
+use crate::store::ed::records::Record;
+use crate::store::{Databases, StoreError};
+
+/// Errors of record operations. The web layer maps each to one HTTP status.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// No entity of that name in the active release.
+    #[error("unknown entity `{0}`")]
+    UnknownEntity(String),
+    /// No live record with that id.
+    #[error("no {entity} with id {id}")]
+    NotFound {
+        /// The entity.
+        entity: String,
+        /// The id asked for.
+        id: String,
+    },
+    /// The payload is invalid; one error per offending field.
+    #[error("the {entity} is not valid")]
+    Invalid {
+        /// The entity.
+        entity: String,
+        /// What is wrong, field by field.
+        errors: Vec<FieldError>,
+    },
+    /// The record changed since the version the caller read.
+    #[error("the record changed since version {expected} was read; it is now at version {}", current.get("row_version").and_then(|v| v.as_i64()).unwrap_or_default())]
+    Conflict {
+        /// The version the caller sent.
+        expected: i64,
+        /// The record as stored now.
+        current: Box<Record>,
+    },
+    /// An update needs the version read, in `If-Match`.
+    #[error("send the row_version you read in an If-Match header")]
+    PreconditionRequired,
+    /// A malformed request (query parameters, cursor, id).
+    #[error("{0}")]
+    BadRequest(String),
+    /// The database failed; details go to the logs only.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Limits of the record API.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Page size when none is asked for.
+    pub default_page_size: u64,
+    /// Largest page size accepted.
+    pub max_page_size: u64,
+    /// A requested total stops counting here.
+    pub count_cap: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            default_page_size: 50,
+            max_page_size: 500,
+            count_cap: 10_000,
+        }
+    }
+}
+
+/// The running engine of one runtime process.
+pub struct Engine {
+    dbs: Databases,
+    bm: BmStore,
+    model: ArcSwap<CompiledModel>,
+    /// Requests hold it shared while they use the database; applying a release
+    /// holds it exclusively for the DDL and the swap, so no request runs an old
+    /// model's SQL against a new schema.
+    gate: RwLock<()>,
+    /// One release is applied at a time.
+    applying: Mutex<()>,
+    limits: Limits,
+    auth: AuthService,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("release", &self.model.load().release)
+            .finish()
+    }
+}
+
+/// A request's view of the engine: the model it started with, and the gate
+/// that keeps the schema still until it is done.
+pub struct Snapshot<'a> {
+    /// The compiled model.
+    pub model: Arc<CompiledModel>,
+    _gate: RwLockReadGuard<'a, ()>,
+}
+
+impl Engine {
+    /// Starts an engine over open databases: loads the active release (after
+    /// finishing an activation a crash interrupted), or an empty model.
+    pub async fn start(dbs: Databases, limits: Limits, auth: AuthSettings) -> Result<Arc<Engine>, ApplyError> {
+        let bm = BmStore::new(dbs.bm.clone());
+        let auth = AuthService::new(dbs.ed.clone(), auth);
+        let engine = Engine {
+            model: ArcSwap::from_pointee(CompiledModel::empty(dbs.backend())),
+            dbs,
+            bm,
+            gate: RwLock::new(()),
+            applying: Mutex::new(()),
+            limits,
+            auth,
+        };
+        engine.recover_and_load().await?;
+        Ok(Arc::new(engine))
+    }
+
+    /// The current compiled model, without holding the schema gate (for
+    /// documents such as OpenAPI that touch no table).
+    pub fn model(&self) -> Arc<CompiledModel> {
+        self.model.load_full()
+    }
+
+    /// Takes a snapshot for one request.
+    pub async fn snapshot(&self) -> Snapshot<'_> {
+        let gate = self.gate.read().await;
+        Snapshot {
+            model: self.model.load_full(),
+            _gate: gate,
+        }
+    }
+
+    /// The databases.
+    pub fn databases(&self) -> &Databases {
+        &self.dbs
+    }
+
+    /// The business-model store.
+    pub fn bm(&self) -> &BmStore {
+        &self.bm
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Users, sessions and API tokens.
+    pub fn auth(&self) -> &AuthService {
+        &self.auth
+    }
+}

@@ -1,0 +1,163 @@
+//! The OpenAPI 3.1 document of the record API, generated from a release.
+
+use serde_json::{json, Map, Value};
+
+use super::payload::{field_schema, payload_schema, PayloadKind};
+use crate::model::Model;
+
+/// The OpenAPI document for `model` at release `release`.
+pub fn document(model: &Model, release: i64) -> Value {
+    let mut schemas = Map::new();
+    let mut paths = Map::new();
+    schemas.insert("Error".into(), error_schema());
+    for e in model.entities.values() {
+        let name = pascal(&e.name);
+        let mut record_props = Map::new();
+        record_props.insert("id".into(), json!({"type": "string", "format": "uuid"}));
+        record_props.insert(
+            "row_version".into(),
+            json!({"type": "integer", "description": "Send it back in If-Match to update."}),
+        );
+        for f in &e.fields {
+            record_props.insert(f.name.clone(), field_schema(f, model));
+        }
+        for ts in ["created_at", "updated_at"] {
+            record_props.insert(ts.into(), json!({"type": "string", "format": "date-time"}));
+        }
+        for who in ["created_by", "updated_by", "owner_id"] {
+            record_props.insert(who.into(), json!({"type": ["string", "null"], "format": "uuid"}));
+        }
+        record_props.insert(
+            "deleted_at".into(),
+            json!({"type": ["string", "null"], "format": "date-time"}),
+        );
+        schemas.insert(
+            name.clone(),
+            json!({"type": "object", "title": e.label.en, "properties": record_props}),
+        );
+        schemas.insert(format!("{name}Create"), payload_schema(e, model, PayloadKind::Create));
+        schemas.insert(format!("{name}Patch"), payload_schema(e, model, PayloadKind::Patch));
+        let r = |s: &str| json!({"$ref": format!("#/components/schemas/{s}")});
+        let one = json!({"description": "The record", "content": {"application/json": {"schema": r(&name)}}});
+        let page = json!({"description": "A page of records", "content": {"application/json": {"schema": {
+            "type": "object",
+            "properties": {
+                "data": {"type": "array", "items": r(&name)},
+                "next_cursor": {"type": ["string", "null"]},
+                "total": {"type": "integer"},
+                "total_capped": {"type": "boolean"}
+            }
+        }}}});
+        let body = |s: String| json!({"required": true, "content": {"application/json": {"schema": r(&s)}}});
+        let tag = json!([e.label.en]);
+        let base = format!("/api/v1/records/{}", e.name);
+        paths.insert(base.clone(), json!({
+            "get": {"tags": tag, "summary": format!("List {}", e.plural_label.en), "operationId": format!("list_{}", e.name),
+                    "parameters": list_parameters(), "responses": with_errors(json!({"200": page}))},
+            "post": {"tags": tag, "summary": format!("Create a {}", e.label.en), "operationId": format!("create_{}", e.name),
+                     "requestBody": body(format!("{name}Create")), "responses": with_errors(json!({"201": one}))}
+        }));
+        paths.insert(format!("{base}/{{id}}"), json!({
+            "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}}],
+            "get": {"tags": tag, "summary": format!("Read a {}", e.label.en), "operationId": format!("get_{}", e.name),
+                    "parameters": [param("fields", "Comma-separated fields to return"), param("expand", "Comma-separated reference fields to expand one level")],
+                    "responses": with_errors(json!({"200": one}))},
+            "patch": {"tags": tag, "summary": format!("Update a {}", e.label.en), "operationId": format!("update_{}", e.name),
+                      "parameters": [{"name": "If-Match", "in": "header", "required": true, "schema": {"type": "string"}, "description": "The row_version read (ETag)"}],
+                      "requestBody": body(format!("{name}Patch")), "responses": with_errors(json!({"200": one}))},
+            "delete": {"tags": tag, "summary": format!("Move a {} to the recycle bin", e.label.en), "operationId": format!("delete_{}", e.name),
+                       "responses": with_errors(json!({"200": one}))}
+        }));
+        paths.insert(format!("{base}/{{id}}/restore"), json!({
+            "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}}],
+            "post": {"tags": tag, "summary": format!("Restore a {} from the recycle bin", e.label.en), "operationId": format!("restore_{}", e.name),
+                     "responses": with_errors(json!({"200": one}))}
+        }));
+        paths.insert(format!("/api/v1/recycle-bin/{}", e.name), json!({
+            "get": {"tags": tag, "summary": format!("List deleted {}", e.plural_label.en), "operationId": format!("list_deleted_{}", e.name),
+                    "parameters": list_parameters(), "responses": with_errors(json!({"200": page}))}
+        }));
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": "Relata record API", "version": format!("release {release}")},
+        "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
+        "paths": paths,
+        "security": [{"bearerAuth": []}, {"sessionCookie": []}],
+        "components": {"schemas": schemas, "securitySchemes": {
+            "bearerAuth": {"type": "http", "scheme": "bearer",
+                "description": "An API token (rlt_...) from POST /api/v1/tokens or `relata create-token`"},
+            "sessionCookie": {"type": "apiKey", "in": "cookie", "name": "relata_session",
+                "description": "The browser session of the UI; writes also need the X-CSRF-Token header"}
+        }}
+    })
+}
+
+fn param(name: &str, description: &str) -> Value {
+    json!({"name": name, "in": "query", "required": false, "schema": {"type": "string"}, "description": description})
+}
+
+fn list_parameters() -> Value {
+    json!([
+        param("sort", "Comma-separated fields; prefix with - for descending"),
+        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
+        param("cursor", "next_cursor of the previous page"),
+        param("fields", "Comma-separated fields to return"),
+        param("expand", "Comma-separated reference fields to expand one level"),
+        {"name": "total", "in": "query", "schema": {"type": "boolean"}, "description": "Also count the matches (capped)"},
+        {"name": "filters", "in": "query", "style": "form", "explode": true,
+         "schema": {"type": "object", "additionalProperties": {"type": "string"}},
+         "description": "FIELD=OP.VALUE with OP one of eq, ne, lt, le, gt, ge, contains, starts_with, in (in.(a,b)), is (is.null / is.not_null); FIELD may be REFERENCE.FIELD"}
+    ])
+}
+
+fn with_errors(ok: Value) -> Value {
+    let mut responses = ok.as_object().cloned().unwrap_or_default();
+    for (code, what) in [
+        ("400", "Malformed request"),
+        ("401", "No valid API token or session"),
+        ("403", "A cookie-authenticated write without the X-CSRF-Token"),
+        ("404", "Unknown entity or record"),
+        ("409", "The record changed since it was read"),
+        ("413", "Body too large"),
+        ("422", "Invalid payload: one error per field"),
+        ("428", "If-Match is required"),
+    ] {
+        responses.insert(
+            code.into(),
+            json!({"description": what, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}),
+        );
+    }
+    Value::Object(responses)
+}
+
+fn error_schema() -> Value {
+    json!({
+        "type": "object",
+        "required": ["error"],
+        "properties": {"error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "details": {"type": "array", "items": {
+                    "type": "object",
+                    "properties": {"field": {"type": "string"}, "code": {"type": "string"}, "message": {"type": "string"}}
+                }},
+                "current": {"type": "object", "description": "On 409: the record as stored now"}
+            }
+        }}
+    })
+}
+
+fn pascal(name: &str) -> String {
+    name.split('_')
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
+}

@@ -1,0 +1,208 @@
+//! The JSON Schemas of record payloads, generated per entity from its fields,
+//! and the mapping of their validation errors to field errors.
+
+use jsonschema::error::ValidationErrorKind;
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+
+use crate::model::{decimal_shape, describe_schema_error, EntityDef, FieldDef, FieldType, Model};
+
+/// One problem with one field of a payload: the stable shape of 422 responses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    /// The field (or `_` for the payload as a whole).
+    pub field: String,
+    /// A stable, machine-readable code: `required`, `type`, `format`, `max_length`, ...
+    pub code: String,
+    /// A human-readable explanation.
+    pub message: String,
+}
+
+impl FieldError {
+    /// A field error.
+    pub fn new(field: impl Into<String>, code: impl Into<String>, message: impl Into<String>) -> Self {
+        FieldError {
+            field: field.into(),
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Which payload a schema is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PayloadKind {
+    /// POST: required fields must be present.
+    Create,
+    /// PATCH: any subset of fields; required ones may not be emptied.
+    Patch,
+}
+
+/// The JSON Schema of an entity's create or patch payload.
+pub fn payload_schema(entity: &EntityDef, model: &Model, kind: PayloadKind) -> Value {
+    let mut props = Map::new();
+    let mut required = Vec::new();
+    for f in &entity.fields {
+        props.insert(f.name.clone(), field_schema(f, model));
+        if kind == PayloadKind::Create && f.required && f.default.is_none() {
+            required.push(json!(f.name));
+        }
+    }
+    json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": format!("{} ({})", entity.label.en, if kind == PayloadKind::Create { "create" } else { "update" }),
+        "type": "object",
+        "additionalProperties": false,
+        "properties": props,
+        "required": required,
+    })
+}
+
+/// The JSON Schema of one field's value.
+pub fn field_schema(f: &FieldDef, model: &Model) -> Value {
+    let mut s = Map::new();
+    let nullable = |t: &str| if f.required { json!(t) } else { json!([t, "null"]) };
+    let codes = || -> Vec<Value> {
+        let mut codes: Vec<Value> = f
+            .picklist
+            .as_ref()
+            .and_then(|p| model.picklists.get(p))
+            .map(|p| p.values.iter().filter(|v| v.active).map(|v| json!(v.code)).collect())
+            .unwrap_or_default();
+        if !f.required && f.field_type == FieldType::Picklist {
+            codes.push(Value::Null);
+        }
+        codes
+    };
+    match f.field_type {
+        FieldType::Integer => {
+            s.insert("type".into(), nullable("integer"));
+        }
+        t if t.is_decimal() => {
+            s.insert("type".into(), nullable("number"));
+        }
+        FieldType::Boolean => {
+            s.insert("type".into(), nullable("boolean"));
+        }
+        FieldType::Picklist => {
+            s.insert("enum".into(), Value::Array(codes()));
+        }
+        FieldType::MultiPicklist => {
+            s.insert("type".into(), nullable("array"));
+            s.insert("items".into(), json!({ "enum": codes() }));
+            s.insert("uniqueItems".into(), json!(true));
+        }
+        _ => {
+            s.insert("type".into(), nullable("string"));
+        }
+    }
+    let format = match f.field_type {
+        FieldType::Date => Some("date"),
+        FieldType::Datetime => Some("date-time"),
+        FieldType::Email => Some("email"),
+        FieldType::Url => Some("uri"),
+        FieldType::Reference => Some("uuid"),
+        _ => None,
+    };
+    if let Some(format) = format {
+        s.insert("format".into(), json!(format));
+    }
+    if f.field_type == FieldType::Url {
+        s.insert("pattern".into(), json!("^https?://"));
+    }
+    if let Some(max) = f.max_length.or(f.field_type.default_max_length()) {
+        s.insert("maxLength".into(), json!(max));
+    }
+    if f.required && (f.field_type.is_short_text() || f.field_type == FieldType::LongText) {
+        s.insert("minLength".into(), json!(1));
+    }
+    if let Some(min) = f.min {
+        s.insert("minimum".into(), json!(min));
+    }
+    if let Some(max) = f.max {
+        s.insert("maximum".into(), json!(max));
+    }
+    if f.field_type.is_decimal() {
+        let (p, sc) = decimal_shape(f);
+        s.insert("x-precision".into(), json!(p));
+        s.insert("x-scale".into(), json!(sc));
+    }
+    s.insert(
+        "description".into(),
+        json!(f.help.as_ref().map_or(&f.label.en, |h| &h.en)),
+    );
+    Value::Object(s)
+}
+
+/// Every error of `payload` against a compiled payload validator, as field errors.
+pub fn validate(validator: &jsonschema::Validator, payload: &Value, entity: &str) -> Vec<FieldError> {
+    validator
+        .iter_errors(payload)
+        .flat_map(|e| {
+            let field = e.instance_path().as_str().split('/').nth(1).unwrap_or("").to_owned();
+            match e.kind() {
+                ValidationErrorKind::Required { property } => {
+                    let name = property.as_str().unwrap_or_default().to_owned();
+                    vec![FieldError::new(name, "required", "is required")]
+                }
+                ValidationErrorKind::AdditionalProperties { unexpected } => unexpected
+                    .iter()
+                    .map(|u| FieldError::new(u.clone(), "unknown_field", format!("is not a field of {entity}")))
+                    .collect(),
+                // Only required fields refuse null: say so in those words.
+                ValidationErrorKind::Type { .. } if e.instance().is_null() && !field.is_empty() => {
+                    vec![FieldError::new(field, "required", "is required")]
+                }
+                kind => {
+                    let field = if field.is_empty() { "_".to_owned() } else { field };
+                    vec![FieldError::new(field, code_of(kind), describe_schema_error(&e))]
+                }
+            }
+        })
+        .collect()
+}
+
+fn code_of(kind: &ValidationErrorKind) -> &'static str {
+    match kind {
+        ValidationErrorKind::Type { .. } => "type",
+        ValidationErrorKind::Format { .. } => "format",
+        ValidationErrorKind::MaxLength { .. } => "max_length",
+        ValidationErrorKind::MinLength { .. } => "required",
+        ValidationErrorKind::Enum { .. } => "not_in_picklist",
+        ValidationErrorKind::Minimum { .. } | ValidationErrorKind::ExclusiveMinimum { .. } => "minimum",
+        ValidationErrorKind::Maximum { .. } | ValidationErrorKind::ExclusiveMaximum { .. } => "maximum",
+        ValidationErrorKind::Pattern { .. } => "format",
+        ValidationErrorKind::UniqueItems => "duplicate_items",
+        _ => "invalid",
+    }
+}
+
+/// Checks a decimal value against the field's precision and scale, which
+/// JSON Schema cannot say exactly.
+pub fn check_decimal(f: &FieldDef, v: &Value) -> Option<FieldError> {
+    let n = v.as_number()?;
+    let (p, s) = decimal_shape(f);
+    let text = n.to_string();
+    let digits = text.trim_start_matches('-');
+    if digits.contains(['e', 'E']) {
+        return None; // exotic notation: the database check catches overflow
+    }
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    let frac = frac.trim_end_matches('0');
+    let int = int.trim_start_matches('0');
+    if frac.len() > s as usize {
+        return Some(FieldError::new(
+            &f.name,
+            "scale",
+            format!("at most {s} digits after the decimal point"),
+        ));
+    }
+    if int.len() > (p - s) as usize {
+        return Some(FieldError::new(
+            &f.name,
+            "precision",
+            format!("at most {} digits before the decimal point", p - s),
+        ));
+    }
+    None
+}

@@ -1,0 +1,330 @@
+//! Parsing list and read parameters (`sort`, `limit`, `cursor`, `fields`,
+//! `expand`, `total`, and `FIELD=OP.VALUE` filters) against the model.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use serde_json::{json, Value as Json};
+
+use super::compiled::{CompiledEntity, CompiledModel};
+use super::records::ReadOptions;
+use super::{EngineError, Limits};
+use crate::model::FieldType;
+use crate::store::ed::records::{Filter, FilterOp, ListQuery, SortKey};
+use crate::store::ed::values::{to_sql, ColumnKind};
+
+/// The raw query parameters of a list request, in order, and the fields the
+/// `q` parameter searches.
+#[derive(Debug, Clone, Default)]
+pub struct ListParams {
+    /// `(key, value)` pairs as sent.
+    pub pairs: Vec<(String, String)>,
+    /// Fields `q=` looks in; empty: the entity's text fields.
+    pub quick_search: Vec<String>,
+}
+
+impl ListParams {
+    /// Parameters as sent, `q` searching the entity's text fields.
+    pub fn new(pairs: Vec<(String, String)>) -> Self {
+        ListParams {
+            pairs,
+            quick_search: Vec::new(),
+        }
+    }
+}
+
+/// A list request, checked against the model.
+#[derive(Debug)]
+pub struct ParsedList {
+    /// The store query.
+    pub query: ListQuery,
+    /// Reference fields to expand.
+    pub expand: Vec<String>,
+    /// Whether a total was asked for.
+    pub total: bool,
+    sort_text: String,
+}
+
+impl ParsedList {
+    /// The opaque cursor for the page after a record with these key values.
+    pub fn cursor_for(&self, values: Vec<Json>) -> String {
+        URL_SAFE_NO_PAD.encode(json!({"s": self.sort_text, "v": values}).to_string())
+    }
+}
+
+fn bad(msg: impl Into<String>) -> EngineError {
+    EngineError::BadRequest(msg.into())
+}
+
+/// Checks list parameters against an entity.
+pub fn parse_list(
+    model: &CompiledModel,
+    e: &CompiledEntity,
+    params: &ListParams,
+    limits: Limits,
+    deleted: bool,
+) -> Result<ParsedList, EngineError> {
+    let mut opts = ReadOptions::default();
+    let mut query = ListQuery {
+        limit: limits.default_page_size,
+        deleted,
+        ..ListQuery::default()
+    };
+    let mut total = false;
+    let mut sort_text = String::new();
+    let mut cursor = None;
+    for (key, value) in &params.pairs {
+        match key.as_str() {
+            "q" => {
+                let text = value.trim();
+                if !text.is_empty() {
+                    query.search = Some((search_columns(e, &params.quick_search)?, text.to_owned()));
+                }
+            }
+            "sort" => {
+                sort_text = value.clone();
+                query.sort = parse_sort(e, value)?;
+            }
+            "limit" => {
+                let n: u64 = value
+                    .parse()
+                    .map_err(|_| bad(format!("limit: expected a whole number, found `{value}`")))?;
+                if n == 0 || n > limits.max_page_size {
+                    return Err(bad(format!("limit: expected 1 to {}, found {n}", limits.max_page_size)));
+                }
+                query.limit = n;
+            }
+            "cursor" => cursor = Some(value.clone()),
+            "fields" => opts.fields = Some(value.clone()),
+            "expand" => opts.expand = Some(value.clone()),
+            "total" => {
+                total = match value.as_str() {
+                    "true" | "1" | "" => true,
+                    "false" | "0" => false,
+                    other => return Err(bad(format!("total: expected true or false, found `{other}`"))),
+                }
+            }
+            _ => query.filters.push(parse_filter(model, e, key, value)?),
+        }
+    }
+    if let Some(c) = cursor {
+        query.after = Some(decode_cursor(&c, &sort_text)?);
+    }
+    let (projection, expand) = projection(e, &opts)?;
+    query.projection = projection.map(|mut p| {
+        for k in &query.sort {
+            if !p.contains(&k.column) {
+                p.push(k.column);
+            }
+        }
+        p
+    });
+    Ok(ParsedList {
+        query,
+        expand,
+        total,
+        sort_text,
+    })
+}
+
+/// The columns `q=` searches: the given fields, or every short text field.
+fn search_columns(e: &CompiledEntity, fields: &[String]) -> Result<Vec<String>, EngineError> {
+    if fields.is_empty() {
+        return Ok(e
+            .def
+            .fields
+            .iter()
+            .filter(|f| f.field_type.is_short_text())
+            .map(|f| f.name.clone())
+            .collect());
+    }
+    fields
+        .iter()
+        .map(|name| match e.field(name) {
+            Some(_) => Ok(name.clone()),
+            None => Err(bad(format!("q: `{name}` is not a field of {}", e.def.name))),
+        })
+        .collect()
+}
+
+fn decode_cursor(cursor: &str, sort_text: &str) -> Result<Vec<Json>, EngineError> {
+    let invalid = || bad("cursor: not a cursor of this list (send next_cursor back with the same sort)");
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
+    let v: Json = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
+    if v.get("s").and_then(Json::as_str) != Some(sort_text) {
+        return Err(invalid());
+    }
+    v.get("v").and_then(Json::as_array).cloned().ok_or_else(invalid)
+}
+
+fn parse_sort(e: &CompiledEntity, value: &str) -> Result<Vec<SortKey>, EngineError> {
+    let mut keys = Vec::new();
+    for part in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (desc, name) = match part.strip_prefix('-') {
+            Some(n) => (true, n),
+            None => (false, part.strip_prefix('+').unwrap_or(part)),
+        };
+        let column = e
+            .table
+            .column_index(name)
+            .ok_or_else(|| bad(format!("sort: `{name}` is not a field of {}", e.def.name)))?;
+        if let Some((_, f)) = e.field(name) {
+            if matches!(f.field_type, FieldType::LongText | FieldType::MultiPicklist) {
+                return Err(bad(format!(
+                    "sort: `{name}` is a {} field and cannot be sorted on",
+                    f.field_type.as_str()
+                )));
+            }
+        }
+        keys.push(SortKey { column, desc });
+    }
+    Ok(keys)
+}
+
+const OPS: [(&str, FilterOp); 11] = [
+    ("eq", FilterOp::Eq),
+    ("ne", FilterOp::Ne),
+    ("lt", FilterOp::Lt),
+    ("le", FilterOp::Le),
+    ("gt", FilterOp::Gt),
+    ("ge", FilterOp::Ge),
+    ("contains", FilterOp::Contains),
+    ("starts_with", FilterOp::StartsWith),
+    ("in", FilterOp::In),
+    ("is", FilterOp::IsNull(true)),
+    ("not", FilterOp::IsNull(false)),
+];
+
+fn parse_filter(model: &CompiledModel, e: &CompiledEntity, key: &str, value: &str) -> Result<Filter, EngineError> {
+    // FIELD or REFERENCE.FIELD
+    let (target, column, via) = match key.split_once('.') {
+        None => (e, key, None),
+        Some((reference, field)) => {
+            let (_, f) = e.field(reference).ok_or_else(|| {
+                bad(format!(
+                    "filter `{key}`: `{reference}` is not a field of {}",
+                    e.def.name
+                ))
+            })?;
+            let t = f
+                .target
+                .as_deref()
+                .and_then(|t| model.entity(t))
+                .ok_or_else(|| bad(format!("filter `{key}`: `{reference}` is not a reference field")))?;
+            (&**t, field, Some((reference.to_owned(), t.def.name.clone())))
+        }
+    };
+    let index = target.table.column_index(column).ok_or_else(|| {
+        bad(format!(
+            "`{column}` is not a field of {} (and not a known parameter)",
+            target.def.name
+        ))
+    })?;
+    let kind = target.table.columns()[index].kind;
+    let (op_text, operand) = value
+        .split_once('.')
+        .ok_or_else(|| bad(format!("filter `{key}`: expected OP.VALUE, e.g. {key}=eq.something")))?;
+    let mut op = OPS
+        .iter()
+        .find(|(name, _)| *name == op_text)
+        .map(|(_, op)| *op)
+        .ok_or_else(|| bad(format!("filter `{key}`: unknown operator `{op_text}`; expected one of eq, ne, lt, le, gt, ge, contains, starts_with, in, is")))?;
+    let backend = target.table.backend();
+    let values = match op {
+        FilterOp::IsNull(_) => {
+            op = match (op_text, operand) {
+                ("is", "null") => FilterOp::IsNull(true),
+                ("is", "not_null") | ("not", "null") => FilterOp::IsNull(false),
+                _ => return Err(bad(format!("filter `{key}`: expected is.null or is.not_null"))),
+            };
+            Vec::new()
+        }
+        FilterOp::In => {
+            let inner = operand
+                .strip_prefix('(')
+                .and_then(|s| s.strip_suffix(')'))
+                .ok_or_else(|| bad(format!("filter `{key}`: expected in.(a,b,c)")))?;
+            inner
+                .split(',')
+                .map(|item| {
+                    operand_value(key, kind, item)
+                        .and_then(|j| to_sql(backend, kind, &j).map_err(|w| bad(format!("filter `{key}`: {w}"))))
+                })
+                .collect::<Result<_, _>>()?
+        }
+        FilterOp::Contains | FilterOp::StartsWith => {
+            let text = match kind {
+                ColumnKind::Field(FieldType::MultiPicklist) if op == FilterOp::Contains => format!("\"{operand}\""),
+                ColumnKind::Field(t) if t.is_short_text() || matches!(t, FieldType::LongText | FieldType::Picklist) => {
+                    operand.to_owned()
+                }
+                _ => return Err(bad(format!("filter `{key}`: {op_text} applies to text fields only"))),
+            };
+            vec![sea_query::Value::String(Some(Box::new(text)))]
+        }
+        _ => {
+            if matches!(kind, ColumnKind::Field(FieldType::MultiPicklist | FieldType::LongText))
+                && op != FilterOp::Eq
+                && op != FilterOp::Ne
+            {
+                return Err(bad(format!("filter `{key}`: {op_text} does not apply to this field")));
+            }
+            let j = operand_value(key, kind, operand)?;
+            vec![to_sql(backend, kind, &j).map_err(|w| bad(format!("filter `{key}`: {w}")))?]
+        }
+    };
+    Ok(Filter {
+        column: column.to_owned(),
+        op,
+        values,
+        via,
+    })
+}
+
+/// The JSON form of a textual filter operand for a column kind.
+fn operand_value(key: &str, kind: ColumnKind, text: &str) -> Result<Json, EngineError> {
+    let parsed = match kind {
+        ColumnKind::Version | ColumnKind::Field(FieldType::Integer) => text.parse::<i64>().ok().map(Json::from),
+        ColumnKind::Field(t) if t.is_decimal() => text
+            .parse::<f64>()
+            .ok()
+            .and_then(serde_json::Number::from_f64)
+            .map(Json::Number),
+        ColumnKind::Field(FieldType::Boolean) => text.parse::<bool>().ok().map(Json::Bool),
+        ColumnKind::Field(FieldType::MultiPicklist) => Some(Json::Array(vec![Json::String(text.to_owned())])),
+        _ => Some(Json::String(text.to_owned())),
+    };
+    parsed.ok_or_else(|| bad(format!("filter `{key}`: `{text}` is not a valid value for this field")))
+}
+
+/// The columns to select for `fields=` (None: all) and the fields to expand.
+pub fn projection(e: &CompiledEntity, opts: &ReadOptions) -> Result<(Option<Vec<usize>>, Vec<String>), EngineError> {
+    let mut expand = Vec::new();
+    if let Some(list) = &opts.expand {
+        for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            match e.field(name) {
+                Some((_, f)) if f.field_type == FieldType::Reference => expand.push(name.to_owned()),
+                Some(_) => return Err(bad(format!("expand: `{name}` is not a reference field"))),
+                None => return Err(bad(format!("expand: `{name}` is not a field of {}", e.def.name))),
+            }
+        }
+    }
+    let Some(list) = &opts.fields else {
+        return Ok((None, expand));
+    };
+    let mut cols = vec![0, e.table.column_index("row_version").unwrap_or(0)];
+    for name in list
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .chain(expand.iter().map(String::as_str))
+    {
+        let i = e
+            .table
+            .column_index(name)
+            .ok_or_else(|| bad(format!("fields: `{name}` is not a field of {}", e.def.name)))?;
+        if !cols.contains(&i) {
+            cols.push(i);
+        }
+    }
+    Ok((Some(cols), expand))
+}

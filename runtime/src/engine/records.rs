@@ -1,0 +1,376 @@
+//! Record operations: validate, convert, write, and explain what the
+//! database refused in terms of fields.
+
+use sea_query::Value;
+use serde_json::Value as Json;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::compiled::CompiledEntity;
+use super::payload::{self, FieldError};
+use super::query::{parse_list, projection, ListParams};
+use super::{Engine, EngineError, Snapshot};
+use crate::model::FieldType;
+use crate::store::ed::records::{ListError, Record, Stamp, WriteError, WriteOutcome};
+use crate::store::ed::values::{to_sql, ColumnKind};
+use crate::store::StoreError;
+
+/// Options of a read: projection and expansion.
+#[derive(Debug, Clone, Default)]
+pub struct ReadOptions {
+    /// `fields=`: the fields to return (id and row_version always come).
+    pub fields: Option<String>,
+    /// `expand=`: reference fields to replace by the referenced record.
+    pub expand: Option<String>,
+}
+
+/// A page of a list.
+#[derive(Debug, Clone)]
+pub struct ListResult {
+    /// The records.
+    pub data: Vec<Record>,
+    /// The cursor of the next page.
+    pub next_cursor: Option<String>,
+    /// The number of matches, when asked for, capped at the count cap.
+    pub total: Option<u64>,
+    /// Whether the total stopped at the cap.
+    pub total_capped: bool,
+}
+
+fn entity<'m>(snap: &'m Snapshot<'_>, name: &str) -> Result<&'m CompiledEntity, EngineError> {
+    snap.model
+        .entity(name)
+        .map(|e| &**e)
+        .ok_or_else(|| EngineError::UnknownEntity(name.to_owned()))
+}
+
+fn parse_id(entity: &str, id: &str) -> Result<Uuid, EngineError> {
+    Uuid::parse_str(id).map_err(|_| EngineError::NotFound {
+        entity: entity.to_owned(),
+        id: id.to_owned(),
+    })
+}
+
+fn stamp(actor: Option<Uuid>) -> Stamp {
+    Stamp {
+        actor,
+        now: OffsetDateTime::now_utc(),
+    }
+}
+
+impl Engine {
+    /// Creates a record from a JSON payload.
+    pub async fn create(&self, entity_name: &str, payload: &Json, actor: Option<Uuid>) -> Result<Record, EngineError> {
+        let snap = self.snapshot().await;
+        let e = entity(&snap, entity_name)?;
+        let mut errors = payload::validate(&e.create_validator, payload, entity_name);
+        let obj = payload.as_object();
+        let backend = e.table.backend();
+        let mut values = Vec::with_capacity(e.def.fields.len());
+        for f in &e.def.fields {
+            let v = obj
+                .and_then(|o| o.get(&f.name))
+                .or(f.default.as_ref())
+                .unwrap_or(&Json::Null);
+            values.push(convert(&mut errors, backend, f, v));
+        }
+        if !errors.is_empty() {
+            return Err(invalid(entity_name, errors));
+        }
+        let id = Uuid::now_v7();
+        match e.table.insert(&self.dbs.ed, id, stamp(actor), values).await {
+            Ok(r) => Ok(r),
+            Err(err) => Err(self.explain(e, err, obj, None).await),
+        }
+    }
+
+    /// Applies a partial update at the version the caller read.
+    pub async fn update(
+        &self,
+        entity_name: &str,
+        id: &str,
+        version: Option<i64>,
+        patch: &Json,
+        actor: Option<Uuid>,
+    ) -> Result<Record, EngineError> {
+        let snap = self.snapshot().await;
+        let e = entity(&snap, entity_name)?;
+        let id = parse_id(entity_name, id)?;
+        let mut errors = payload::validate(&e.patch_validator, patch, entity_name);
+        let backend = e.table.backend();
+        let mut sets = Vec::new();
+        if let Some(obj) = patch.as_object() {
+            for (name, v) in obj {
+                if let Some((i, f)) = e.field(name) {
+                    sets.push((e.column_of(i), convert(&mut errors, backend, f, v)));
+                }
+            }
+        }
+        if !errors.is_empty() {
+            return Err(invalid(entity_name, errors));
+        }
+        let version = version.ok_or(EngineError::PreconditionRequired)?;
+        match e.table.update(&self.dbs.ed, id, version, stamp(actor), sets).await {
+            Ok(outcome) => outcome_of(entity_name, id, Some(version), outcome),
+            Err(err) => Err(self.explain(e, err, patch.as_object(), Some(id)).await),
+        }
+    }
+
+    /// Moves a record to the recycle bin.
+    pub async fn delete(
+        &self,
+        entity_name: &str,
+        id: &str,
+        version: Option<i64>,
+        actor: Option<Uuid>,
+    ) -> Result<Record, EngineError> {
+        let snap = self.snapshot().await;
+        let e = entity(&snap, entity_name)?;
+        let id = parse_id(entity_name, id)?;
+        let outcome = e
+            .table
+            .soft_delete(&self.dbs.ed, id, version, stamp(actor))
+            .await
+            .map_err(write_error)?;
+        outcome_of(entity_name, id, version, outcome)
+    }
+
+    /// Brings a record back from the recycle bin.
+    pub async fn restore(&self, entity_name: &str, id: &str, actor: Option<Uuid>) -> Result<Record, EngineError> {
+        let snap = self.snapshot().await;
+        let e = entity(&snap, entity_name)?;
+        let uid = parse_id(entity_name, id)?;
+        match e.table.restore(&self.dbs.ed, uid, stamp(actor)).await {
+            Ok(outcome) => outcome_of(entity_name, uid, None, outcome),
+            Err(WriteError::Unique) => {
+                let current = e.table.get_any(&self.dbs.ed, uid).await?;
+                let errs = self.unique_errors(e, current.as_ref(), Some(uid)).await;
+                Err(invalid(entity_name, errs))
+            }
+            Err(err) => Err(write_error(err)),
+        }
+    }
+
+    /// Reads one live record.
+    pub async fn get(&self, entity_name: &str, id: &str, opts: &ReadOptions) -> Result<Record, EngineError> {
+        let snap = self.snapshot().await;
+        let e = entity(&snap, entity_name)?;
+        let uid = parse_id(entity_name, id)?;
+        let (cols, expand) = projection(e, opts)?;
+        let record = e.table.get(&self.dbs.ed, uid, cols.as_deref()).await?;
+        let mut record = record.ok_or_else(|| EngineError::NotFound {
+            entity: entity_name.to_owned(),
+            id: id.to_owned(),
+        })?;
+        self.expand(&snap, e, std::slice::from_mut(&mut record), &expand)
+            .await?;
+        Ok(record)
+    }
+
+    /// Lists live records, or the recycle bin.
+    pub async fn list(&self, entity_name: &str, params: &ListParams, deleted: bool) -> Result<ListResult, EngineError> {
+        let snap = self.snapshot().await;
+        let e = entity(&snap, entity_name)?;
+        let parsed = parse_list(&snap.model, e, params, self.limits, deleted)?;
+        let page = e
+            .table
+            .list(&self.dbs.ed, &parsed.query)
+            .await
+            .map_err(|err| match err {
+                ListError::BadCursor => EngineError::BadRequest("the cursor does not belong to this query".into()),
+                ListError::Store(s) => EngineError::Store(s),
+            })?;
+        let mut data = page.records;
+        self.expand(&snap, e, &mut data, &parsed.expand).await?;
+        let (total, total_capped) = if parsed.total {
+            let cap = self.limits.count_cap;
+            let n = e.table.count(&self.dbs.ed, &parsed.query, cap).await?;
+            (Some(n.min(cap)), n > cap)
+        } else {
+            (None, false)
+        };
+        let next_cursor = page.next.map(|v| parsed.cursor_for(v));
+        Ok(ListResult {
+            data,
+            next_cursor,
+            total,
+            total_capped,
+        })
+    }
+
+    /// Replaces reference ids by the referenced records, one query per field.
+    async fn expand(
+        &self,
+        snap: &Snapshot<'_>,
+        e: &CompiledEntity,
+        records: &mut [Record],
+        fields: &[String],
+    ) -> Result<(), EngineError> {
+        for name in fields {
+            let Some((_, f)) = e.field(name) else { continue };
+            let Some(target) = f.target.as_deref().and_then(|t| snap.model.entity(t)) else {
+                continue;
+            };
+            let ids: Vec<Uuid> = records
+                .iter()
+                .filter_map(|r| r.get(name).and_then(Json::as_str).and_then(|s| Uuid::parse_str(s).ok()))
+                .collect();
+            let found = target.table.get_many(&self.dbs.ed, &ids).await?;
+            for r in records.iter_mut() {
+                let Some(Json::String(id)) = r.get(name) else { continue };
+                let hit = found
+                    .iter()
+                    .find(|t| t.get("id").and_then(Json::as_str) == Some(id.as_str()));
+                if let Some(hit) = hit {
+                    r.insert(name.clone(), Json::Object(hit.clone()));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Turns a refused write into field errors, looking up which values clash.
+    async fn explain(
+        &self,
+        e: &CompiledEntity,
+        err: WriteError,
+        payload: Option<&serde_json::Map<String, Json>>,
+        id: Option<Uuid>,
+    ) -> EngineError {
+        let name = &e.def.name;
+        match err {
+            WriteError::Unique => {
+                let mut errs = self.unique_errors(e, payload, id).await;
+                if errs.is_empty() {
+                    errs.push(FieldError::new(
+                        "_",
+                        "unique",
+                        "another record already has these values",
+                    ));
+                }
+                invalid(name, errs)
+            }
+            WriteError::ForeignKey => {
+                let mut errs = Vec::new();
+                for (_, f) in e.references() {
+                    let Some(Json::String(v)) = payload.and_then(|p| p.get(&f.name)) else {
+                        continue;
+                    };
+                    let target = self.model().entity(f.target.as_deref().unwrap_or_default()).cloned();
+                    let exists = match (target, Uuid::parse_str(v)) {
+                        (Some(t), Ok(uid)) => t.table.exists(&self.dbs.ed, uid).await.unwrap_or(false),
+                        _ => false,
+                    };
+                    if !exists {
+                        errs.push(FieldError::new(
+                            &f.name,
+                            "not_found",
+                            format!("no {} with id {v}", f.target.as_deref().unwrap_or_default()),
+                        ));
+                    }
+                }
+                if errs.is_empty() {
+                    errs.push(FieldError::new("_", "reference", "a referenced record does not exist"));
+                }
+                invalid(name, errs)
+            }
+            WriteError::Store(s) => EngineError::Store(s),
+        }
+    }
+
+    async fn unique_errors(
+        &self,
+        e: &CompiledEntity,
+        view: Option<&serde_json::Map<String, Json>>,
+        except: Option<Uuid>,
+    ) -> Vec<FieldError> {
+        let Some(view) = view else { return Vec::new() };
+        let backend = e.table.backend();
+        let mut errs = Vec::new();
+        for group in &e.unique_groups {
+            let mut values = Vec::new();
+            for &i in group {
+                let f = &e.def.fields[i];
+                let Some(v) = view.get(&f.name).filter(|v| !v.is_null()) else {
+                    break;
+                };
+                let Ok(sql) = to_sql(backend, ColumnKind::of_field(f.field_type), v) else {
+                    break;
+                };
+                values.push((e.column_of(i), sql));
+            }
+            if values.len() != group.len() {
+                continue;
+            }
+            if e.table
+                .exists_with(&self.dbs.ed, &values, except)
+                .await
+                .unwrap_or(false)
+            {
+                let names: Vec<&str> = group.iter().map(|&i| e.def.fields[i].name.as_str()).collect();
+                let msg = if names.len() == 1 {
+                    "another record already has this value".to_owned()
+                } else {
+                    format!("another record already has these values of {}", names.join(", "))
+                };
+                errs.push(FieldError::new(names[0], "unique", msg));
+            }
+        }
+        errs
+    }
+}
+
+fn convert(
+    errors: &mut Vec<FieldError>,
+    backend: crate::store::Backend,
+    f: &crate::model::FieldDef,
+    v: &Json,
+) -> Value {
+    let kind = ColumnKind::of_field(f.field_type);
+    if f.field_type.is_decimal() {
+        if let Some(err) = payload::check_decimal(f, v) {
+            errors.push(err);
+        }
+    }
+    if f.field_type == FieldType::Reference && v.is_null() && f.required {
+        errors.push(FieldError::new(&f.name, "required", "is required"));
+    }
+    match to_sql(backend, kind, v) {
+        Ok(sql) => sql,
+        Err(why) => {
+            // The JSON Schema already reported type errors; add only new ones.
+            if !errors.iter().any(|e| e.field == f.name) {
+                errors.push(FieldError::new(&f.name, "invalid", why));
+            }
+            crate::store::ed::values::null_of(backend, kind)
+        }
+    }
+}
+
+fn invalid(entity: &str, errors: Vec<FieldError>) -> EngineError {
+    EngineError::Invalid {
+        entity: entity.to_owned(),
+        errors,
+    }
+}
+
+fn write_error(err: WriteError) -> EngineError {
+    match err {
+        WriteError::Store(s) => EngineError::Store(s),
+        other => EngineError::Store(StoreError::Corrupt(other.to_string())),
+    }
+}
+
+fn outcome_of(entity: &str, id: Uuid, version: Option<i64>, outcome: WriteOutcome) -> Result<Record, EngineError> {
+    match outcome {
+        WriteOutcome::Done(r) => Ok(r),
+        WriteOutcome::NotFound => Err(EngineError::NotFound {
+            entity: entity.to_owned(),
+            id: id.to_string(),
+        }),
+        WriteOutcome::Conflict(current) => Err(EngineError::Conflict {
+            expected: version.unwrap_or_default(),
+            current: Box::new(current),
+        }),
+    }
+}

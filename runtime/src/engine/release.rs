@@ -1,0 +1,211 @@
+//! The release pipeline: validate -> compile -> plan -> apply the DDL and
+//! record the release -> swap the model. A failure at any step leaves the
+//! live release and its tables as they were.
+
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+
+use super::compiled::{CompileError, CompiledModel};
+use super::Engine;
+use crate::model::{load_files, MetadataErrors, Model, SourceFile, SourcedItem};
+use crate::store::bm::{NewRelease, StoredItem};
+use crate::store::ed::schema::{self, Plan, SchemaError, SchemaState};
+use crate::store::StoreError;
+
+/// A package to apply.
+#[derive(Debug, Clone)]
+pub struct ApplyRequest {
+    /// The package's files.
+    pub files: Vec<SourceFile>,
+    /// Who applies it.
+    pub author: String,
+    /// Why.
+    pub comment: String,
+    /// Only compute and return the plan; change nothing.
+    pub plan_only: bool,
+}
+
+/// What applying did (or, for a plan, would do).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ApplyOutcome {
+    /// The new release's number; `None` for a plan or an unchanged package.
+    pub release: Option<i64>,
+    /// The schema steps.
+    pub plan: Plan,
+    /// The package is the active release already.
+    pub unchanged: bool,
+}
+
+/// Why a release was not applied. Nothing changed in either database.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    /// The package has errors.
+    #[error(transparent)]
+    Metadata(#[from] MetadataErrors),
+    /// The schema change was refused or failed.
+    #[error(transparent)]
+    Schema(#[from] SchemaError),
+    /// Compiling failed.
+    #[error(transparent)]
+    Compile(#[from] CompileError),
+    /// A store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// SHA-256 over the canonical items, sorted by kind and name.
+pub fn checksum(items: &[StoredItem]) -> String {
+    let mut sorted: Vec<&StoredItem> = items.iter().collect();
+    sorted.sort_by(|a, b| (&a.kind, &a.name).cmp(&(&b.kind, &b.name)));
+    let mut h = Sha256::new();
+    for i in sorted {
+        h.update(i.kind.as_bytes());
+        h.update([0]);
+        h.update(i.name.as_bytes());
+        h.update([0]);
+        h.update(i.body.as_bytes());
+        h.update([b'\n']);
+    }
+    hex::encode(h.finalize())
+}
+
+fn stored(items: &[SourcedItem]) -> Vec<StoredItem> {
+    items
+        .iter()
+        .map(|si| StoredItem {
+            kind: si.item.kind().to_owned(),
+            name: si.item.name().to_owned(),
+            path: si.path.clone(),
+            body: serde_json::to_string(&si.item).unwrap_or_default(),
+            source: si.source.clone(),
+        })
+        .collect()
+}
+
+impl Engine {
+    /// Validates, plans and (unless `plan_only`) applies a package as the new
+    /// active release, swapping the live model without a restart.
+    #[tracing::instrument(skip(self, req), fields(author = %req.author, plan_only = req.plan_only))]
+    pub async fn apply(&self, req: ApplyRequest) -> Result<ApplyOutcome, ApplyError> {
+        let (model, items) = load_files(&req.files)?;
+        let items = stored(&items);
+        let sum = checksum(&items);
+        let _one_at_a_time = self.applying.lock().await;
+        let current = self.model.load_full();
+        let old = (current.release > 0).then_some(&current.model);
+        let catalog = schema::read_catalog(&self.dbs.ed).await?;
+        if req.plan_only {
+            let next = self.bm.list().await?.first().map_or(1, |r| r.number + 1);
+            let plan = schema::plan(old, &model, &catalog, next);
+            schema::check_data(&self.dbs.ed, &plan, &model).await?;
+            return Ok(ApplyOutcome {
+                release: None,
+                plan,
+                unchanged: sum == current.checksum,
+            });
+        }
+        if sum == current.checksum {
+            let plan = schema::plan(old, &model, &catalog, current.release);
+            if plan.steps.is_empty() {
+                return Ok(ApplyOutcome {
+                    release: None,
+                    plan,
+                    unchanged: true,
+                });
+            }
+        }
+        let parent = (current.release > 0).then_some(current.release);
+        let new = NewRelease {
+            author: &req.author,
+            comment: &req.comment,
+            checksum: &sum,
+            parent,
+            items: &items,
+        };
+        let number = self.bm.insert_pending(&new).await?;
+        match self.activate(number, &sum, &req.author, model, old, &catalog).await {
+            Ok(plan) => {
+                tracing::info!(release = number, steps = plan.steps.len(), "release applied");
+                Ok(ApplyOutcome {
+                    release: Some(number),
+                    plan,
+                    unchanged: false,
+                })
+            }
+            Err(e) => {
+                tracing::warn!(release = number, error = %e, "release refused");
+                self.bm.mark_failed(number, &e.to_string()).await?;
+                Err(e)
+            }
+        }
+    }
+
+    async fn activate(
+        &self,
+        number: i64,
+        sum: &str,
+        by: &str,
+        model: Model,
+        old: Option<&Model>,
+        catalog: &schema::Catalog,
+    ) -> Result<Plan, ApplyError> {
+        let plan = schema::plan(old, &model, catalog, number);
+        schema::check_data(&self.dbs.ed, &plan, &model).await?;
+        let compiled = CompiledModel::compile(model, number, sum.to_owned(), self.dbs.backend())?;
+        let state = SchemaState {
+            release: number,
+            checksum: sum.to_owned(),
+        };
+        // Requests in flight finish on the old model; new ones wait the few
+        // milliseconds the DDL takes and then see the new one.
+        let _exclusive = self.gate.write().await;
+        schema::apply(&self.dbs.ed, &plan, &compiled.model, &state).await?;
+        if !plan.steps.is_empty() {
+            self.dbs.mark_schema_changed();
+        }
+        self.bm.activate(number, by).await?;
+        self.model.store(Arc::new(compiled));
+        Ok(plan)
+    }
+
+    /// At start-up: finish an activation that a crash cut between the ED
+    /// commit and the BM commit, then load the active release.
+    pub(super) async fn recover_and_load(&self) -> Result<(), ApplyError> {
+        let active = self.bm.active().await?;
+        let built_for = crate::store::ed::state::schema_state(&self.dbs.ed).await?;
+        let number = match (active, built_for) {
+            (a, Some(b)) if Some(b) != a => {
+                tracing::warn!(
+                    release = b,
+                    "the tables were built for a release that was never activated; activating it"
+                );
+                self.bm.activate(b, "recovery").await?;
+                Some(b)
+            }
+            (a, _) => a,
+        };
+        let Some(number) = number else { return Ok(()) };
+        let info = self
+            .bm
+            .get(number)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt(format!("active release {number} is missing")))?;
+        let files: Vec<SourceFile> = self
+            .bm
+            .items(number)
+            .await?
+            .iter()
+            .map(StoredItem::to_source_file)
+            .collect();
+        let (model, _) = load_files(&files)?;
+        let compiled = CompiledModel::compile(model, number, info.checksum, self.dbs.backend())?;
+        self.model.store(Arc::new(compiled));
+        Ok(())
+    }
+
+    /// Whether any release was ever applied.
+    pub async fn has_release(&self) -> Result<bool, StoreError> {
+        Ok(self.bm.active().await?.is_some())
+    }
+}

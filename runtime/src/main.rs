@@ -1,0 +1,242 @@
+//! The `relata` command: serve, apply, validate, schema, releases.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use relata::app::{self, Config, Server};
+use relata::engine::auth::FirstAdmin;
+use relata::model;
+
+/// Relata: a metadata-driven CRM runtime.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Cli {
+    /// Directory of the embedded SQLite databases.
+    #[arg(long, global = true, env = "RELATA_DATA_DIR", default_value = "./data")]
+    data_dir: PathBuf,
+    /// PostgreSQL URL; when given, both databases live there instead of SQLite.
+    #[arg(long, global = true, env = "RELATA_DATABASE_URL")]
+    database_url: Option<String>,
+    /// Log as JSON lines instead of text.
+    #[arg(long, global = true, env = "RELATA_LOG_JSON")]
+    log_json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the API; on an empty business model, apply the metadata folder first.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "RELATA_ADDR", default_value = "127.0.0.1:8080")]
+        addr: SocketAddr,
+        /// The package applied as the first release when none exists.
+        #[arg(long, default_value = "./metadata")]
+        metadata: PathBuf,
+        /// Mark cookies `Secure`: set it when Relata is reached over HTTPS.
+        #[arg(long, env = "RELATA_SECURE_COOKIES")]
+        secure_cookies: bool,
+        /// Password of the first administrator (`admin`), used only when no
+        /// user exists yet; without it one is generated and printed once.
+        #[arg(long, env = "RELATA_ADMIN_PASSWORD", hide_env_values = true)]
+        admin_password: Option<String>,
+    },
+    /// Give a user a new, generated password (printed once) and end the
+    /// user's sessions.
+    ResetPassword {
+        /// The username.
+        username: String,
+    },
+    /// Create an API token for a user and print it (it is shown only once).
+    CreateToken {
+        /// The username.
+        username: String,
+        /// What the token is for.
+        #[arg(long)]
+        name: String,
+    },
+    /// Apply a metadata package as a new release (or print its plan).
+    Apply {
+        /// The package directory.
+        dir: PathBuf,
+        /// Why this release.
+        #[arg(long, default_value = "")]
+        comment: String,
+        /// Who applies it.
+        #[arg(long, env = "USER", default_value = "admin")]
+        author: String,
+        /// Print the schema plan and change nothing.
+        #[arg(long)]
+        plan: bool,
+    },
+    /// Check a metadata package and print every error.
+    Validate {
+        /// The package directory.
+        dir: PathBuf,
+    },
+    /// Write the JSON Schema of every item kind into a folder.
+    Schema {
+        /// Output folder.
+        #[arg(default_value = "./metadata/schema")]
+        out: PathBuf,
+    },
+    /// List the releases.
+    Releases,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.log_json);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RELATA_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let mut config = Config::new(cli.data_dir, cli.database_url);
+    match cli.command {
+        Command::Serve {
+            addr,
+            metadata,
+            secure_cookies,
+            admin_password,
+        } => {
+            config.secure_cookies = secure_cookies;
+            let engine = app::open(&config).await?;
+            app::bootstrap(&engine, &metadata).await?;
+            let first_admin = engine.auth().ensure_first_admin(admin_password).await?;
+            let server = Server::bind(engine.clone(), addr)
+                .await?
+                .with_options(config.web_options());
+            let bound = server.local_addr().unwrap_or(addr);
+            if let Some(first) = first_admin {
+                announce_first_admin(&first, bound);
+            }
+            tracing::info!(%bound, release = engine.model().release, "Relata is serving on http://{bound}");
+            server.run(app::shutdown_signal()).await.context("server failed")?;
+            engine.databases().close().await;
+        }
+        Command::Apply {
+            dir,
+            comment,
+            author,
+            plan,
+        } => {
+            let engine = app::open(&config).await?;
+            let outcome = app::apply_dir(&engine, &dir, &author, &comment, plan).await?;
+            print!("{}", outcome.plan);
+            match (plan, outcome.release, outcome.unchanged) {
+                (true, _, _) => println!("plan only: nothing was changed"),
+                (false, Some(n), _) => println!("release {n} is active"),
+                (false, None, _) => println!("the package is the active release already: nothing to do"),
+            }
+            engine.databases().close().await;
+        }
+        Command::ResetPassword { username } => {
+            let engine = app::open(&config).await?;
+            let password = engine.auth().reset_password(&username, None).await?;
+            println!("new password of {username}: {password}");
+            println!("(shown only now; the user's sessions have ended)");
+            engine.databases().close().await;
+        }
+        Command::CreateToken { username, name } => {
+            let engine = app::open(&config).await?;
+            let user = engine
+                .auth()
+                .user(&username)
+                .await?
+                .with_context(|| format!("no user `{username}`"))?;
+            let token = engine.auth().create_token(user.id, &name).await?;
+            println!("{}", token.token);
+            eprintln!(
+                "API token `{}` (id {}) for {}: shown only now; send it as `Authorization: Bearer <token>`",
+                token.name, token.id, user.username
+            );
+            engine.databases().close().await;
+        }
+        Command::Validate { dir } => {
+            let files = model::read_dir(&dir)?;
+            model::load_files(&files)?;
+            println!("{}: {} file(s), no errors", dir.display(), files.len());
+        }
+        Command::Schema { out } => {
+            std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+            for kind in model::ITEM_KINDS {
+                let schema = model::kind_schema(kind).context("no schema")?;
+                let path = out.join(format!("{kind}.schema.json"));
+                std::fs::write(&path, serde_json::to_string_pretty(&schema)? + "\n")
+                    .with_context(|| format!("writing {}", path.display()))?;
+                println!("wrote {}", path.display());
+            }
+        }
+        Command::Releases => {
+            let engine = app::open(&config).await?;
+            let active = engine.bm().active().await?;
+            for r in engine.bm().list().await? {
+                let mark = if Some(r.number) == active { "*" } else { " " };
+                println!(
+                    "{mark} {:>4}  {}  {:<8} {:<12} {}  {}",
+                    r.number,
+                    r.created_at,
+                    r.status,
+                    r.author,
+                    &r.checksum[..12.min(r.checksum.len())],
+                    r.comment
+                );
+            }
+            engine.databases().close().await;
+        }
+    }
+    Ok(())
+}
+
+/// Prints the first administrator's credentials, once, on standard output.
+fn announce_first_admin(first: &FirstAdmin, addr: SocketAddr) {
+    match &first.generated_password {
+        Some(password) => {
+            let line = "=".repeat(72);
+            println!("{line}");
+            println!("Relata created the first administrator account:");
+            println!();
+            println!("    username: {}", first.username);
+            println!("    password: {password}");
+            println!();
+            println!("Sign in at http://{addr}/app/sign-in and keep the password safe:");
+            println!("it is not stored anywhere readable and will NOT be shown again.");
+            println!("(Lost it? `relata reset-password {}` sets a new one.)", first.username);
+            println!("{line}");
+        }
+        None => tracing::info!(
+            username = %first.username,
+            "created the first administrator with the password from RELATA_ADMIN_PASSWORD"
+        ),
+    }
+}

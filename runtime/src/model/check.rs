@@ -1,0 +1,302 @@
+//! Cross-checks across the items of a package (names, references, per-type
+//! options), and the checked [`Model`] they build.
+
+use std::collections::{HashMap, HashSet};
+
+use indexmap::IndexMap;
+use serde_json::Value;
+
+use super::error::{MetadataError, MetadataErrors};
+use super::ident::check_ident;
+use super::items::{EntityDef, FieldDef, FieldType, Item, PicklistDef, LANGUAGE_VERSION};
+use super::package::SourcedItem;
+use super::views::{FormDef, ListDef, ModuleDef};
+
+/// A checked application model: every name valid, every reference resolved.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Model {
+    /// Entities by name, in package order.
+    pub entities: IndexMap<String, EntityDef>,
+    /// Pick lists by name, in package order.
+    pub picklists: IndexMap<String, PicklistDef>,
+    /// Forms by name, in package order.
+    pub forms: IndexMap<String, FormDef>,
+    /// Lists by name, in package order.
+    pub lists: IndexMap<String, ListDef>,
+    /// Modules by name, in package order.
+    pub modules: IndexMap<String, ModuleDef>,
+}
+
+impl Model {
+    /// Cross-checks schema-valid items and builds the model, or returns every error found.
+    pub fn build(items: &[SourcedItem]) -> Result<Model, MetadataErrors> {
+        let mut errors = Vec::new();
+        let mut model = Model::default();
+        let mut seen: HashMap<(&str, &str), &str> = HashMap::new();
+        for si in items {
+            let key = (si.item.kind(), si.item.name());
+            if let Some(first) = seen.insert(key, &si.path) {
+                errors.push(MetadataError::new(
+                    &si.path,
+                    "name",
+                    format!("{} `{}` is already defined in {first}", key.0, key.1),
+                ));
+                continue;
+            }
+            match &si.item {
+                Item::Entity(e) => {
+                    model.entities.insert(e.name.clone(), e.clone());
+                }
+                Item::Picklist(p) => {
+                    model.picklists.insert(p.name.clone(), p.clone());
+                }
+                Item::Form(f) => {
+                    model.forms.insert(f.name.clone(), f.clone());
+                }
+                Item::List(l) => {
+                    model.lists.insert(l.name.clone(), l.clone());
+                }
+                Item::Module(m) => {
+                    model.modules.insert(m.name.clone(), m.clone());
+                }
+            }
+        }
+        for si in items {
+            let mut ctx = Ctx {
+                file: &si.path,
+                errors: &mut errors,
+            };
+            match &si.item {
+                Item::Entity(e) => check_entity(&mut ctx, e, &model),
+                Item::Picklist(p) => check_picklist(&mut ctx, p),
+                Item::Form(f) => super::views_check::check_form(&mut ctx, f, &model),
+                Item::List(l) => super::views_check::check_list(&mut ctx, l, &model),
+                Item::Module(m) => super::views_check::check_module(&mut ctx, m, &model),
+            }
+        }
+        if errors.is_empty() {
+            Ok(model)
+        } else {
+            Err(MetadataErrors(errors))
+        }
+    }
+}
+
+/// Where cross-check errors are collected, for one file.
+pub(super) struct Ctx<'a> {
+    file: &'a str,
+    errors: &'a mut Vec<MetadataError>,
+}
+
+impl Ctx<'_> {
+    pub(super) fn error(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.errors.push(MetadataError::new(self.file, path, message));
+    }
+
+    pub(super) fn ident(&mut self, path: impl Into<String>, name: &str) {
+        if let Err(e) = check_ident(name) {
+            self.error(path, format!("`{name}` {e}"));
+        }
+    }
+
+    pub(super) fn version(&mut self, version: u32) {
+        if version != LANGUAGE_VERSION {
+            self.error("version", format!("expected {LANGUAGE_VERSION}, found {version}"));
+        }
+    }
+}
+
+fn check_picklist(ctx: &mut Ctx<'_>, p: &PicklistDef) {
+    ctx.version(p.version);
+    ctx.ident("name", &p.name);
+    if p.values.is_empty() {
+        ctx.error("values", "a pick list needs at least one value");
+    }
+    let mut codes = HashSet::new();
+    for (i, v) in p.values.iter().enumerate() {
+        ctx.ident(format!("values[{i}].code"), &v.code);
+        if !codes.insert(v.code.as_str()) {
+            ctx.error(format!("values[{i}].code"), format!("`{}` appears twice", v.code));
+        }
+    }
+}
+
+fn check_entity(ctx: &mut Ctx<'_>, e: &EntityDef, model: &Model) {
+    ctx.version(e.version);
+    ctx.ident("name", &e.name);
+    if e.fields.is_empty() {
+        ctx.error("fields", "an entity needs at least one field");
+    }
+    let mut names = HashSet::new();
+    for (i, f) in e.fields.iter().enumerate() {
+        if !names.insert(f.name.as_str()) {
+            ctx.error(format!("fields[{i}].name"), format!("`{}` is defined twice", f.name));
+        }
+        check_field(ctx, &format!("fields[{i}]"), f, model);
+    }
+    match e.fields.iter().find(|f| f.name == e.display_field) {
+        None => ctx.error(
+            "display_field",
+            format!("`{}` is not a field of this entity", e.display_field),
+        ),
+        Some(f) if !f.field_type.is_short_text() => ctx.error(
+            "display_field",
+            format!(
+                "`{}` is a {} field; expected a text, email, phone or url field",
+                f.name,
+                f.field_type.as_str()
+            ),
+        ),
+        Some(_) => {}
+    }
+    let field_lists = e
+        .indexes
+        .iter()
+        .enumerate()
+        .map(|(i, ix)| (format!("indexes[{i}].fields"), &ix.fields))
+        .chain(
+            e.unique
+                .iter()
+                .enumerate()
+                .map(|(i, u)| (format!("unique[{i}].fields"), &u.fields)),
+        );
+    for (path, fields) in field_lists {
+        if fields.is_empty() {
+            ctx.error(&path, "list at least one field");
+        }
+        let mut seen = HashSet::new();
+        for (j, name) in fields.iter().enumerate() {
+            if !names.contains(name.as_str()) {
+                ctx.error(
+                    format!("{path}[{j}]"),
+                    format!("`{name}` is not a field of this entity"),
+                );
+            } else if !seen.insert(name) {
+                ctx.error(format!("{path}[{j}]"), format!("`{name}` is listed twice"));
+            }
+        }
+    }
+}
+
+fn check_field(ctx: &mut Ctx<'_>, at: &str, f: &FieldDef, model: &Model) {
+    let t = f.field_type;
+    let tn = t.as_str();
+    ctx.ident(format!("{at}.name"), &f.name);
+    let not_for = |opt: &str| format!("`{opt}` does not apply to a {tn} field");
+    if let Some(len) = f.max_length {
+        if !(t.is_short_text() || t == FieldType::LongText) {
+            ctx.error(format!("{at}.max_length"), not_for("max_length"));
+        } else if len == 0 || (t.is_short_text() && len > 10_000) {
+            ctx.error(
+                format!("{at}.max_length"),
+                format!("expected 1 to 10000 for a {tn} field, found {len}"),
+            );
+        }
+    }
+    if f.precision.is_some() || f.scale.is_some() {
+        if !t.is_decimal() {
+            let opt = if f.precision.is_some() { "precision" } else { "scale" };
+            ctx.error(format!("{at}.{opt}"), not_for(opt));
+        } else {
+            let (p, s) = decimal_shape(f);
+            if !(1..=38).contains(&p) {
+                ctx.error(format!("{at}.precision"), format!("expected 1 to 38, found {p}"));
+            } else if s > p {
+                ctx.error(
+                    format!("{at}.scale"),
+                    format!("expected at most the precision ({p}), found {s}"),
+                );
+            }
+        }
+    }
+    let numeric = t == FieldType::Integer || t.is_decimal();
+    for (opt, v) in [("min", f.min), ("max", f.max)] {
+        if v.is_some() && !numeric {
+            ctx.error(format!("{at}.{opt}"), not_for(opt));
+        }
+    }
+    if let (Some(min), Some(max)) = (f.min, f.max) {
+        if min > max {
+            ctx.error(
+                format!("{at}.max"),
+                format!("expected at least min ({min}), found {max}"),
+            );
+        }
+    }
+    let needs_picklist = matches!(t, FieldType::Picklist | FieldType::MultiPicklist);
+    match (&f.picklist, needs_picklist) {
+        (None, true) => ctx.error(format!("{at}.picklist"), format!("a {tn} field needs `picklist`")),
+        (Some(_), false) => ctx.error(format!("{at}.picklist"), not_for("picklist")),
+        (Some(p), true) if !model.picklists.contains_key(p) => {
+            ctx.error(format!("{at}.picklist"), format!("unknown pick list `{p}`"))
+        }
+        _ => {}
+    }
+    let is_ref = t == FieldType::Reference;
+    match (&f.target, is_ref) {
+        (None, true) => ctx.error(format!("{at}.target"), "a reference field needs `target`"),
+        (Some(_), false) => ctx.error(format!("{at}.target"), not_for("target")),
+        (Some(target), true) if !model.entities.contains_key(target) => {
+            ctx.error(format!("{at}.target"), format!("unknown entity `{target}`"))
+        }
+        _ => {}
+    }
+    if f.on_delete.is_some() && !is_ref {
+        ctx.error(format!("{at}.on_delete"), not_for("on_delete"));
+    }
+    if f.unique && matches!(t, FieldType::LongText | FieldType::MultiPicklist | FieldType::Boolean) {
+        ctx.error(format!("{at}.unique"), format!("a {tn} field cannot be unique"));
+    }
+    if let Some(default) = &f.default {
+        if let Err(why) = check_default(f, default, model) {
+            ctx.error(format!("{at}.default"), why);
+        }
+    }
+}
+
+/// The (precision, scale) of a decimal-like field, with the type's defaults.
+pub fn decimal_shape(f: &FieldDef) -> (u32, u32) {
+    let default_scale = if f.field_type == FieldType::Decimal { 4 } else { 2 };
+    (f.precision.unwrap_or(18), f.scale.unwrap_or(default_scale))
+}
+
+fn check_default(f: &FieldDef, v: &Value, model: &Model) -> Result<(), String> {
+    let codes = |name: &Option<String>| -> Vec<String> {
+        name.as_ref()
+            .and_then(|n| model.picklists.get(n))
+            .map(|p| p.values.iter().filter(|v| v.active).map(|v| v.code.clone()).collect())
+            .unwrap_or_default()
+    };
+    let ok = match f.field_type {
+        FieldType::Reference => return Err("a reference field cannot have a default".into()),
+        FieldType::Integer => v.is_i64(),
+        FieldType::Decimal | FieldType::Currency | FieldType::Percent => v.is_number(),
+        FieldType::Boolean => v.is_boolean(),
+        FieldType::Date => v.as_str().is_some_and(|s| super::values::parse_date(s).is_some()),
+        FieldType::Datetime => v.as_str().is_some_and(|s| super::values::parse_datetime(s).is_some()),
+        FieldType::Picklist => {
+            let codes = codes(&f.picklist);
+            return match v.as_str() {
+                Some(s) if codes.iter().any(|c| c == s) => Ok(()),
+                _ => Err(format!("expected one of the active codes: {}", codes.join(", "))),
+            };
+        }
+        FieldType::MultiPicklist => {
+            let codes = codes(&f.picklist);
+            v.as_array().is_some_and(|a| {
+                a.iter()
+                    .all(|x| x.as_str().is_some_and(|s| codes.iter().any(|c| c == s)))
+            })
+        }
+        _ => v.as_str().is_some_and(|s| {
+            f.max_length
+                .or(f.field_type.default_max_length())
+                .is_none_or(|m| s.chars().count() <= m as usize)
+        }),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("{v} is not a valid {} value", f.field_type.as_str()))
+    }
+}

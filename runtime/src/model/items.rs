@@ -1,0 +1,326 @@
+//! The metadata language: the Rust types that one YAML file deserialises into.
+//!
+//! These types are the single source of truth: the JSON Schemas shipped in
+//! `metadata/schema/` are generated from them (`relata schema`), and every
+//! file is checked against those schemas before it is deserialised.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// The version of the metadata language that this runtime reads.
+pub const LANGUAGE_VERSION: u32 = 1;
+
+/// A text in every language Relata ships.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Labels {
+    /// English.
+    pub en: String,
+    /// Simplified Chinese.
+    #[serde(rename = "zh-CN")]
+    pub zh_cn: String,
+}
+
+/// One metadata item, as found in one YAML file, tagged by `kind`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Item {
+    /// A business object with its own table.
+    Entity(EntityDef),
+    /// A named list of values for picklist fields.
+    Picklist(PicklistDef),
+    /// The layout of an entity's record page.
+    Form(super::views::FormDef),
+    /// A list view of an entity.
+    List(super::views::ListDef),
+    /// A group of the sidebar.
+    Module(super::views::ModuleDef),
+}
+
+/// The kinds of item, by the name used in the `kind` tag.
+pub const ITEM_KINDS: &[&str] = &["entity", "picklist", "form", "list", "module"];
+
+impl Item {
+    /// The item's kind, as written in its `kind` tag.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Item::Entity(_) => "entity",
+            Item::Picklist(_) => "picklist",
+            Item::Form(_) => "form",
+            Item::List(_) => "list",
+            Item::Module(_) => "module",
+        }
+    }
+
+    /// The item's name, unique within its kind.
+    pub fn name(&self) -> &str {
+        match self {
+            Item::Entity(e) => &e.name,
+            Item::Picklist(p) => &p.name,
+            Item::Form(f) => &f.name,
+            Item::List(l) => &l.name,
+            Item::Module(m) => &m.name,
+        }
+    }
+}
+
+/// `kind: entity`: a business object (company, contact, ...) stored in its own table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EntityDef {
+    /// Version of the metadata language; always 1 for now.
+    pub version: u32,
+    /// Identifier, also the table name: `^[a-z][a-z0-9_]{0,62}$`.
+    pub name: String,
+    /// Singular label.
+    pub label: Labels,
+    /// Plural label, for lists and navigation.
+    pub plural_label: Labels,
+    /// What the entity is for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<Labels>,
+    /// The field that names a record (in lookups, titles, references).
+    pub display_field: String,
+    /// The fields, in display order.
+    pub fields: Vec<FieldDef>,
+    /// Extra indexes, for the filters and sorts users run often.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub indexes: Vec<IndexDef>,
+    /// Combinations of fields that must be unique among live records.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unique: Vec<UniqueDef>,
+}
+
+/// The type of a field. It decides the SQL column type, the JSON shape in the
+/// API and the widget in the UI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldType {
+    /// One line of text (`max_length`, default 255).
+    Text,
+    /// Multi-line text.
+    LongText,
+    /// A whole number (64-bit).
+    Integer,
+    /// A decimal number (`precision`, `scale`).
+    Decimal,
+    /// An amount of money (`precision`, `scale` default 2).
+    Currency,
+    /// A percentage, 0 to 100 for 0% to 100%.
+    Percent,
+    /// Yes or no.
+    Boolean,
+    /// A calendar date, `YYYY-MM-DD`.
+    Date,
+    /// An instant, RFC 3339, stored in UTC.
+    Datetime,
+    /// An e-mail address.
+    Email,
+    /// A telephone number.
+    Phone,
+    /// A web address (http or https).
+    Url,
+    /// One value of a pick list (`picklist`).
+    Picklist,
+    /// Several values of a pick list (`picklist`).
+    MultiPicklist,
+    /// A link to a record of another entity (`target`).
+    Reference,
+}
+
+impl FieldType {
+    /// Every field type, in documentation order.
+    pub const ALL: [FieldType; 15] = [
+        FieldType::Text,
+        FieldType::LongText,
+        FieldType::Integer,
+        FieldType::Decimal,
+        FieldType::Currency,
+        FieldType::Percent,
+        FieldType::Boolean,
+        FieldType::Date,
+        FieldType::Datetime,
+        FieldType::Email,
+        FieldType::Phone,
+        FieldType::Url,
+        FieldType::Picklist,
+        FieldType::MultiPicklist,
+        FieldType::Reference,
+    ];
+
+    /// The name used in YAML.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FieldType::Text => "text",
+            FieldType::LongText => "long_text",
+            FieldType::Integer => "integer",
+            FieldType::Decimal => "decimal",
+            FieldType::Currency => "currency",
+            FieldType::Percent => "percent",
+            FieldType::Boolean => "boolean",
+            FieldType::Date => "date",
+            FieldType::Datetime => "datetime",
+            FieldType::Email => "email",
+            FieldType::Phone => "phone",
+            FieldType::Url => "url",
+            FieldType::Picklist => "picklist",
+            FieldType::MultiPicklist => "multi_picklist",
+            FieldType::Reference => "reference",
+        }
+    }
+
+    /// Types stored as a string of bounded length.
+    pub fn is_short_text(self) -> bool {
+        matches!(
+            self,
+            FieldType::Text | FieldType::Email | FieldType::Phone | FieldType::Url
+        )
+    }
+
+    /// Types stored as an exact decimal number.
+    pub fn is_decimal(self) -> bool {
+        matches!(self, FieldType::Decimal | FieldType::Currency | FieldType::Percent)
+    }
+
+    /// The default `max_length` of a short text type.
+    pub fn default_max_length(self) -> Option<u32> {
+        match self {
+            FieldType::Text => Some(255),
+            FieldType::Email => Some(254),
+            FieldType::Phone => Some(40),
+            FieldType::Url => Some(2048),
+            _ => None,
+        }
+    }
+}
+
+/// A plain `enum` of names (what a YAML editor completes best), rather than
+/// the `oneOf` of one schema per documented variant that the derive makes.
+impl JsonSchema for FieldType {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "FieldType".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let names: Vec<&str> = FieldType::ALL.iter().map(|t| t.as_str()).collect();
+        schemars::json_schema!({
+            "type": "string",
+            "enum": names,
+            "description": "The field's type: text, long_text, integer, decimal, currency, percent, boolean, date, datetime, email, phone, url, picklist, multi_picklist or reference."
+        })
+    }
+}
+
+/// One field of an entity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FieldDef {
+    /// Identifier, also the column name.
+    pub name: String,
+    /// The field's type.
+    #[serde(rename = "type")]
+    pub field_type: FieldType,
+    /// The label shown next to the value.
+    pub label: Labels,
+    /// A hint shown to users who fill in the field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub help: Option<Labels>,
+    /// A record cannot be saved without a value.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub required: bool,
+    /// No two live records may share a value.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub unique: bool,
+    /// The value a new record gets when none is given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<serde_json::Value>,
+    /// Longest value, in characters (text, email, phone, url, long_text).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_length: Option<u32>,
+    /// Total number of digits (decimal, currency, percent; default 18).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub precision: Option<u32>,
+    /// Digits after the decimal point (decimal default 4, currency and percent 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale: Option<u32>,
+    /// Smallest value allowed (integer, decimal, currency, percent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+    /// Largest value allowed (integer, decimal, currency, percent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
+    /// The pick list whose values the field takes (picklist, multi_picklist).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub picklist: Option<String>,
+    /// The entity a reference points to (reference).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// What happens to this record when the referenced record is purged
+    /// (reference; soft deletes never cascade).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_delete: Option<OnDelete>,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// The foreign-key action of a reference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OnDelete {
+    /// The referenced record cannot be purged while this one points to it (default).
+    Restrict,
+    /// The reference is cleared.
+    SetNull,
+}
+
+/// An index over one or more fields.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IndexDef {
+    /// The indexed fields, most selective first.
+    pub fields: Vec<String>,
+}
+
+/// A combination of fields that must be unique among live (not deleted) records.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UniqueDef {
+    /// The fields whose values, together, must be unique.
+    pub fields: Vec<String>,
+}
+
+/// `kind: picklist`: the values a picklist field may take.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PicklistDef {
+    /// Version of the metadata language; always 1 for now.
+    pub version: u32,
+    /// Identifier, referenced by fields.
+    pub name: String,
+    /// What the list is, for administrators.
+    pub label: Labels,
+    /// The values, in the order they are offered unless `order` says otherwise.
+    pub values: Vec<PicklistValue>,
+}
+
+/// One value of a pick list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PicklistValue {
+    /// The stored code: `^[a-z][a-z0-9_]{0,62}$`.
+    pub code: String,
+    /// What users see.
+    pub label: Labels,
+    /// Sort position; values without one keep their file order after those with one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<i32>,
+    /// Inactive values are no longer offered, but stay readable on old records.
+    #[serde(default = "default_true")]
+    pub active: bool,
+}
+
+fn default_true() -> bool {
+    true
+}

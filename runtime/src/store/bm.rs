@@ -1,0 +1,297 @@
+//! The business-model store: numbered, immutable releases of the metadata,
+//! one row per item, and the pointer to the active one.
+
+use serde::Serialize;
+use sqlx::Row;
+use time::OffsetDateTime;
+
+use super::{Pool, StoreError};
+use crate::model::values::format_datetime;
+use crate::model::SourceFile;
+
+/// A release as listed: everything but its items.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReleaseInfo {
+    /// The release number, 1, 2, 3 ...
+    pub number: i64,
+    /// Who made it.
+    pub author: String,
+    /// Why.
+    pub comment: String,
+    /// SHA-256 over the items, in hex.
+    pub checksum: String,
+    /// When it was recorded (RFC 3339, UTC).
+    pub created_at: String,
+    /// `pending` (being applied), `applied` or `failed`.
+    pub status: String,
+}
+
+/// One item of a release, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredItem {
+    /// The item's kind.
+    pub kind: String,
+    /// The item's name.
+    pub name: String,
+    /// The file it came from, relative to the package root.
+    pub path: String,
+    /// Canonical JSON of the item.
+    pub body: String,
+    /// The YAML as authored.
+    pub source: String,
+}
+
+impl StoredItem {
+    /// The item as a package file, to load it back.
+    pub fn to_source_file(&self) -> SourceFile {
+        SourceFile {
+            path: self.path.clone(),
+            text: self.source.clone(),
+        }
+    }
+}
+
+/// What a new release is made of.
+#[derive(Debug, Clone)]
+pub struct NewRelease<'a> {
+    /// Who makes it.
+    pub author: &'a str,
+    /// Why.
+    pub comment: &'a str,
+    /// Checksum over the items.
+    pub checksum: &'a str,
+    /// The release it was made on top of (the active one).
+    pub parent: Option<i64>,
+    /// The items.
+    pub items: &'a [StoredItem],
+}
+
+/// The business-model store.
+#[derive(Debug, Clone)]
+pub struct BmStore {
+    pool: Pool,
+}
+
+macro_rules! on_pool {
+    ($pool:expr, |$p:ident| $body:expr) => {
+        match $pool {
+            Pool::Sqlite($p) => $body,
+            Pool::Postgres($p) => $body,
+        }
+    };
+}
+
+/// Reads a [`ReleaseInfo`] out of a row of either backend.
+macro_rules! release_info {
+    ($r:expr) => {
+        ReleaseInfo {
+            number: $r.try_get("number")?,
+            author: $r.try_get("author")?,
+            comment: $r.try_get("comment")?,
+            checksum: $r.try_get("checksum")?,
+            created_at: $r.try_get("created_at")?,
+            status: $r.try_get("status")?,
+        }
+    };
+}
+
+impl BmStore {
+    /// A store over the BM pool.
+    pub fn new(pool: Pool) -> Self {
+        BmStore { pool }
+    }
+
+    /// Records a new release, status `pending`, and returns its number.
+    pub async fn insert_pending(&self, release: &NewRelease<'_>) -> Result<i64, StoreError> {
+        let now = OffsetDateTime::now_utc();
+        on_pool!(&self.pool, |p| {
+            let mut tx = p.begin().await?;
+            let number: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(number), 0) + 1 FROM releases")
+                .fetch_one(&mut *tx)
+                .await?;
+            sqlx::query(&self.sql(
+                "INSERT INTO releases (number, author, comment, checksum, created_at, status, parent) \
+                 VALUES ($1, $2, $3, $4, $5, 'pending', $6)",
+            ))
+            .bind(number)
+            .bind(release.author)
+            .bind(release.comment)
+            .bind(release.checksum)
+            .bind(self.ts(now))
+            .bind(release.parent)
+            .execute(&mut *tx)
+            .await?;
+            let insert_item = self.sql(
+                "INSERT INTO release_items (release, kind, name, path, body, source) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            );
+            for item in release.items {
+                sqlx::query(&insert_item)
+                    .bind(number)
+                    .bind(&item.kind)
+                    .bind(&item.name)
+                    .bind(&item.path)
+                    .bind(&item.body)
+                    .bind(&item.source)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(number)
+        })
+    }
+
+    /// Marks a pending release applied and makes it the active one.
+    pub async fn activate(&self, number: i64, by: &str) -> Result<(), StoreError> {
+        let now = OffsetDateTime::now_utc();
+        on_pool!(&self.pool, |p| {
+            let mut tx = p.begin().await?;
+            sqlx::query("UPDATE releases SET status = 'applied' WHERE number = $1")
+                .bind(number)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(&self.sql(
+                "INSERT INTO active_release (singleton, release, activated_at, activated_by) \
+                 VALUES (1, $1, $2, $3) ON CONFLICT (singleton) DO UPDATE SET \
+                 release = excluded.release, activated_at = excluded.activated_at, \
+                 activated_by = excluded.activated_by",
+            ))
+            .bind(number)
+            .bind(self.ts(now))
+            .bind(by)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// Marks a pending release failed, with the reason.
+    pub async fn mark_failed(&self, number: i64, why: &str) -> Result<(), StoreError> {
+        on_pool!(&self.pool, |p| {
+            sqlx::query("UPDATE releases SET status = 'failed', failure = $2 WHERE number = $1 AND status = 'pending'")
+                .bind(number)
+                .bind(why)
+                .execute(p)
+                .await?;
+            Ok(())
+        })
+    }
+
+    /// The active release's number, if any release was ever applied.
+    pub async fn active(&self) -> Result<Option<i64>, StoreError> {
+        on_pool!(&self.pool, |p| {
+            Ok(
+                sqlx::query_scalar("SELECT release FROM active_release WHERE singleton = 1")
+                    .fetch_optional(p)
+                    .await?,
+            )
+        })
+    }
+
+    /// Every release, newest first.
+    pub async fn list(&self) -> Result<Vec<ReleaseInfo>, StoreError> {
+        let sql = format!("SELECT {} FROM releases ORDER BY number DESC", self.info_columns());
+        on_pool!(&self.pool, |p| {
+            let rows = sqlx::query(&sql).fetch_all(p).await?;
+            rows.iter().map(|r| Ok(release_info!(r))).collect()
+        })
+    }
+
+    /// One release, if it exists.
+    pub async fn get(&self, number: i64) -> Result<Option<ReleaseInfo>, StoreError> {
+        let sql = format!("SELECT {} FROM releases WHERE number = $1", self.info_columns());
+        on_pool!(&self.pool, |p| {
+            match sqlx::query(&sql).bind(number).fetch_optional(p).await? {
+                Some(r) => Ok(Some(release_info!(r))),
+                None => Ok(None),
+            }
+        })
+    }
+
+    /// The items of a release, ordered by kind and name.
+    pub async fn items(&self, number: i64) -> Result<Vec<StoredItem>, StoreError> {
+        let body = match self.pool {
+            Pool::Sqlite(_) => "body",
+            Pool::Postgres(_) => "body::text",
+        };
+        let sql = format!(
+            "SELECT kind, name, path, {body} AS body, source FROM release_items \
+             WHERE release = $1 ORDER BY kind, name"
+        );
+        on_pool!(&self.pool, |p| {
+            let rows = sqlx::query(&sql).bind(number).fetch_all(p).await?;
+            rows.iter()
+                .map(|r| {
+                    Ok(StoredItem {
+                        kind: r.try_get("kind")?,
+                        name: r.try_get("name")?,
+                        path: r.try_get("path")?,
+                        body: r.try_get("body")?,
+                        source: r.try_get("source")?,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    fn info_columns(&self) -> &'static str {
+        match self.pool {
+            Pool::Sqlite(_) => "number, author, comment, checksum, created_at, status",
+            Pool::Postgres(_) => {
+                "number, author, comment, checksum, \
+                 to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS created_at, status"
+            }
+        }
+    }
+
+    /// SQLite accepts `$1` placeholders too; PostgreSQL needs the JSONB cast
+    /// for the item body.
+    fn sql(&self, sql: &str) -> String {
+        match self.pool {
+            Pool::Sqlite(_) => sql.to_owned(),
+            Pool::Postgres(_) => sql.replace("$5, $6)", "$5::jsonb, $6)"),
+        }
+    }
+
+    fn ts(&self, t: OffsetDateTime) -> TsParam {
+        match self.pool {
+            Pool::Sqlite(_) => TsParam::Text(format_datetime(t)),
+            Pool::Postgres(_) => TsParam::Time(t),
+        }
+    }
+}
+
+/// A timestamp bound as text on SQLite and as TIMESTAMPTZ on PostgreSQL.
+enum TsParam {
+    Text(String),
+    Time(OffsetDateTime),
+}
+
+impl<'q, DB: sqlx::Database> sqlx::Encode<'q, DB> for TsParam
+where
+    String: sqlx::Encode<'q, DB>,
+    OffsetDateTime: sqlx::Encode<'q, DB>,
+{
+    fn encode_by_ref(
+        &self,
+        buf: &mut <DB as sqlx::Database>::ArgumentBuffer<'q>,
+    ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        match self {
+            TsParam::Text(s) => s.encode_by_ref(buf),
+            TsParam::Time(t) => t.encode_by_ref(buf),
+        }
+    }
+}
+
+impl sqlx::Type<sqlx::Sqlite> for TsParam {
+    fn type_info() -> sqlx::sqlite::SqliteTypeInfo {
+        <String as sqlx::Type<sqlx::Sqlite>>::type_info()
+    }
+}
+
+impl sqlx::Type<sqlx::Postgres> for TsParam {
+    fn type_info() -> sqlx::postgres::PgTypeInfo {
+        <OffsetDateTime as sqlx::Type<sqlx::Postgres>>::type_info()
+    }
+}

@@ -1,0 +1,710 @@
+//! Records of metadata-defined entities: the SQL shapes of one entity table
+//! (built once per release) and the reads and writes over them.
+
+use sea_query::{
+    Alias, Cond, Condition, Expr, Func, IntoColumnRef, LikeExpr, NullOrdering, Order, PostgresQueryBuilder, Query,
+    ReturningClause, SelectStatement, SimpleExpr, SqliteQueryBuilder, Value, Values,
+};
+use sea_query_binder::{SqlxBinder, SqlxValues};
+use serde_json::{Map, Value as Json};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::values::{from_pg, from_sqlite, instant, null_of, to_sql, uuid, ColumnKind};
+use crate::model::EntityDef;
+use crate::store::{Backend, Pool, StoreError};
+
+/// A record as the API sees it: field name to JSON value.
+pub type Record = Map<String, Json>;
+
+/// The system columns, in table order.
+pub const SYSTEM_COLUMNS: [(&str, ColumnKind); 8] = [
+    ("id", ColumnKind::Uuid),
+    ("created_at", ColumnKind::Instant),
+    ("created_by", ColumnKind::Uuid),
+    ("updated_at", ColumnKind::Instant),
+    ("updated_by", ColumnKind::Uuid),
+    ("owner_id", ColumnKind::Uuid),
+    ("row_version", ColumnKind::Version),
+    ("deleted_at", ColumnKind::Instant),
+];
+
+/// One column of an entity table.
+#[derive(Debug, Clone)]
+pub struct Column {
+    /// Column (and JSON) name.
+    pub name: String,
+    /// How its values convert.
+    pub kind: ColumnKind,
+}
+
+/// The SQL shapes of one entity table on one backend, prepared once per release.
+#[derive(Debug, Clone)]
+pub struct EntityTable {
+    backend: Backend,
+    table: String,
+    columns: Vec<Column>,
+    get_sql: String,
+    insert_sql: String,
+}
+
+/// A comparison in a list filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FilterOp {
+    /// `=`.
+    Eq,
+    /// `<>` (NULL counts as different).
+    Ne,
+    /// `<`.
+    Lt,
+    /// `<=`.
+    Le,
+    /// `>`.
+    Gt,
+    /// `>=`.
+    Ge,
+    /// Contains the text, case-insensitive (for multi-picklists: has the code).
+    Contains,
+    /// Starts with the text, case-insensitive.
+    StartsWith,
+    /// One of the values.
+    In,
+    /// Is (true) or is not (false) empty.
+    IsNull(bool),
+}
+
+/// One condition of a list query, on a column of the table or, through a
+/// reference column, on a column of the referenced table.
+#[derive(Debug, Clone)]
+pub struct Filter {
+    /// The column compared.
+    pub column: String,
+    /// The comparison.
+    pub op: FilterOp,
+    /// The operands, already converted (one, or several for `In`).
+    pub values: Vec<Value>,
+    /// `Some((reference column, target table))` to compare in the referenced record.
+    pub via: Option<(String, String)>,
+}
+
+/// A sort key.
+#[derive(Debug, Clone)]
+pub struct SortKey {
+    /// Index of the column in [`EntityTable::columns`].
+    pub column: usize,
+    /// Descending?
+    pub desc: bool,
+}
+
+/// A page request.
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery {
+    /// Conditions, all of which must hold.
+    pub filters: Vec<Filter>,
+    /// Sort keys; `id` is appended as the final tie-breaker.
+    pub sort: Vec<SortKey>,
+    /// Keyset cursor: the JSON values of the sort keys (and id) of the last row seen.
+    pub after: Option<Vec<Json>>,
+    /// Page size.
+    pub limit: u64,
+    /// List the recycle bin instead of live records.
+    pub deleted: bool,
+    /// Columns to return (indexes); `None` for all.
+    pub projection: Option<Vec<usize>>,
+    /// Quick search: records where any of these columns contains the text.
+    pub search: Option<(Vec<String>, String)>,
+}
+
+/// A page of records.
+#[derive(Debug, Clone)]
+pub struct Page {
+    /// The records.
+    pub records: Vec<Record>,
+    /// The cursor values of the last record, when there is a next page.
+    pub next: Option<Vec<Json>>,
+}
+
+/// Who writes and when.
+#[derive(Debug, Clone, Copy)]
+pub struct Stamp {
+    /// The user, if any.
+    pub actor: Option<Uuid>,
+    /// The time of the write.
+    pub now: OffsetDateTime,
+}
+
+/// What a conditional write found.
+#[derive(Debug)]
+pub enum WriteOutcome {
+    /// Written; the record as stored now.
+    Done(Record),
+    /// No such (live, or for restore: deleted) record.
+    NotFound,
+    /// The record changed since the version given; here it is as stored now.
+    Conflict(Record),
+}
+
+/// Errors a write can meet that are the caller's fault.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// A unique index refused the write.
+    #[error("unique constraint violated")]
+    Unique,
+    /// A referenced record does not exist.
+    #[error("foreign key constraint violated")]
+    ForeignKey,
+    /// Anything else.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for WriteError {
+    fn from(e: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(db) = &e {
+            match db.kind() {
+                sqlx::error::ErrorKind::UniqueViolation => return WriteError::Unique,
+                sqlx::error::ErrorKind::ForeignKeyViolation => return WriteError::ForeignKey,
+                _ => {}
+            }
+        }
+        WriteError::Store(StoreError::Sql(e))
+    }
+}
+
+fn col(name: &str) -> Alias {
+    Alias::new(name)
+}
+
+impl EntityTable {
+    /// Prepares the SQL shapes of `entity` for `backend`.
+    pub fn new(entity: &EntityDef, backend: Backend) -> EntityTable {
+        let columns: Vec<Column> = SYSTEM_COLUMNS
+            .iter()
+            .map(|(n, k)| Column {
+                name: (*n).to_owned(),
+                kind: *k,
+            })
+            .chain(entity.fields.iter().map(|f| Column {
+                name: f.name.clone(),
+                kind: ColumnKind::of_field(f.field_type),
+            }))
+            .collect();
+        let mut t = EntityTable {
+            backend,
+            table: entity.name.clone(),
+            columns,
+            get_sql: String::new(),
+            insert_sql: String::new(),
+        };
+        let get = t
+            .select(None)
+            .and_where(Expr::col(col("id")).eq(t.null("id")))
+            .and_where(Expr::col(col("deleted_at")).is_null())
+            .to_owned();
+        t.get_sql = t.build(&get).0;
+        let insert = Query::insert()
+            .into_table(col(&t.table))
+            .columns(t.columns.iter().map(|c| col(&c.name)))
+            .values_panic(t.columns.iter().map(|c| SimpleExpr::Value(null_of(backend, c.kind))))
+            .returning(t.returning(None))
+            .to_owned();
+        t.insert_sql = t.build(&insert).0;
+        t
+    }
+
+    /// The table's columns: system columns, then fields.
+    pub fn columns(&self) -> &[Column] {
+        &self.columns
+    }
+
+    /// The index of a column by name.
+    pub fn column_index(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c.name == name)
+    }
+
+    /// The backend the shapes were built for.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    fn null(&self, name: &str) -> Value {
+        let kind = self
+            .columns
+            .iter()
+            .find(|c| c.name == name)
+            .map_or(ColumnKind::Uuid, |c| c.kind);
+        null_of(self.backend, kind)
+    }
+
+    fn build<S: SqlxBinder>(&self, stmt: &S) -> (String, SqlxValues) {
+        match self.backend {
+            Backend::Sqlite => stmt.build_sqlx(SqliteQueryBuilder),
+            Backend::Postgres => stmt.build_sqlx(PostgresQueryBuilder),
+        }
+    }
+
+    fn projected(&self, projection: Option<&[usize]>) -> Vec<usize> {
+        projection.map_or_else(|| (0..self.columns.len()).collect(), <[usize]>::to_vec)
+    }
+
+    fn select(&self, projection: Option<&[usize]>) -> SelectStatement {
+        let cols = self.projected(projection);
+        Query::select()
+            .columns(cols.iter().map(|i| (col(&self.table), col(&self.columns[*i].name))))
+            .from(col(&self.table))
+            .to_owned()
+    }
+
+    fn returning(&self, projection: Option<&[usize]>) -> ReturningClause {
+        let cols = self.projected(projection);
+        Query::returning().columns(cols.iter().map(|i| col(&self.columns[*i].name)))
+    }
+
+    fn id(&self, id: Uuid) -> Value {
+        uuid(self.backend, Some(id))
+    }
+
+    /// Reads a live record by id.
+    pub async fn get(&self, pool: &Pool, id: Uuid, projection: Option<&[usize]>) -> Result<Option<Record>, StoreError> {
+        match projection {
+            None => Ok(self
+                .fetch(pool, &self.get_sql, SqlxValues(Values(vec![self.id(id)])), None)
+                .await?
+                .pop()),
+            Some(p) => {
+                let q = self
+                    .select(Some(p))
+                    .and_where(Expr::col(col("id")).eq(self.id(id)))
+                    .and_where(Expr::col(col("deleted_at")).is_null())
+                    .to_owned();
+                let (sql, values) = self.build(&q);
+                Ok(self.fetch(pool, &sql, values, Some(p)).await?.pop())
+            }
+        }
+    }
+
+    /// Reads a record by id whether live or in the recycle bin.
+    pub async fn get_any(&self, pool: &Pool, id: Uuid) -> Result<Option<Record>, StoreError> {
+        let q = self
+            .select(None)
+            .and_where(Expr::col(col("id")).eq(self.id(id)))
+            .to_owned();
+        let (sql, values) = self.build(&q);
+        Ok(self.fetch(pool, &sql, values, None).await?.pop())
+    }
+
+    /// Reads live records by id (for `expand=`), in no particular order.
+    pub async fn get_many(&self, pool: &Pool, ids: &[Uuid]) -> Result<Vec<Record>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let q = self
+            .select(None)
+            .and_where(Expr::col(col("id")).is_in(ids.iter().map(|i| self.id(*i))))
+            .and_where(Expr::col(col("deleted_at")).is_null())
+            .to_owned();
+        let (sql, values) = self.build(&q);
+        self.fetch(pool, &sql, values, None).await
+    }
+
+    /// Inserts a record; `values` holds every field column in table order
+    /// (system columns are filled from `id` and `stamp`).
+    pub async fn insert(&self, pool: &Pool, id: Uuid, stamp: Stamp, fields: Vec<Value>) -> Result<Record, WriteError> {
+        let b = self.backend;
+        let mut values = Vec::with_capacity(self.columns.len());
+        values.push(self.id(id));
+        values.push(instant(b, stamp.now));
+        values.push(uuid(b, stamp.actor));
+        values.push(instant(b, stamp.now));
+        values.push(uuid(b, stamp.actor));
+        values.push(uuid(b, stamp.actor));
+        values.push(Value::BigInt(Some(1)));
+        values.push(null_of(b, ColumnKind::Instant));
+        values.extend(fields);
+        let mut rows = self
+            .fetch_write(pool, &self.insert_sql, SqlxValues(Values(values)))
+            .await?;
+        rows.pop()
+            .ok_or_else(|| WriteError::Store(StoreError::Corrupt("INSERT returned no row".into())))
+    }
+
+    /// Updates the given columns of a live record at `version`.
+    pub async fn update(
+        &self,
+        pool: &Pool,
+        id: Uuid,
+        version: i64,
+        stamp: Stamp,
+        sets: Vec<(usize, Value)>,
+    ) -> Result<WriteOutcome, WriteError> {
+        let mut q = Query::update();
+        q.table(col(&self.table));
+        for (i, v) in sets {
+            q.value(col(&self.columns[i].name), v);
+        }
+        let q = self
+            .stamped(q, stamp)
+            .and_where(Expr::col(col("deleted_at")).is_null())
+            .and_where(Expr::col(col("row_version")).eq(version))
+            .and_where(Expr::col(col("id")).eq(self.id(id)))
+            .to_owned();
+        self.conditional(pool, id, &q, true).await
+    }
+
+    /// Moves a live record to the recycle bin (at `version` when given).
+    pub async fn soft_delete(
+        &self,
+        pool: &Pool,
+        id: Uuid,
+        version: Option<i64>,
+        stamp: Stamp,
+    ) -> Result<WriteOutcome, WriteError> {
+        let mut q = Query::update();
+        q.table(col(&self.table))
+            .value(col("deleted_at"), instant(self.backend, stamp.now));
+        let mut q = self
+            .stamped(q, stamp)
+            .and_where(Expr::col(col("deleted_at")).is_null())
+            .and_where(Expr::col(col("id")).eq(self.id(id)))
+            .to_owned();
+        if let Some(v) = version {
+            q.and_where(Expr::col(col("row_version")).eq(v));
+        }
+        self.conditional(pool, id, &q, true).await
+    }
+
+    /// Brings a record back from the recycle bin.
+    pub async fn restore(&self, pool: &Pool, id: Uuid, stamp: Stamp) -> Result<WriteOutcome, WriteError> {
+        let mut q = Query::update();
+        q.table(col(&self.table))
+            .value(col("deleted_at"), null_of(self.backend, ColumnKind::Instant));
+        let q = self
+            .stamped(q, stamp)
+            .and_where(Expr::col(col("deleted_at")).is_not_null())
+            .and_where(Expr::col(col("id")).eq(self.id(id)))
+            .to_owned();
+        self.conditional(pool, id, &q, false).await
+    }
+
+    fn stamped(&self, mut q: sea_query::UpdateStatement, stamp: Stamp) -> sea_query::UpdateStatement {
+        q.value(col("updated_at"), instant(self.backend, stamp.now))
+            .value(col("updated_by"), uuid(self.backend, stamp.actor))
+            .value(col("row_version"), Expr::col(col("row_version")).add(1))
+            .returning(self.returning(None));
+        q
+    }
+
+    async fn conditional(
+        &self,
+        pool: &Pool,
+        id: Uuid,
+        q: &sea_query::UpdateStatement,
+        live: bool,
+    ) -> Result<WriteOutcome, WriteError> {
+        let (sql, values) = self.build(q);
+        if let Some(r) = self.fetch_write(pool, &sql, values).await?.pop() {
+            return Ok(WriteOutcome::Done(r));
+        }
+        // Nothing matched: tell a missing record from a stale version.
+        Ok(match self.get_any(pool, id).await? {
+            Some(current) if current.get("deleted_at").is_some_and(Json::is_null) == live => {
+                WriteOutcome::Conflict(current)
+            }
+            _ => WriteOutcome::NotFound,
+        })
+    }
+
+    /// Lists one page.
+    pub async fn list(&self, pool: &Pool, query: &ListQuery) -> Result<Page, ListError> {
+        let mut sort: Vec<SortKey> = query.sort.clone();
+        sort.push(SortKey { column: 0, desc: false });
+        let mut q = self.select(query.projection.as_deref());
+        q.cond_where(self.conditions(&query.filters, query.deleted));
+        if let Some((columns, text)) = &query.search {
+            q.cond_where(self.search(columns, text));
+        }
+        if let Some(after) = &query.after {
+            q.and_where(self.keyset(&sort, after)?.into());
+        }
+        for key in &sort {
+            let order = if key.desc { Order::Desc } else { Order::Asc };
+            q.order_by_with_nulls(
+                (col(&self.table), col(&self.columns[key.column].name)),
+                order,
+                NullOrdering::Last,
+            );
+        }
+        q.limit(query.limit + 1);
+        let (sql, values) = self.build(&q);
+        let mut records = self.fetch(pool, &sql, values, query.projection.as_deref()).await?;
+        let next = if records.len() as u64 > query.limit {
+            records.truncate(query.limit as usize);
+            records.last().map(|r| {
+                sort.iter()
+                    .map(|k| r.get(&self.columns[k.column].name).cloned().unwrap_or(Json::Null))
+                    .collect()
+            })
+        } else {
+            None
+        };
+        Ok(Page { records, next })
+    }
+
+    /// Counts the matching records, stopping at `cap + 1` so a count never
+    /// scans a whole large table.
+    pub async fn count(&self, pool: &Pool, query: &ListQuery, cap: u64) -> Result<u64, StoreError> {
+        let mut inner = Query::select()
+            .expr(Expr::val(1))
+            .from(col(&self.table))
+            .cond_where(self.conditions(&query.filters, query.deleted))
+            .limit(cap + 1)
+            .to_owned();
+        if let Some((columns, text)) = &query.search {
+            inner.cond_where(self.search(columns, text));
+        }
+        let q = Query::select()
+            .expr(Expr::cust("COUNT(*)"))
+            .from_subquery(inner, col("matching"))
+            .to_owned();
+        let (sql, values) = self.build(&q);
+        let n: i64 = match pool {
+            Pool::Sqlite(p) => sqlx::query_scalar_with(&sql, values).fetch_one(p).await?,
+            Pool::Postgres(p) => sqlx::query_scalar_with(&sql, values).fetch_one(p).await?,
+        };
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// Any of `columns` contains `text` (case-insensitive).
+    fn search(&self, columns: &[String], text: &str) -> Condition {
+        let value = vec![Value::String(Some(Box::new(text.to_owned())))];
+        columns.iter().fold(Cond::any(), |any, c| {
+            let f = Filter {
+                column: c.clone(),
+                op: FilterOp::Contains,
+                values: value.clone(),
+                via: None,
+            };
+            any.add(self.compare((col(&self.table), col(c)), &f))
+        })
+    }
+
+    fn conditions(&self, filters: &[Filter], deleted: bool) -> Condition {
+        let deleted_at = Expr::col((col(&self.table), col("deleted_at")));
+        let mut all = Cond::all().add(if deleted {
+            deleted_at.is_not_null()
+        } else {
+            deleted_at.is_null()
+        });
+        for f in filters {
+            match &f.via {
+                None => all = all.add(self.compare((col(&self.table), col(&f.column)), f)),
+                Some((reference, target)) => {
+                    let sub = Query::select()
+                        .column(col("id"))
+                        .from(col(target))
+                        .and_where(self.compare((col(target), col(&f.column)), f))
+                        .and_where(Expr::col((col(target), col("deleted_at"))).is_null())
+                        .to_owned();
+                    all = all.add(Expr::col((col(&self.table), col(reference))).in_subquery(sub));
+                }
+            }
+        }
+        all
+    }
+
+    fn compare<C: IntoColumnRef + Clone>(&self, c: C, f: &Filter) -> SimpleExpr {
+        let first = || f.values.first().cloned().unwrap_or(Value::String(None));
+        let pattern = |prefix: bool| {
+            let text = match f.values.first() {
+                Some(Value::String(Some(s))) => s.as_str().to_owned(),
+                _ => String::new(),
+            };
+            let text = if self.backend == Backend::Postgres {
+                text.to_lowercase()
+            } else {
+                text
+            };
+            let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            let p = if prefix {
+                format!("{escaped}%")
+            } else {
+                format!("%{escaped}%")
+            };
+            LikeExpr::new(p).escape('\\')
+        };
+        // SQLite's LIKE ignores ASCII case already; on PostgreSQL compare
+        // lower-cased text (the pattern is lower-cased in `pattern`).
+        let like = |prefix: bool| match self.backend {
+            Backend::Postgres => Expr::expr(Func::lower(Expr::col(c.clone()))).like(pattern(prefix)),
+            Backend::Sqlite => Expr::col(c.clone()).like(pattern(prefix)),
+        };
+        match f.op {
+            FilterOp::Eq => Expr::col(c).eq(first()),
+            FilterOp::Ne => Expr::col(c.clone()).ne(first()).or(Expr::col(c).is_null()),
+            FilterOp::Lt => Expr::col(c).lt(first()),
+            FilterOp::Le => Expr::col(c).lte(first()),
+            FilterOp::Gt => Expr::col(c).gt(first()),
+            FilterOp::Ge => Expr::col(c).gte(first()),
+            FilterOp::Contains => like(false),
+            FilterOp::StartsWith => like(true),
+            FilterOp::In => Expr::col(c).is_in(f.values.iter().cloned()),
+            FilterOp::IsNull(true) => Expr::col(c).is_null(),
+            FilterOp::IsNull(false) => Expr::col(c).is_not_null(),
+        }
+    }
+
+    /// Rows strictly after the cursor in the (NULLS LAST) sort order.
+    fn keyset(&self, sort: &[SortKey], after: &[Json]) -> Result<Condition, ListError> {
+        if after.len() != sort.len() {
+            return Err(ListError::BadCursor);
+        }
+        let mut values = Vec::with_capacity(after.len());
+        for (key, v) in sort.iter().zip(after) {
+            let kind = self.columns[key.column].kind;
+            values.push((
+                v.is_null(),
+                to_sql(self.backend, kind, v).map_err(|_| ListError::BadCursor)?,
+            ));
+        }
+        let column = |k: &SortKey| Expr::col((col(&self.table), col(&self.columns[k.column].name)));
+        let mut any = Cond::any();
+        for (i, key) in sort.iter().enumerate() {
+            let (is_null, v) = &values[i];
+            if *is_null {
+                continue; // with NULLS LAST nothing sorts after a NULL in this key
+            }
+            let mut all = Cond::all();
+            for (j, prev) in sort.iter().enumerate().take(i) {
+                let (prev_null, pv) = &values[j];
+                all = all.add(if *prev_null {
+                    column(prev).is_null()
+                } else {
+                    column(prev).eq(pv.clone())
+                });
+            }
+            let beyond = if key.desc {
+                column(key).lt(v.clone())
+            } else {
+                column(key).gt(v.clone())
+            };
+            all = all.add(beyond.or(column(key).is_null()));
+            any = any.add(all);
+        }
+        Ok(any)
+    }
+
+    async fn fetch(
+        &self,
+        pool: &Pool,
+        sql: &str,
+        values: SqlxValues,
+        projection: Option<&[usize]>,
+    ) -> Result<Vec<Record>, StoreError> {
+        let cols = self.projected(projection);
+        match pool {
+            Pool::Sqlite(p) => {
+                let rows = sqlx::query_with(sql, values).fetch_all(p).await?;
+                rows.iter()
+                    .map(|r| self.decode(&cols, |i, k| from_sqlite(r, i, k)))
+                    .collect()
+            }
+            Pool::Postgres(p) => {
+                let rows = sqlx::query_with(sql, values).fetch_all(p).await?;
+                rows.iter()
+                    .map(|r| self.decode(&cols, |i, k| from_pg(r, i, k)))
+                    .collect()
+            }
+        }
+    }
+
+    async fn fetch_write(&self, pool: &Pool, sql: &str, values: SqlxValues) -> Result<Vec<Record>, WriteError> {
+        let cols = self.projected(None);
+        match pool {
+            Pool::Sqlite(p) => {
+                let rows = sqlx::query_with(sql, values).fetch_all(p).await?;
+                Ok(rows
+                    .iter()
+                    .map(|r| self.decode(&cols, |i, k| from_sqlite(r, i, k)))
+                    .collect::<Result<_, _>>()?)
+            }
+            Pool::Postgres(p) => {
+                let rows = sqlx::query_with(sql, values).fetch_all(p).await?;
+                Ok(rows
+                    .iter()
+                    .map(|r| self.decode(&cols, |i, k| from_pg(r, i, k)))
+                    .collect::<Result<_, _>>()?)
+            }
+        }
+    }
+
+    fn decode(
+        &self,
+        cols: &[usize],
+        get: impl Fn(usize, ColumnKind) -> Result<Json, sqlx::Error>,
+    ) -> Result<Record, StoreError> {
+        let mut record = Map::with_capacity(cols.len());
+        for (pos, i) in cols.iter().enumerate() {
+            let c = &self.columns[*i];
+            record.insert(c.name.clone(), get(pos, c.kind)?);
+        }
+        Ok(record)
+    }
+
+    /// Whether a live record other than `except` has these values in these
+    /// columns (to explain a unique violation).
+    pub async fn exists_with(
+        &self,
+        pool: &Pool,
+        values: &[(usize, Value)],
+        except: Option<Uuid>,
+    ) -> Result<bool, StoreError> {
+        let mut q = Query::select()
+            .expr(Expr::val(1))
+            .from(col(&self.table))
+            .and_where(Expr::col(col("deleted_at")).is_null())
+            .limit(1)
+            .to_owned();
+        for (i, v) in values {
+            q.and_where(Expr::col(col(&self.columns[*i].name)).eq(v.clone()));
+        }
+        if let Some(id) = except {
+            q.and_where(Expr::col(col("id")).ne(self.id(id)));
+        }
+        let (sql, values) = self.build(&q);
+        Ok(match pool {
+            Pool::Sqlite(p) => sqlx::query_with(&sql, values).fetch_optional(p).await?.is_some(),
+            Pool::Postgres(p) => sqlx::query_with(&sql, values).fetch_optional(p).await?.is_some(),
+        })
+    }
+
+    /// Whether a record with this id exists in this table (live or deleted).
+    pub async fn exists(&self, pool: &Pool, id: Uuid) -> Result<bool, StoreError> {
+        let q = Query::select()
+            .expr(Expr::val(1))
+            .from(col(&self.table))
+            .and_where(Expr::col(col("id")).eq(self.id(id)))
+            .to_owned();
+        let (sql, values) = self.build(&q);
+        Ok(match pool {
+            Pool::Sqlite(p) => sqlx::query_with(&sql, values).fetch_optional(p).await?.is_some(),
+            Pool::Postgres(p) => sqlx::query_with(&sql, values).fetch_optional(p).await?.is_some(),
+        })
+    }
+}
+
+/// Why a list query failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ListError {
+    /// The cursor does not belong to this query.
+    #[error("the cursor is not valid for this query")]
+    BadCursor,
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for ListError {
+    fn from(e: sqlx::Error) -> Self {
+        ListError::Store(StoreError::Sql(e))
+    }
+}

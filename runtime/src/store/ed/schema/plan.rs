@@ -1,0 +1,380 @@
+//! Planning: a pure diff of two models, confirmed against the catalog.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use super::catalog::{Catalog, TableInfo};
+use super::shape::{value_checks, Check, Shape};
+pub use super::step::{Action, IndexSpec, Plan, Safety, Step};
+use super::{archive_name, index_name, is_managed_index};
+use crate::model::{EntityDef, FieldType, Model, OnDelete};
+use crate::store::Backend;
+
+/// The indexes an entity's table has: one per reference field, the declared
+/// indexes, one unique per unique field and per unique group (deduplicated
+/// by name).
+pub(crate) fn desired_indexes(e: &EntityDef) -> Vec<IndexSpec> {
+    let one = |f: &str| vec![f.to_owned()];
+    let lists = e
+        .fields
+        .iter()
+        .filter(|f| f.field_type == FieldType::Reference)
+        .map(|f| (false, one(&f.name)))
+        .chain(e.indexes.iter().map(|ix| (false, ix.fields.clone())))
+        .chain(e.fields.iter().filter(|f| f.unique).map(|f| (true, one(&f.name))))
+        .chain(e.unique.iter().map(|u| (true, u.fields.clone())));
+    let mut out: Vec<IndexSpec> = Vec::new();
+    for (unique, columns) in lists {
+        let name = index_name(unique, &e.name, &columns);
+        if !out.iter().any(|ix| ix.name == name) {
+            out.push(IndexSpec { name, columns, unique });
+        }
+    }
+    out
+}
+
+/// Diffs `old` (None on the first release) against `new`, confirming what
+/// exists in `catalog`: a table or column the model has but the database
+/// lacks is created. `release` names archived tables and columns. Pure: no
+/// I/O, no data read.
+pub fn plan(old: Option<&Model>, new: &Model, catalog: &Catalog, release: i64) -> Plan {
+    let mut p = Planner::new(catalog, release);
+    let empty = Model::default();
+    let old = old.unwrap_or(&empty);
+    for e in old.entities.values().filter(|e| !new.entities.contains_key(&e.name)) {
+        p.archive_table(e);
+    }
+    p.create_tables(new);
+    for e in new.entities.values() {
+        if let Some(info) = catalog.table(&e.name) {
+            p.existing_table(old.entities.get(&e.name), e, info);
+        }
+    }
+    let steps = [p.drops, p.creates, p.columns, p.archives, p.keys, p.indexes].concat();
+    Plan { steps }
+}
+
+struct Planner<'a> {
+    catalog: &'a Catalog,
+    backend: Backend,
+    release: i64,
+    /// Table names taken or about to be.
+    taken: BTreeSet<String>,
+    drops: Vec<Step>,
+    creates: Vec<Step>,
+    columns: Vec<Step>,
+    archives: Vec<Step>,
+    keys: Vec<Step>,
+    indexes: Vec<Step>,
+}
+
+impl<'a> Planner<'a> {
+    fn new(catalog: &'a Catalog, release: i64) -> Planner<'a> {
+        Planner {
+            catalog,
+            backend: catalog.backend,
+            release,
+            taken: catalog.names.clone(),
+            drops: Vec::new(),
+            creates: Vec::new(),
+            columns: Vec::new(),
+            archives: Vec::new(),
+            keys: Vec::new(),
+            indexes: Vec::new(),
+        }
+    }
+
+    fn step(safety: Safety, description: String, action: Action) -> Step {
+        Step {
+            safety,
+            description,
+            action,
+        }
+    }
+
+    fn archive_table(&mut self, e: &EntityDef) {
+        let Some(info) = self.catalog.table(&e.name) else {
+            return;
+        };
+        self.drop_indexes(&e.name, info, &[]);
+        let archived = archive_name(self.release, &e.name, |n| self.taken.contains(n));
+        self.taken.insert(archived.clone());
+        self.archives.push(Self::step(
+            Safety::Destructive,
+            format!("archive table {} as {archived} (entity removed; data kept)", e.name),
+            Action::ArchiveTable {
+                table: e.name.clone(),
+                archived,
+            },
+        ));
+    }
+
+    /// Creates the missing tables, targets before the tables that point to
+    /// them; on PostgreSQL a foreign key to a table not created yet (a
+    /// cycle) is added after all tables.
+    fn create_tables(&mut self, new: &Model) {
+        let mut pending: Vec<&EntityDef> = new
+            .entities
+            .values()
+            .filter(|e| self.catalog.table(&e.name).is_none())
+            .collect();
+        for e in &pending {
+            self.taken.insert(e.name.clone());
+        }
+        let mut created: HashSet<&str> = HashSet::new();
+        while !pending.is_empty() {
+            let waits_for = |e: &EntityDef, created: &HashSet<&str>| -> Vec<String> {
+                e.fields
+                    .iter()
+                    .filter(|f| f.field_type == FieldType::Reference)
+                    .filter(|f| {
+                        f.target
+                            .as_deref()
+                            .is_some_and(|t| t != e.name && !created.contains(t) && pending.iter().any(|o| o.name == t))
+                    })
+                    .map(|f| f.name.clone())
+                    .collect()
+            };
+            let at = pending
+                .iter()
+                .position(|e| waits_for(e, &created).is_empty())
+                .unwrap_or(0);
+            let e = pending[at];
+            let deferred = if self.backend == Backend::Postgres {
+                waits_for(e, &created)
+            } else {
+                Vec::new()
+            };
+            pending.remove(at);
+            created.insert(&e.name);
+            let ix = desired_indexes(e).len();
+            let mut description = format!("create table {} ({} fields, {ix} indexes)", e.name, e.fields.len());
+            if !deferred.is_empty() {
+                description.push_str(&format!(
+                    "; foreign keys of {} added after the other tables",
+                    deferred.join(", ")
+                ));
+            }
+            for column in &deferred {
+                self.add_foreign_key(&e.name, column, e);
+            }
+            self.creates.push(Self::step(
+                Safety::Safe,
+                description,
+                Action::CreateTable {
+                    table: e.name.clone(),
+                    deferred_foreign_keys: deferred,
+                },
+            ));
+        }
+    }
+
+    fn add_foreign_key(&mut self, table: &str, column: &str, e: &EntityDef) {
+        let Some(f) = e.fields.iter().find(|f| f.name == column) else {
+            return;
+        };
+        let target = f.target.as_deref().unwrap_or_default();
+        let action = on_delete_sql(f.on_delete.unwrap_or(OnDelete::Restrict));
+        self.keys.push(Self::step(
+            Safety::Safe,
+            format!("add foreign key {table}.{column} -> {target}(id) on delete {action}"),
+            Action::AddForeignKey {
+                table: table.to_owned(),
+                column: column.to_owned(),
+            },
+        ));
+    }
+
+    fn existing_table(&mut self, old: Option<&EntityDef>, e: &EntityDef, info: &TableInfo) {
+        let table = &e.name;
+        // Added columns: NOT NULL (with the default) or not.
+        let mut added: HashMap<&str, bool> = HashMap::new();
+        for f in &e.fields {
+            let to = Shape::of(f);
+            let Some(_column) = info.column(&f.name) else {
+                let not_null = f.required && f.default.is_some();
+                added.insert(f.name.as_str(), not_null);
+                let mut d = format!("add column {table}.{} ({}", f.name, to.sql_type(self.backend));
+                if not_null {
+                    d.push_str(&format!(
+                        " NOT NULL DEFAULT {}",
+                        f.default.as_ref().map(ToString::to_string).unwrap_or_default()
+                    ));
+                }
+                d.push(')');
+                if let Some((target, _)) = to.foreign_key() {
+                    d.push_str(&format!(" references {target}"));
+                }
+                if f.required && !not_null {
+                    d.push_str("; nullable, as existing records have no value: the API requires it on new writes");
+                }
+                let action = Action::AddColumn {
+                    table: table.clone(),
+                    column: f.name.clone(),
+                    not_null,
+                };
+                self.columns.push(Self::step(Safety::Safe, d, action));
+                continue;
+            };
+            match old.and_then(|o| o.fields.iter().find(|of| of.name == f.name)) {
+                Some(of) if Shape::of(of) != to => self.alter(table, &f.name, Shape::of(of), to),
+                _ => {
+                    let fk_missing = to.foreign_key().is_some() && info.foreign_key(&f.name).is_none();
+                    if fk_missing && self.backend == Backend::Postgres {
+                        self.add_foreign_key(table, &f.name, e);
+                    }
+                }
+            }
+        }
+        if let Some(old) = old {
+            let mut columns: BTreeSet<String> = info.columns.iter().map(|c| c.name.clone()).collect();
+            for of in old
+                .fields
+                .iter()
+                .filter(|of| !e.fields.iter().any(|f| f.name == of.name))
+            {
+                if info.column(&of.name).is_none() {
+                    continue;
+                }
+                let archived = archive_name(self.release, &of.name, |n| columns.contains(n));
+                columns.insert(archived.clone());
+                self.archives_col(table, &of.name, archived);
+            }
+        }
+        let desired = desired_indexes(e);
+        self.drop_indexes(table, info, &desired);
+        for ix in desired
+            .into_iter()
+            .filter(|ix| !info.indexes.iter().any(|have| have.name == ix.name))
+        {
+            // A column added without a value is all NULL: no duplicates.
+            let all_null = ix.columns.iter().any(|c| added.get(c.as_str()) == Some(&false));
+            let check_duplicates = ix.unique && !all_null;
+            let (kind, safety, extra) = if ix.unique {
+                let extra = if check_duplicates {
+                    "; checks for duplicates"
+                } else {
+                    ""
+                };
+                (
+                    "unique index",
+                    if check_duplicates {
+                        Safety::Destructive
+                    } else {
+                        Safety::Safe
+                    },
+                    extra,
+                )
+            } else {
+                ("index", Safety::Safe, "")
+            };
+            let live = if ix.unique { " among live records" } else { "" };
+            let description = format!(
+                "create {kind} {} on {table} ({}){live}{extra}",
+                ix.name,
+                ix.columns.join(", ")
+            );
+            let action = Action::CreateIndex {
+                table: table.clone(),
+                index: ix,
+                check_duplicates,
+            };
+            self.indexes.push(Self::step(safety, description, action));
+        }
+    }
+
+    fn archives_col(&mut self, table: &str, column: &str, archived: String) {
+        self.columns.push(Self::step(
+            Safety::Destructive,
+            format!("archive column {table}.{column} as {archived} (field removed; data kept)"),
+            Action::ArchiveColumn {
+                table: table.to_owned(),
+                column: column.to_owned(),
+                archived,
+            },
+        ));
+    }
+
+    fn alter(&mut self, table: &str, column: &str, from: Shape, to: Shape) {
+        let checks = value_checks(&from, &to);
+        let mut changes = Vec::new();
+        let type_of = |s: &Shape| Shape {
+            required: false,
+            on_delete: None,
+            ..s.clone()
+        };
+        if type_of(&from) != type_of(&to) {
+            changes.push(format!("{} -> {}", from.describe(), to.describe()));
+        }
+        match (from.required, to.required) {
+            (false, true) => changes.push("now required".to_owned()),
+            (true, false) => changes.push("no longer required".to_owned()),
+            _ => {}
+        }
+        if from.target == to.target && from.on_delete != to.on_delete {
+            let show = |o: Option<OnDelete>| on_delete_sql(o.unwrap_or(OnDelete::Restrict)).to_lowercase();
+            changes.push(format!("on delete {} -> {}", show(from.on_delete), show(to.on_delete)));
+        }
+        let mut d = format!("alter column {table}.{column}: {}", changes.join(", "));
+        if !checks.is_empty() {
+            let list: Vec<String> = checks.iter().map(|c| check_words(c, &from)).collect();
+            d.push_str(&format!("; data check: {}", list.join(", ")));
+        }
+        let safety = if checks.is_empty() {
+            Safety::Safe
+        } else {
+            Safety::Destructive
+        };
+        let action = Action::AlterColumn {
+            table: table.to_owned(),
+            column: column.to_owned(),
+            from,
+            to,
+            checks,
+        };
+        self.columns.push(Self::step(safety, d, action));
+    }
+
+    fn drop_indexes(&mut self, table: &str, info: &TableInfo, keep: &[IndexSpec]) {
+        for ix in info.indexes.iter().filter(|ix| is_managed_index(&ix.name)) {
+            if keep.iter().any(|k| k.name == ix.name) {
+                continue;
+            }
+            self.drops.push(Self::step(
+                Safety::Safe,
+                format!("drop index {} on {table} ({})", ix.name, ix.columns.join(", ")),
+                Action::DropIndex {
+                    table: table.to_owned(),
+                    name: ix.name.clone(),
+                },
+            ));
+        }
+    }
+}
+
+/// `RESTRICT` / `SET NULL`.
+pub(crate) fn on_delete_sql(o: OnDelete) -> &'static str {
+    match o {
+        OnDelete::Restrict => "RESTRICT",
+        OnDelete::SetNull => "SET NULL",
+    }
+}
+
+/// A check in words, for step descriptions.
+fn check_words(c: &Check, from: &Shape) -> String {
+    match c {
+        Check::MaxLength { max } => format!("no value longer than {max} characters"),
+        Check::Integer => "every value a whole number".to_owned(),
+        Check::Number { precision, scale } | Check::Fits { precision, scale } => {
+            format!(
+                "every value a number with at most {} digits before and {scale} after the point",
+                precision.saturating_sub(*scale)
+            )
+        }
+        Check::Whole => "every value a whole number".to_owned(),
+        Check::Boolean => "every value true/false, yes/no or 1/0".to_owned(),
+        Check::Date => "every value a date YYYY-MM-DD".to_owned(),
+        Check::Picklist { picklist } => format!("every value a code of {picklist}"),
+        Check::Empty => format!("no stored value (a {} cannot be converted)", from.describe()),
+        Check::NotNull => "no record without a value".to_owned(),
+    }
+}

@@ -1,0 +1,230 @@
+//! The stores: the business-model (BM) store of releases and the
+//! enterprise-data (ED) store of records, on SQLite or PostgreSQL.
+//!
+//! All SQL lives here. Identifiers in SQL only ever come from a checked
+//! [`crate::model::Model`]; values are only ever bound parameters.
+
+pub mod bm;
+pub mod ed;
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+
+/// Which database product holds the data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded SQLite: two files, `bm.db` and `ed.db`.
+    Sqlite,
+    /// PostgreSQL: one database, schemas `relata_bm` and `relata_ed`.
+    Postgres,
+}
+
+/// Errors of the storage layer. SQL errors are kept for the logs; the web
+/// layer never shows their text to users.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database refused or failed.
+    #[error("database error: {0}")]
+    Sql(#[from] sqlx::Error),
+    /// A migration of Relata's own tables failed.
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The data directory could not be created.
+    #[error("cannot use the data directory {path}: {source}")]
+    DataDir {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The store holds something this runtime cannot read.
+    #[error("corrupt store: {0}")]
+    Corrupt(String),
+}
+
+/// Where the data lives.
+#[derive(Debug, Clone)]
+pub enum Location {
+    /// SQLite files in this directory.
+    SqliteDir(PathBuf),
+    /// A PostgreSQL URL.
+    Postgres(String),
+}
+
+/// A pool on one of the two backends.
+#[derive(Debug, Clone)]
+pub enum Pool {
+    /// SQLite.
+    Sqlite(SqlitePool),
+    /// PostgreSQL.
+    Postgres(PgPool),
+}
+
+impl Pool {
+    /// The backend of this pool.
+    pub fn backend(&self) -> Backend {
+        match self {
+            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Closes every connection.
+    pub async fn close(&self) {
+        match self {
+            Pool::Sqlite(p) => p.close().await,
+            Pool::Postgres(p) => p.close().await,
+        }
+    }
+}
+
+/// The schema holding the BM tables on PostgreSQL.
+pub const PG_BM_SCHEMA: &str = "relata_bm";
+/// The schema holding the ED tables on PostgreSQL.
+pub const PG_ED_SCHEMA: &str = "relata_ed";
+
+/// Both databases, connected and migrated.
+#[derive(Debug, Clone)]
+pub struct Databases {
+    /// The business-model database.
+    pub bm: Pool,
+    /// The enterprise-data database.
+    pub ed: Pool,
+    schema_epoch: SchemaEpoch,
+}
+
+/// When the ED schema last changed, so that PostgreSQL connections opened
+/// before are retired: their cached statements may describe result types the
+/// DDL changed ("cached plan must not change result type"). SQLite re-prepares
+/// by itself.
+#[derive(Debug, Clone)]
+struct SchemaEpoch {
+    base: Instant,
+    changed_nanos: Arc<AtomicU64>,
+}
+
+impl SchemaEpoch {
+    fn new() -> Self {
+        SchemaEpoch {
+            base: Instant::now(),
+            changed_nanos: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    fn mark(&self) {
+        let now = u64::try_from(self.base.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.changed_nanos.store(now.max(1), Ordering::Release);
+    }
+
+    /// Whether a connection of this age predates the last schema change.
+    fn is_stale(&self, age: Duration) -> bool {
+        let changed = self.changed_nanos.load(Ordering::Acquire);
+        if changed == 0 {
+            return false;
+        }
+        let now = u64::try_from(self.base.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        let age = u64::try_from(age.as_nanos()).unwrap_or(u64::MAX);
+        now.saturating_sub(age) < changed
+    }
+}
+
+impl Databases {
+    /// Connects to both databases and runs Relata's own migrations.
+    pub async fn open(location: &Location) -> Result<Databases, StoreError> {
+        let schema_epoch = SchemaEpoch::new();
+        let dbs = match location {
+            Location::SqliteDir(dir) => Databases {
+                bm: Pool::Sqlite(sqlite_pool(dir, "bm.db", 2).await?),
+                ed: Pool::Sqlite(sqlite_pool(dir, "ed.db", 8).await?),
+                schema_epoch,
+            },
+            Location::Postgres(url) => Databases {
+                bm: Pool::Postgres(pg_pool(url, PG_BM_SCHEMA, 4, None).await?),
+                ed: Pool::Postgres(pg_pool(url, PG_ED_SCHEMA, 16, Some(schema_epoch.clone())).await?),
+                schema_epoch,
+            },
+        };
+        dbs.migrate().await?;
+        Ok(dbs)
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        match &self.bm {
+            Pool::Sqlite(p) => sqlx::migrate!("../migrations/sqlite/bm").run(p).await?,
+            Pool::Postgres(p) => sqlx::migrate!("../migrations/postgres/bm").run(p).await?,
+        }
+        match &self.ed {
+            Pool::Sqlite(p) => sqlx::migrate!("../migrations/sqlite/ed").run(p).await?,
+            Pool::Postgres(p) => sqlx::migrate!("../migrations/postgres/ed").run(p).await?,
+        }
+        Ok(())
+    }
+
+    /// The backend both databases are on.
+    pub fn backend(&self) -> Backend {
+        self.ed.backend()
+    }
+
+    /// Records that the ED schema just changed: pooled connections opened
+    /// before are retired as they are next acquired.
+    pub fn mark_schema_changed(&self) {
+        self.schema_epoch.mark();
+    }
+
+    /// Closes both pools.
+    pub async fn close(&self) {
+        self.bm.close().await;
+        self.ed.close().await;
+    }
+}
+
+async fn sqlite_pool(dir: &Path, file: &str, max: u32) -> Result<SqlitePool, StoreError> {
+    std::fs::create_dir_all(dir).map_err(|source| StoreError::DataDir {
+        path: dir.to_owned(),
+        source,
+    })?;
+    let options = SqliteConnectOptions::new()
+        .filename(dir.join(file))
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(10))
+        .pragma("temp_store", "memory")
+        .statement_cache_capacity(512);
+    Ok(SqlitePoolOptions::new()
+        .max_connections(max)
+        .min_connections(1)
+        .connect_with(options)
+        .await?)
+}
+
+async fn pg_pool(url: &str, schema: &str, max: u32, epoch: Option<SchemaEpoch>) -> Result<PgPool, StoreError> {
+    // The schema must exist before a connection can put it on its search path.
+    let base = PgConnectOptions::from_str(url)?;
+    let setup = PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with(base.clone())
+        .await?;
+    sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
+        .execute(&setup)
+        .await?;
+    setup.close().await;
+    let options = base.options([("search_path", schema)]).statement_cache_capacity(512);
+    let mut pool = PgPoolOptions::new()
+        .max_connections(max)
+        .acquire_timeout(Duration::from_secs(10));
+    if let Some(epoch) = epoch {
+        pool = pool.before_acquire(move |_conn, meta| {
+            let keep = !epoch.is_stale(meta.age);
+            Box::pin(async move { Ok(keep) })
+        });
+    }
+    Ok(pool.connect_with(options).await?)
+}

@@ -1,0 +1,161 @@
+//! The one mapping from errors to HTTP: a stable JSON envelope
+//! `{"error": {"code", "message", "details"?, "current"?}}`.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Value};
+
+use crate::engine::{ApplyError, AuthError, EngineError};
+use crate::store::ed::schema::SchemaError;
+
+/// An error on its way to the client.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    details: Option<Box<Value>>,
+    current: Option<Box<Value>>,
+}
+
+impl ApiError {
+    /// An error with a status, a stable code and a message.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            details: None,
+            current: None,
+        }
+    }
+
+    /// Adds the per-field (or per-file) details.
+    pub fn with_details(mut self, details: Value) -> Self {
+        self.details = Some(Box::new(details));
+        self
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// 404 for a route that does not exist.
+    pub fn no_route() -> Self {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such resource")
+    }
+
+    /// 401: no valid session or API token.
+    pub fn unauthenticated() -> Self {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "sign in, or send an API token as `Authorization: Bearer <token>`",
+        )
+    }
+
+    /// 403: a state-changing request made with the session cookie lacks the
+    /// session's CSRF token.
+    pub fn csrf_failed() -> Self {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "csrf_failed",
+            "send the session's CSRF token (`csrf_token` of GET /api/v1/me) in the X-CSRF-Token header",
+        )
+    }
+
+    /// 500, with the detail kept for the logs only.
+    pub fn internal(detail: &dyn std::fmt::Display) -> Self {
+        tracing::error!(error = %detail, "internal error");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "something went wrong on our side; it has been logged",
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut error = json!({ "code": self.code, "message": self.message });
+        if let Some(d) = self.details {
+            error["details"] = *d;
+        }
+        if let Some(c) = self.current {
+            error["current"] = *c;
+        }
+        (self.status, axum::Json(json!({ "error": error }))).into_response()
+    }
+}
+
+impl From<EngineError> for ApiError {
+    fn from(e: EngineError) -> Self {
+        let message = e.to_string();
+        match e {
+            EngineError::UnknownEntity(_) => ApiError::new(StatusCode::NOT_FOUND, "unknown_entity", message),
+            EngineError::NotFound { .. } => ApiError::new(StatusCode::NOT_FOUND, "not_found", message),
+            EngineError::Invalid { errors, .. } => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", message)
+                    .with_details(serde_json::to_value(errors).unwrap_or_default())
+            }
+            EngineError::Conflict { current, .. } => {
+                let mut err = ApiError::new(StatusCode::CONFLICT, "version_conflict", message);
+                err.current = Some(Box::new(Value::Object(*current)));
+                err
+            }
+            EngineError::PreconditionRequired => {
+                ApiError::new(StatusCode::PRECONDITION_REQUIRED, "if_match_required", message)
+            }
+            EngineError::BadRequest(_) => ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message),
+            EngineError::Store(s) => ApiError::internal(&s),
+        }
+    }
+}
+
+impl From<ApplyError> for ApiError {
+    fn from(e: ApplyError) -> Self {
+        match e {
+            ApplyError::Metadata(errs) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_metadata",
+                format!("the metadata has {} error(s)", errs.0.len()),
+            )
+            .with_details(serde_json::to_value(&errs.0).unwrap_or_default()),
+            ApplyError::Schema(SchemaError::Refused(refusals)) => {
+                let message = format!(
+                    "the schema change was refused: {} problem(s) in the stored data",
+                    refusals.len()
+                );
+                ApiError::new(StatusCode::CONFLICT, "schema_change_refused", message)
+                    .with_details(serde_json::to_value(refusals).unwrap_or_default())
+            }
+            ApplyError::Schema(s @ SchemaError::LockTimeout { .. }) => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "schema_locked", s.to_string())
+            }
+            other => ApiError::internal(&other),
+        }
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        let message = e.to_string();
+        match e {
+            // One answer for unknown users and wrong passwords.
+            AuthError::BadCredentials => ApiError::new(StatusCode::UNAUTHORIZED, "invalid_credentials", message),
+            AuthError::Invalid { field, message } => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+                format!("the {field} is not valid"),
+            )
+            .with_details(json!([{ "field": field, "code": "invalid", "message": message }])),
+            AuthError::UsernameTaken(_) => ApiError::new(StatusCode::CONFLICT, "username_taken", message),
+            AuthError::UnknownUser(_) | AuthError::TokenNotFound(_) => {
+                ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
+            }
+            AuthError::Store(s) => ApiError::internal(&s),
+            AuthError::Internal(detail) => ApiError::internal(&detail),
+        }
+    }
+}

@@ -1,0 +1,71 @@
+//! The HTTP edge: routes, extractors and the one error mapping. Handlers stay
+//! thin; everything they do is an [`crate::engine::Engine`] call.
+
+pub mod auth;
+pub mod error;
+pub mod extract;
+mod records;
+mod system;
+pub mod ui;
+
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::middleware::from_fn_with_state;
+use axum::routing::{delete, get, post};
+use axum::Router;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::engine::Engine;
+use error::ApiError;
+
+/// Options of the HTTP edge.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WebOptions {
+    /// Mark cookies `Secure` (serve over HTTPS, or behind a proxy that does).
+    pub secure_cookies: bool,
+}
+
+/// The application's router, with default options.
+pub fn router(engine: Arc<Engine>) -> Router {
+    router_with(engine, WebOptions::default())
+}
+
+/// The application's router. Every route under `/api`, `/app` and `/admin`
+/// is behind [`auth::gate`], except the sign-in page and the UI's static
+/// files.
+pub fn router_with(engine: Arc<Engine>, options: WebOptions) -> Router {
+    let auth_state = auth::AuthState {
+        engine: engine.clone(),
+        options,
+    };
+    let records = Router::new()
+        .route("/records/{entity}", get(records::list).post(records::create))
+        .route(
+            "/records/{entity}/{id}",
+            get(records::get).patch(records::update).delete(records::delete),
+        )
+        .route("/records/{entity}/{id}/restore", post(records::restore))
+        .route("/recycle-bin/{entity}", get(records::list_deleted))
+        .route("/openapi.json", get(system::openapi))
+        .route("/me", get(auth::me).patch(auth::update_me))
+        .route("/tokens", get(auth::list_tokens).post(auth::create_token))
+        .route("/tokens/{id}", delete(auth::revoke_token));
+    let sign_in = Router::new()
+        .route(auth::SIGN_IN_PATH, get(auth::sign_in_page).post(auth::sign_in))
+        .route("/app/sign-out", post(auth::sign_out))
+        .with_state(auth_state.clone());
+    Router::new()
+        .nest("/api/v1", records)
+        .nest("/app", ui::routes())
+        .merge(ui::assets())
+        .merge(sign_in)
+        .route("/healthz", get(system::healthz))
+        .fallback(|| async { ApiError::no_route() })
+        .layer(from_fn_with_state(auth_state, auth::gate))
+        .layer(DefaultBodyLimit::max(extract::MAX_BODY))
+        .layer(CatchPanicLayer::custom(system::panic_response))
+        .layer(TraceLayer::new_for_http())
+        .with_state(engine)
+}

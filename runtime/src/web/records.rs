@@ -1,0 +1,141 @@
+//! Handlers of the record API, `/api/v1/records/{entity}`: thin adapters from
+//! HTTP to [`Engine`] record operations.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Value};
+
+use super::error::ApiError;
+use super::extract::{IfMatch, JsonBody};
+use crate::engine::{CurrentUser, Engine, ListParams, ListResult, ReadOptions};
+use crate::store::ed::records::Record;
+
+type Params = Query<Vec<(String, String)>>;
+
+fn etag(record: &Record) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    if let Some(v) = record.get("row_version").and_then(Value::as_i64) {
+        if let Ok(val) = HeaderValue::from_str(&format!("\"{v}\"")) {
+            h.insert(header::ETAG, val);
+        }
+    }
+    h
+}
+
+fn one(status: StatusCode, record: Record) -> Response {
+    (status, etag(&record), Json(record)).into_response()
+}
+
+fn read_options(params: &[(String, String)]) -> Result<ReadOptions, ApiError> {
+    let mut opts = ReadOptions::default();
+    for (k, v) in params {
+        match k.as_str() {
+            "fields" => opts.fields = Some(v.clone()),
+            "expand" => opts.expand = Some(v.clone()),
+            other => {
+                return Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "bad_request",
+                    format!("unknown parameter `{other}`; expected fields or expand"),
+                ))
+            }
+        }
+    }
+    Ok(opts)
+}
+
+/// `POST /api/v1/records/{entity}`
+pub async fn create(
+    State(engine): State<Arc<Engine>>,
+    user: CurrentUser,
+    Path(entity): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let record = engine.create(&entity, &body, Some(user.id)).await?;
+    let mut resp = one(StatusCode::CREATED, record.clone());
+    if let Some(Ok(loc)) = record
+        .get("id")
+        .and_then(Value::as_str)
+        .map(|id| HeaderValue::from_str(&format!("/api/v1/records/{entity}/{id}")))
+    {
+        resp.headers_mut().insert(header::LOCATION, loc);
+    }
+    Ok(resp)
+}
+
+/// `GET /api/v1/records/{entity}/{id}`
+pub async fn get(
+    State(engine): State<Arc<Engine>>,
+    Path((entity, id)): Path<(String, String)>,
+    Query(params): Params,
+) -> Result<Response, ApiError> {
+    let opts = read_options(&params)?;
+    Ok(one(StatusCode::OK, engine.get(&entity, &id, &opts).await?))
+}
+
+/// `PATCH /api/v1/records/{entity}/{id}` with `If-Match`.
+pub async fn update(
+    State(engine): State<Arc<Engine>>,
+    user: CurrentUser,
+    Path((entity, id)): Path<(String, String)>,
+    IfMatch(version): IfMatch,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    Ok(one(
+        StatusCode::OK,
+        engine.update(&entity, &id, version, &body, Some(user.id)).await?,
+    ))
+}
+
+/// `DELETE /api/v1/records/{entity}/{id}`: to the recycle bin.
+pub async fn delete(
+    State(engine): State<Arc<Engine>>,
+    user: CurrentUser,
+    Path((entity, id)): Path<(String, String)>,
+    IfMatch(version): IfMatch,
+) -> Result<Response, ApiError> {
+    Ok(one(
+        StatusCode::OK,
+        engine.delete(&entity, &id, version, Some(user.id)).await?,
+    ))
+}
+
+/// `POST /api/v1/records/{entity}/{id}/restore`
+pub async fn restore(
+    State(engine): State<Arc<Engine>>,
+    user: CurrentUser,
+    Path((entity, id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    Ok(one(StatusCode::OK, engine.restore(&entity, &id, Some(user.id)).await?))
+}
+
+/// `GET /api/v1/records/{entity}`
+pub async fn list(
+    State(engine): State<Arc<Engine>>,
+    Path(entity): Path<String>,
+    Query(params): Params,
+) -> Result<Response, ApiError> {
+    page(engine.list(&entity, &ListParams::new(params), false).await?)
+}
+
+/// `GET /api/v1/recycle-bin/{entity}`
+pub async fn list_deleted(
+    State(engine): State<Arc<Engine>>,
+    Path(entity): Path<String>,
+    Query(params): Params,
+) -> Result<Response, ApiError> {
+    page(engine.list(&entity, &ListParams::new(params), true).await?)
+}
+
+fn page(r: ListResult) -> Result<Response, ApiError> {
+    let mut body = json!({ "data": r.data, "next_cursor": r.next_cursor });
+    if let Some(total) = r.total {
+        body["total"] = json!(total);
+        body["total_capped"] = json!(r.total_capped);
+    }
+    Ok(Json(body).into_response())
+}

@@ -1,0 +1,3 @@
+//! Test support shared by the runtime's unit tests and the end-to-end suite.
+
+pub mod pg;

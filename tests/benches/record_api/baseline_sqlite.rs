@@ -1,0 +1,181 @@
+//! The hand-written baseline on SQLite: one `contact` table, typed rows,
+//! runtime `sqlx::query_as`, no metadata. Column types follow the storage
+//! conventions of the ED store (UUIDs and instants as TEXT, booleans as
+//! INTEGER, dates as `YYYY-MM-DD`).
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Serialize;
+use sqlx::SqlitePool;
+use time::format_description::BorrowedFormatItem;
+use time::{Date, OffsetDateTime, UtcOffset};
+use uuid::fmt::Hyphenated;
+use uuid::Uuid;
+
+use crate::shared::{date_fmt, db_error, error, etag, if_match, ContactPatch, ListQuery, NewContact, Page};
+
+macro_rules! columns {
+    () => {
+        "id, created_at, created_by, updated_at, updated_by, owner_id, row_version, deleted_at, \
+         full_name, salutation, company, job_title, department, email, phone, mobile, \
+         preferred_channel, city, birthday, last_contacted_at, do_not_call, relationship_notes"
+    };
+}
+
+const INSERT: &str = concat!(
+    "INSERT INTO contact (",
+    columns!(),
+    ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ",
+    columns!()
+);
+const GET: &str = concat!(
+    "SELECT ",
+    columns!(),
+    " FROM contact WHERE id = ? AND deleted_at IS NULL"
+);
+const LIST: &str = concat!(
+    "SELECT ",
+    columns!(),
+    " FROM contact WHERE city = ? AND deleted_at IS NULL ORDER BY full_name, id LIMIT 51"
+);
+const UPDATE: &str = concat!(
+    "UPDATE contact SET job_title = ?, updated_at = ?, row_version = row_version + 1 \
+     WHERE id = ? AND row_version = ? AND deleted_at IS NULL RETURNING ",
+    columns!()
+);
+
+/// A contact row.
+#[derive(Debug, sqlx::FromRow, Serialize)]
+pub struct Contact {
+    pub id: Hyphenated,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    pub created_by: Option<Hyphenated>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+    pub updated_by: Option<Hyphenated>,
+    pub owner_id: Option<Hyphenated>,
+    pub row_version: i64,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub deleted_at: Option<OffsetDateTime>,
+    pub full_name: String,
+    pub salutation: Option<String>,
+    pub company: Option<Hyphenated>,
+    pub job_title: Option<String>,
+    pub department: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub mobile: Option<String>,
+    pub preferred_channel: Option<String>,
+    pub city: Option<String>,
+    #[serde(with = "date_fmt::option")]
+    pub birthday: Option<Date>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_contacted_at: Option<OffsetDateTime>,
+    pub do_not_call: Option<bool>,
+    pub relationship_notes: Option<String>,
+}
+
+/// An instant as stored: UTC, microseconds, `Z`.
+fn instant(t: OffsetDateTime) -> String {
+    const FORMAT: &[BorrowedFormatItem<'_>] =
+        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z");
+    t.to_offset(UtcOffset::UTC).format(FORMAT).unwrap_or_default()
+}
+
+/// The routes: `/contacts` and `/contacts/{id}`.
+pub fn router(pool: SqlitePool) -> Router {
+    Router::new()
+        .route("/contacts", post(create).get(list))
+        .route("/contacts/{id}", get(get_one).patch(update))
+        .with_state(pool)
+}
+
+fn one(status: StatusCode, c: Contact) -> Response {
+    (status, etag(c.row_version), Json(c)).into_response()
+}
+
+async fn create(State(pool): State<SqlitePool>, Json(new): Json<NewContact>) -> Response {
+    let now = instant(OffsetDateTime::now_utc());
+    let row = sqlx::query_as::<_, Contact>(INSERT)
+        .bind(Uuid::now_v7().hyphenated())
+        .bind(&now)
+        .bind(None::<Hyphenated>)
+        .bind(&now)
+        .bind(None::<Hyphenated>)
+        .bind(None::<Hyphenated>)
+        .bind(1_i64)
+        .bind(None::<String>)
+        .bind(new.full_name)
+        .bind(new.salutation)
+        .bind(new.company.map(Uuid::hyphenated))
+        .bind(new.job_title)
+        .bind(new.department)
+        .bind(new.email)
+        .bind(new.phone)
+        .bind(new.mobile)
+        .bind(new.preferred_channel.unwrap_or_else(|| "email".to_owned()))
+        .bind(new.city)
+        .bind(new.birthday)
+        .bind(new.last_contacted_at.map(instant))
+        .bind(new.do_not_call.unwrap_or(false))
+        .bind(new.relationship_notes)
+        .fetch_one(&pool)
+        .await;
+    match row {
+        Ok(c) => one(StatusCode::CREATED, c),
+        Err(e) => db_error(e),
+    }
+}
+
+async fn get_one(State(pool): State<SqlitePool>, Path(id): Path<Uuid>) -> Response {
+    match sqlx::query_as::<_, Contact>(GET)
+        .bind(id.hyphenated())
+        .fetch_optional(&pool)
+        .await
+    {
+        Ok(Some(c)) => one(StatusCode::OK, c),
+        Ok(None) => error(StatusCode::NOT_FOUND, "not_found", format!("no contact with id {id}")),
+        Err(e) => db_error(e),
+    }
+}
+
+async fn list(State(pool): State<SqlitePool>, Query(q): Query<ListQuery>) -> Response {
+    match sqlx::query_as::<_, Contact>(LIST).bind(q.city).fetch_all(&pool).await {
+        Ok(mut rows) => {
+            rows.truncate(50);
+            Json(Page { data: rows }).into_response()
+        }
+        Err(e) => db_error(e),
+    }
+}
+
+async fn update(
+    State(pool): State<SqlitePool>,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+    Json(patch): Json<ContactPatch>,
+) -> Response {
+    let Some(version) = if_match(&headers) else {
+        return error(StatusCode::PRECONDITION_REQUIRED, "if_match_required", "send If-Match");
+    };
+    let row = sqlx::query_as::<_, Contact>(UPDATE)
+        .bind(patch.job_title)
+        .bind(instant(OffsetDateTime::now_utc()))
+        .bind(id.hyphenated())
+        .bind(version)
+        .fetch_optional(&pool)
+        .await;
+    match row {
+        Ok(Some(c)) => one(StatusCode::OK, c),
+        Ok(None) => error(
+            StatusCode::CONFLICT,
+            "version_conflict",
+            "the contact changed or does not exist",
+        ),
+        Err(e) => db_error(e),
+    }
+}

@@ -1,0 +1,6 @@
+//! Shared helpers of Relata's end-to-end tests and benchmarks.
+
+pub mod app;
+pub use relata_testkit::pg;
+
+pub use app::{stock_metadata, Browser, Reply, TestApp, TestBackend, ADMIN_PASSWORD};

@@ -1,0 +1,156 @@
+//! Every class of metadata error (YAML, JSON Schema, identifier, cross
+//! reference) is reported at once, naming the file, the path and what is
+//! expected; a refused package changes nothing. On both backends.
+
+use anyhow::Result;
+use relata::engine::ApplyError;
+use relata_tests::{on_both_backends, stock_metadata, TestApp, TestBackend};
+
+const LABEL: &str = "{ en: X, zh-CN: 某 }";
+
+fn entity(name: &str, fields: &str) -> String {
+    format!(
+        "version: 1\nkind: entity\nname: {name}\nlabel: {LABEL}\nplural_label: {LABEL}\ndisplay_field: title\nfields:\n{fields}"
+    )
+}
+
+/// Applies `files`, expects a metadata refusal, returns "file: path: message" lines.
+async fn refused(app: &TestApp, files: &[(&str, &str)]) -> Result<Vec<String>> {
+    let before = app.engine.bm().list().await?.len();
+    let release = app.engine.model().release;
+    match app.apply(files).await {
+        Err(ApplyError::Metadata(errs)) => {
+            assert_eq!(
+                app.engine.bm().list().await?.len(),
+                before,
+                "a refused package records no release"
+            );
+            assert_eq!(app.engine.model().release, release, "the live model is unchanged");
+            Ok(errs.0.iter().map(ToString::to_string).collect())
+        }
+        other => anyhow::bail!("expected a metadata refusal, got {other:?}"),
+    }
+}
+
+async fn schema_errors(backend: TestBackend) -> Result<()> {
+    let Some(app) = TestApp::spawn(backend, Some(&stock_metadata())).await? else {
+        return Ok(());
+    };
+    let lead = "version: 1\nkind: entity\nname: lead\nlabel: { en: Lead }\nplural_label: { en: Leads, zh-CN: 线索 }\n\
+                display_field: title\nfields:\n\
+                \x20 - { name: title, type: text, label: { en: T, zh-CN: 标题 }, colour: red }\n\
+                \x20 - { name: amount, type: money, label: { en: A, zh-CN: 金额 } }\n\
+                \x20 - { name: score, type: integer, label: { en: S, zh-CN: 分 }, required: maybe }\n";
+    let errors = refused(&app, &[("sales/lead.yaml", lead)]).await?;
+    assert_eq!(
+        errors,
+        [
+            "sales/lead.yaml: label: \"zh-CN\" is a required property",
+            "sales/lead.yaml: fields[0]: Additional properties are not allowed ('colour' was unexpected)",
+            "sales/lead.yaml: fields[1].type: \"money\" is not allowed; expected one of: text, long_text, integer, decimal, currency, percent, boolean, date, datetime, email, phone, url, picklist, multi_picklist, reference",
+            "sales/lead.yaml: fields[2].required: \"maybe\" is not of type \"boolean\"",
+        ]
+    );
+    Ok(())
+}
+
+async fn file_level_errors(backend: TestBackend) -> Result<()> {
+    let Some(app) = TestApp::spawn(backend, None).await? else {
+        return Ok(());
+    };
+    let errors = refused(
+        &app,
+        &[
+            ("a.yaml", "version: 1\nkind: entity\nname: [unclosed\n"),
+            ("b.yaml", "version: 1\nname: thing\n"),
+            ("c.yaml", "version: 1\nkind: spaceship\nname: thing\n"),
+            ("d.yaml", "- just\n- a list\n"),
+            ("e.yaml", "version: 2\nkind: picklist\nname: p\nlabel: { en: P, zh-CN: 某 }\nvalues: [{ code: a, label: { en: A, zh-CN: 甲 } }]\n"),
+        ],
+    )
+    .await?;
+    assert_eq!(errors.len(), 5, "{errors:#?}");
+    assert_eq!(errors[0], "a.yaml: not valid YAML: did not find expected ',' or ']' at line 4 column 1, while parsing a flow sequence at line 3 column 7");
+    assert_eq!(
+        errors[1],
+        "b.yaml: kind: missing; expected one of: entity, picklist, form, list, module"
+    );
+    assert_eq!(
+        errors[2],
+        "c.yaml: kind: unknown kind \"spaceship\"; expected one of: entity, picklist, form, list, module"
+    );
+    assert_eq!(
+        errors[3],
+        "d.yaml: expected a mapping with `kind`, `version` and `name`"
+    );
+    assert_eq!(errors[4], "e.yaml: version: 1 was expected");
+    Ok(())
+}
+
+async fn identifier_errors(backend: TestBackend) -> Result<()> {
+    let Some(app) = TestApp::spawn(backend, None).await? else {
+        return Ok(());
+    };
+    let bad = entity(
+        "Lead",
+        "  - { name: title, type: text, label: { en: T, zh-CN: 标题 } }\n  - { name: select, type: text, label: { en: S, zh-CN: 选 } }\n  - { name: row_version, type: integer, label: { en: R, zh-CN: 版 } }\n",
+    );
+    let picklist = "version: 1\nkind: picklist\nname: relata_status\nlabel: { en: S, zh-CN: 状态 }\nvalues:\n  - { code: Hot-Lead, label: { en: Hot, zh-CN: 热 } }\n  - { code: cold, label: { en: Cold, zh-CN: 冷 } }\n  - { code: cold, label: { en: Cold, zh-CN: 冷 } }\n";
+    let errors = refused(&app, &[("lead.yaml", &bad), ("status.yaml", picklist)]).await?;
+    assert_eq!(
+        errors,
+        [
+            "lead.yaml: name: `Lead` must start with a lower-case letter and contain only a-z, 0-9 and _ (at most 63 characters)",
+            "lead.yaml: fields[1].name: `select` is a reserved word",
+            "lead.yaml: fields[2].name: `row_version` is a reserved word",
+            "status.yaml: name: `relata_status` is a reserved word",
+            "status.yaml: values[0].code: `Hot-Lead` must start with a lower-case letter and contain only a-z, 0-9 and _ (at most 63 characters)",
+            "status.yaml: values[2].code: `cold` appears twice",
+        ]
+    );
+    Ok(())
+}
+
+async fn cross_reference_errors(backend: TestBackend) -> Result<()> {
+    let Some(app) = TestApp::spawn(backend, None).await? else {
+        return Ok(());
+    };
+    let lead = entity(
+        "lead",
+        "  - { name: name, type: text, label: { en: N, zh-CN: 名 } }\n\
+         \x20 - { name: company, type: reference, target: compny, label: { en: C, zh-CN: 公司 } }\n\
+         \x20 - { name: source, type: picklist, picklist: lead_sorce, label: { en: S, zh-CN: 来源 } }\n\
+         \x20 - { name: owner, type: reference, label: { en: O, zh-CN: 负责人 } }\n\
+         \x20 - { name: amount, type: currency, max_length: 5, scale: 9, precision: 4, label: { en: A, zh-CN: 金额 } }\n\
+         \x20 - { name: name, type: integer, default: many, label: { en: D, zh-CN: 重 } }\n\
+         indexes:\n  - fields: [name, nmae]\n",
+    );
+    let dup = entity(
+        "lead",
+        "  - { name: title, type: text, label: { en: T, zh-CN: 标题 } }\n",
+    );
+    let errors = refused(&app, &[("sales/lead.yaml", &lead), ("sales/lead_copy.yaml", &dup)]).await?;
+    assert_eq!(
+        errors,
+        [
+            "sales/lead_copy.yaml: name: entity `lead` is already defined in sales/lead.yaml",
+            "sales/lead.yaml: fields[1].target: unknown entity `compny`",
+            "sales/lead.yaml: fields[2].picklist: unknown pick list `lead_sorce`",
+            "sales/lead.yaml: fields[3].target: a reference field needs `target`",
+            "sales/lead.yaml: fields[4].max_length: `max_length` does not apply to a currency field",
+            "sales/lead.yaml: fields[4].scale: expected at most the precision (4), found 9",
+            "sales/lead.yaml: fields[5].name: `name` is defined twice",
+            "sales/lead.yaml: fields[5].default: \"many\" is not a valid integer value",
+            "sales/lead.yaml: display_field: `title` is not a field of this entity",
+            "sales/lead.yaml: indexes[0].fields[1]: `nmae` is not a field of this entity",
+        ]
+    );
+    Ok(())
+}
+
+on_both_backends!(
+    schema_errors,
+    file_level_errors,
+    identifier_errors,
+    cross_reference_errors
+);
