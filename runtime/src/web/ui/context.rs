@@ -1,0 +1,85 @@
+//! What every page needs to know about the request: the language, the
+//! signed-in user and the CSRF token of the session.
+
+use axum::extract::FromRequestParts;
+use axum::http::header::{ACCEPT_LANGUAGE, COOKIE};
+use axum::http::request::Parts;
+
+use super::i18n::Locale;
+
+/// The cookie holding the language picked by someone not signed in (or
+/// before the user's setting is stored).
+pub const LANG_COOKIE: &str = "relata_lang";
+
+/// The viewer of a page.
+#[derive(Debug, Clone)]
+pub struct Viewer {
+    /// The language of the page.
+    pub locale: Locale,
+    /// The user's display name, when signed in.
+    pub user: Option<String>,
+    /// The session's CSRF token, put in every form.
+    pub csrf: String,
+    /// The path and query of this request (to come back after an action).
+    pub here: String,
+    /// The signed-in user's id, recorded on the records they write.
+    pub actor: Option<uuid::Uuid>,
+}
+
+/// Reads one cookie from the request.
+pub fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
+    parts
+        .headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// Hook for the sign-in layer: the signed-in user's name, locale and CSRF
+/// token, when the request carries them.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    /// The user's id.
+    pub id: uuid::Uuid,
+    /// Display name.
+    pub name: String,
+    /// Stored language, if any.
+    pub locale: Option<Locale>,
+    /// CSRF token of the session.
+    pub csrf: String,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Viewer {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let signed_in = parts.extensions.get::<SignedIn>().cloned();
+        let locale = signed_in
+            .as_ref()
+            .and_then(|s| s.locale)
+            .or_else(|| cookie(parts, LANG_COOKIE).and_then(Locale::from_tag))
+            .or_else(|| {
+                parts
+                    .headers
+                    .get(ACCEPT_LANGUAGE)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(Locale::from_accept_language)
+            })
+            .unwrap_or(Locale::En);
+        let here = parts
+            .uri
+            .path_and_query()
+            .map_or_else(|| "/app".to_owned(), |pq| pq.as_str().to_owned());
+        Ok(Viewer {
+            actor: signed_in.as_ref().map(|s| s.id),
+            locale,
+            user: signed_in.as_ref().map(|s| s.name.clone()),
+            csrf: signed_in.map(|s| s.csrf).unwrap_or_default(),
+            here,
+        })
+    }
+}

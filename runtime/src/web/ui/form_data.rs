@@ -1,0 +1,75 @@
+//! Submitted HTML forms to record payloads: the form's fields, by type, with
+//! empty inputs as "no value".
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Number, Value};
+
+use crate::engine::CompiledEntity;
+use crate::model::{FieldType, FormDef};
+
+/// The submitted values by name (a name may repeat: multi-selects).
+#[derive(Debug, Default, Clone)]
+pub struct Submitted(pub HashMap<String, Vec<String>>);
+
+impl Submitted {
+    /// Groups `(name, value)` pairs.
+    pub fn new(pairs: Vec<(String, String)>) -> Self {
+        let mut map: HashMap<String, Vec<String>> = HashMap::new();
+        for (k, v) in pairs {
+            map.entry(k).or_default().push(v);
+        }
+        Submitted(map)
+    }
+
+    /// The last value of `name`.
+    pub fn one(&self, name: &str) -> Option<&str> {
+        self.0.get(name).and_then(|v| v.last()).map(String::as_str)
+    }
+
+    /// Every value of `name`.
+    pub fn all(&self, name: &str) -> Option<&Vec<String>> {
+        self.0.get(name)
+    }
+}
+
+/// The payload of the editable fields of `form` found in `submitted`.
+/// Values that do not parse are passed on as text, so the record's JSON
+/// Schema reports them against the right field.
+pub fn payload(entity: &CompiledEntity, form: &FormDef, submitted: &Submitted) -> Value {
+    let mut out = Map::new();
+    for placed in super::present::form_fields(form).filter(|p| !p.read_only) {
+        let Some((_, f)) = entity.field(&placed.field) else {
+            continue;
+        };
+        let Some(values) = submitted.all(&f.name) else { continue };
+        let last = values.last().map(|s| s.trim()).unwrap_or_default();
+        let v = match f.field_type {
+            FieldType::Boolean => Value::Bool(values.iter().any(|v| v == "true")),
+            FieldType::MultiPicklist => Value::Array(
+                values
+                    .iter()
+                    .filter(|v| !v.is_empty())
+                    .map(|v| Value::String(v.clone()))
+                    .collect(),
+            ),
+            _ if last.is_empty() => Value::Null,
+            FieldType::Integer => last
+                .parse::<i64>()
+                .map(Value::from)
+                .unwrap_or_else(|_| Value::String(last.into())),
+            FieldType::Decimal | FieldType::Currency | FieldType::Percent => last
+                .parse::<f64>()
+                .ok()
+                .and_then(Number::from_f64)
+                .map(Value::Number)
+                .unwrap_or_else(|| Value::String(last.into())),
+            // datetime-local inputs carry no zone: the UI works in UTC.
+            FieldType::Datetime if last.len() == 16 => Value::String(format!("{last}:00Z")),
+            FieldType::Datetime if last.len() == 19 => Value::String(format!("{last}Z")),
+            _ => Value::String(last.to_owned()),
+        };
+        out.insert(f.name.clone(), v);
+    }
+    Value::Object(out)
+}

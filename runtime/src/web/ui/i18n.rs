@@ -1,0 +1,215 @@
+//! The UI's own words in every language, and locale-aware formatting of
+//! values. Labels of entities, fields and pick-list values come from the
+//! metadata; everything else a user reads comes from here.
+
+use crate::model::Labels;
+
+pub use crate::engine::Locale;
+
+impl Locale {
+    /// Parses a tag (`zh`, `zh-CN`, `zh-Hans`, `en-GB` ...).
+    pub fn from_tag(tag: &str) -> Option<Locale> {
+        let t = tag.trim().to_ascii_lowercase();
+        if t.starts_with("zh") {
+            Some(Locale::ZhCn)
+        } else if t.starts_with("en") {
+            Some(Locale::En)
+        } else {
+            None
+        }
+    }
+
+    /// The first supported language of an `Accept-Language` header, by quality.
+    pub fn from_accept_language(header: &str) -> Option<Locale> {
+        let mut ranked: Vec<(f32, Locale)> = header
+            .split(',')
+            .filter_map(|part| {
+                let mut it = part.split(';');
+                let locale = Locale::from_tag(it.next()?)?;
+                let q = it
+                    .find_map(|p| p.trim().strip_prefix("q="))
+                    .and_then(|q| q.parse().ok())
+                    .unwrap_or(1.0);
+                Some((q, locale))
+            })
+            .collect();
+        ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
+        ranked.first().map(|(_, l)| *l)
+    }
+
+    /// The text of `labels` in this language.
+    pub fn pick(self, labels: &Labels) -> String {
+        match self {
+            Locale::En => labels.en.clone(),
+            Locale::ZhCn => labels.zh_cn.clone(),
+        }
+    }
+
+    /// A UI text by key; the key itself when unknown (a test checks none is).
+    pub fn text(self, key: &str) -> &'static str {
+        MESSAGES
+            .iter()
+            .find(|(k, _, _)| *k == key)
+            .map(|(_, en, zh)| if self == Locale::En { *en } else { *zh })
+            .unwrap_or("??")
+    }
+}
+
+/// Every UI text: key, English, Simplified Chinese.
+pub const MESSAGES: &[(&str, &str, &str)] = &[
+    ("app_name", "Relata", "Relata"),
+    ("home", "Home", "首页"),
+    ("welcome", "Welcome", "欢迎"),
+    ("home_intro", "Pick a list to start.", "请选择一个列表开始工作。"),
+    ("new", "New", "新建"),
+    ("new_record", "New {entity}", "新建{entity}"),
+    ("edit", "Edit", "编辑"),
+    ("save", "Save", "保存"),
+    ("cancel", "Cancel", "取消"),
+    ("delete", "Delete", "删除"),
+    ("restore", "Restore", "恢复"),
+    ("search", "Search", "搜索"),
+    ("quick_search", "Search this list", "在此列表中搜索"),
+    ("filter", "Filter", "筛选"),
+    ("apply", "Apply", "应用"),
+    ("clear", "Clear", "清除"),
+    ("columns", "Columns", "列"),
+    ("first_page", "First page", "第一页"),
+    ("next_page", "Next page", "下一页"),
+    ("no_records", "No records.", "没有记录。"),
+    ("recycle_bin", "Recycle bin", "回收站"),
+    ("deleted_at", "Deleted", "删除时间"),
+    (
+        "deleted_notice",
+        "The record was moved to the recycle bin.",
+        "记录已移至回收站。",
+    ),
+    ("restored_notice", "The record was restored.", "记录已恢复。"),
+    ("saved_notice", "Saved.", "已保存。"),
+    ("bulk_delete", "Delete selected", "删除所选"),
+    ("select_all", "Select all", "全选"),
+    ("yes", "Yes", "是"),
+    ("no", "No", "否"),
+    ("related", "Related", "相关记录"),
+    ("more", "More", "更多"),
+    ("sign_out", "Sign out", "退出登录"),
+    ("language", "Language", "语言"),
+    (
+        "fix_errors",
+        "Please correct the highlighted fields.",
+        "请更正标出的字段。",
+    ),
+    (
+        "conflict_title",
+        "Someone else changed this record while you were editing it.",
+        "在您编辑期间，其他人修改了这条记录。",
+    ),
+    (
+        "conflict_body",
+        "Their values are shown next to yours. Check them, then save again to keep your version.",
+        "对方的值显示在您的值旁边。请核对后再次保存以保留您的版本。",
+    ),
+    ("their_value", "Now saved", "当前已保存的值"),
+    (
+        "not_found",
+        "This record does not exist or was deleted.",
+        "该记录不存在或已被删除。",
+    ),
+    ("created", "Created", "创建时间"),
+    ("updated", "Last modified", "最后修改"),
+    ("actions", "Actions", "操作"),
+    ("lookup_placeholder", "Type to search…", "输入以搜索…"),
+    ("none", "—", "—"),
+    ("total", "{n} records", "共 {n} 条记录"),
+    ("total_capped", "More than {n} records", "超过 {n} 条记录"),
+    ("utc", "UTC", "UTC"),
+    ("error_title", "Something went wrong", "出错了"),
+];
+
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
+/// `2026-11-23` as `23 Nov 2026` or `2026年11月23日`.
+pub fn format_date(locale: Locale, iso: &str) -> String {
+    let mut parts = iso.splitn(3, '-');
+    let (Some(y), Some(m), Some(d)) = (parts.next(), parts.next(), parts.next()) else {
+        return iso.to_owned();
+    };
+    let (Ok(mi), Ok(di)) = (m.parse::<usize>(), d.parse::<u32>()) else {
+        return iso.to_owned();
+    };
+    match locale {
+        Locale::En => format!("{di} {} {y}", MONTHS.get(mi.wrapping_sub(1)).unwrap_or(&"")),
+        Locale::ZhCn => format!("{y}年{mi}月{di}日"),
+    }
+}
+
+/// An RFC 3339 UTC instant as date and minutes, in UTC.
+pub fn format_datetime(locale: Locale, iso: &str) -> String {
+    match iso.split_once('T') {
+        Some((date, time)) => format!("{} {} UTC", format_date(locale, date), time.get(..5).unwrap_or(time)),
+        None => iso.to_owned(),
+    }
+}
+
+/// A number with digit grouping and a fixed number of decimals.
+pub fn format_number(value: f64, decimals: usize) -> String {
+    let text = format!("{:.*}", decimals, value.abs());
+    let (int, frac) = text.split_once('.').unwrap_or((&text, ""));
+    let mut grouped = String::new();
+    for (i, ch) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(ch);
+    }
+    let sign = if value < 0.0 && text.chars().any(|c| c != '0' && c != '.') {
+        "-"
+    } else {
+        ""
+    };
+    if frac.is_empty() {
+        format!("{sign}{grouped}")
+    } else {
+        format!("{sign}{grouped}.{frac}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn picks_the_language_users_prefer() {
+        assert_eq!(
+            Locale::from_accept_language("zh-CN,zh;q=0.9,en;q=0.8"),
+            Some(Locale::ZhCn)
+        );
+        assert_eq!(
+            Locale::from_accept_language("fr;q=1, en-GB;q=0.5, zh;q=0.4"),
+            Some(Locale::En)
+        );
+        assert_eq!(Locale::from_accept_language("fr"), None);
+    }
+
+    #[test]
+    fn formats_for_the_locale() {
+        assert_eq!(format_date(Locale::En, "2026-11-03"), "3 Nov 2026");
+        assert_eq!(format_date(Locale::ZhCn, "2026-11-03"), "2026年11月3日");
+        assert_eq!(
+            format_datetime(Locale::En, "2026-11-03T08:05:00.000000Z"),
+            "3 Nov 2026 08:05 UTC"
+        );
+        assert_eq!(format_number(1234567.5, 2), "1,234,567.50");
+        assert_eq!(format_number(-12.0, 0), "-12");
+        assert_eq!(format_number(999.999, 2), "1,000.00");
+    }
+
+    #[test]
+    fn every_message_has_both_languages() {
+        for (key, en, zh) in MESSAGES {
+            assert!(!en.is_empty() && !zh.is_empty(), "{key}");
+        }
+    }
+}

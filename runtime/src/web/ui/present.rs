@@ -1,0 +1,433 @@
+//! Turning records and metadata into what the templates show: display text
+//! in the viewer's language, widgets and their input values.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::i18n::{format_date, format_datetime, format_number, Locale};
+use crate::engine::{CompiledModel, FieldError};
+use crate::model::{decimal_shape, FieldDef, FieldType, FormDef};
+use crate::store::ed::records::Record;
+
+/// A navigation entry.
+#[derive(Debug, Serialize)]
+pub struct NavItem {
+    /// Text.
+    pub label: String,
+    /// Link.
+    pub href: String,
+    /// The current page belongs to it.
+    pub active: bool,
+}
+
+/// A sidebar module.
+#[derive(Debug, Serialize)]
+pub struct NavModule {
+    /// Title.
+    pub label: String,
+    /// Entries.
+    pub items: Vec<NavItem>,
+}
+
+/// The sidebar of `model` in `locale`; `current` is the list shown, if any.
+pub fn nav(model: &CompiledModel, locale: Locale, current: Option<&str>) -> Vec<NavModule> {
+    let views = &model.views;
+    views
+        .modules
+        .iter()
+        .map(|m| NavModule {
+            label: locale.pick(&m.label),
+            items: m
+                .items
+                .iter()
+                .filter_map(|item| {
+                    let list_name = match (&item.list, &item.entity) {
+                        (Some(l), _) => l.clone(),
+                        (None, Some(e)) => views.default_list.get(e)?.clone(),
+                        _ => return None,
+                    };
+                    let list = views.lists.get(&list_name)?;
+                    let label = item
+                        .label
+                        .as_ref()
+                        .map_or_else(|| locale.pick(&list.label), |l| locale.pick(l));
+                    Some(NavItem {
+                        label,
+                        href: format!("/app/l/{list_name}"),
+                        active: current == Some(list_name.as_str()),
+                    })
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// The text shown for a value of `f`.
+pub fn display(model: &CompiledModel, locale: Locale, f: &FieldDef, v: &Value) -> String {
+    if v.is_null() || v.as_str() == Some("") {
+        return locale.text("none").to_owned();
+    }
+    let picklist_label = |code: &str| {
+        f.picklist
+            .as_ref()
+            .and_then(|p| model.model.picklists.get(p))
+            .and_then(|p| p.values.iter().find(|x| x.code == code))
+            .map_or_else(|| code.to_owned(), |x| locale.pick(&x.label))
+    };
+    match f.field_type {
+        FieldType::Boolean => locale
+            .text(if v.as_bool() == Some(true) { "yes" } else { "no" })
+            .to_owned(),
+        FieldType::Picklist => v.as_str().map(picklist_label).unwrap_or_default(),
+        FieldType::MultiPicklist => v
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(picklist_label)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .unwrap_or_default(),
+        FieldType::Reference => reference_label(model, f, v),
+        FieldType::Date => v.as_str().map(|s| format_date(locale, s)).unwrap_or_default(),
+        FieldType::Datetime => v.as_str().map(|s| format_datetime(locale, s)).unwrap_or_default(),
+        FieldType::Integer => v.as_f64().map(|n| format_number(n, 0)).unwrap_or_default(),
+        FieldType::Decimal | FieldType::Currency => v
+            .as_f64()
+            .map(|n| format_number(n, decimal_shape(f).1 as usize))
+            .unwrap_or_default(),
+        FieldType::Percent => v
+            .as_f64()
+            .map(|n| format!("{}%", format_number(n, decimal_shape(f).1 as usize)))
+            .unwrap_or_default(),
+        _ => v.as_str().map_or_else(|| v.to_string(), str::to_owned),
+    }
+}
+
+/// The display text of a referenced record (expanded) or its id.
+pub fn reference_label(model: &CompiledModel, f: &FieldDef, v: &Value) -> String {
+    match v {
+        Value::Object(obj) => {
+            let display = f
+                .target
+                .as_ref()
+                .and_then(|t| model.model.entities.get(t))
+                .map(|t| t.display_field.as_str());
+            display
+                .and_then(|d| obj.get(d))
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        }
+        Value::String(id) => id.clone(),
+        _ => String::new(),
+    }
+}
+
+/// The link to the record a reference points to.
+pub fn reference_href(f: &FieldDef, v: &Value) -> Option<String> {
+    let id = match v {
+        Value::Object(obj) => obj.get("id").and_then(Value::as_str)?,
+        Value::String(s) => s.as_str(),
+        _ => return None,
+    };
+    Some(format!("/app/r/{}/{id}", f.target.as_deref()?))
+}
+
+/// The text put in an input for a value of `f`.
+pub fn input_value(f: &FieldDef, v: &Value) -> String {
+    match (f.field_type, v) {
+        (_, Value::Null) => String::new(),
+        (FieldType::Reference, Value::Object(obj)) => {
+            obj.get("id").and_then(Value::as_str).unwrap_or_default().to_owned()
+        }
+        (FieldType::Datetime, Value::String(s)) => s.get(..16).unwrap_or(s).to_owned(),
+        (_, Value::String(s)) => s.clone(),
+        (_, other) => other.to_string(),
+    }
+}
+
+/// An option of a select.
+#[derive(Debug, Serialize)]
+pub struct OptionView {
+    /// The code.
+    pub value: String,
+    /// What users see.
+    pub label: String,
+    /// Currently chosen.
+    pub selected: bool,
+}
+
+/// A field on a record page.
+#[derive(Debug, Serialize)]
+pub struct FieldView {
+    /// Field name.
+    pub name: String,
+    /// Label.
+    pub label: String,
+    /// Help text.
+    pub help: Option<String>,
+    /// Widget kind: an input type, or textarea, checkbox, select, multiselect, lookup.
+    pub kind: &'static str,
+    /// Value for the widget.
+    pub input: String,
+    /// Display text (view mode).
+    pub text: String,
+    /// Link (references, e-mail, web).
+    pub href: Option<String>,
+    /// Choices of selects.
+    pub options: Vec<OptionView>,
+    /// Shown as required.
+    pub required: bool,
+    /// Not editable here.
+    pub read_only: bool,
+    /// The error to show next to it.
+    pub error: Option<String>,
+    /// On a conflict: the value saved by someone else meanwhile.
+    pub their_value: Option<String>,
+    /// Longest text.
+    pub max_length: Option<u32>,
+    /// Step of number inputs.
+    pub step: Option<String>,
+    /// The entity a lookup searches.
+    pub target: Option<String>,
+    /// The text of the chosen record in a lookup.
+    pub lookup_text: String,
+}
+
+fn widget(f: &FieldDef) -> (&'static str, Option<String>) {
+    match f.field_type {
+        FieldType::LongText => ("textarea", None),
+        FieldType::Integer => ("number", Some("1".into())),
+        FieldType::Decimal | FieldType::Currency | FieldType::Percent => {
+            let scale = decimal_shape(f).1;
+            (
+                "number",
+                Some(if scale == 0 {
+                    "1".into()
+                } else {
+                    format!("0.{}1", "0".repeat(scale as usize - 1))
+                }),
+            )
+        }
+        FieldType::Boolean => ("checkbox", None),
+        FieldType::Date => ("date", None),
+        FieldType::Datetime => ("datetime-local", None),
+        FieldType::Email => ("email", None),
+        FieldType::Phone => ("tel", None),
+        FieldType::Url => ("url", None),
+        FieldType::Picklist => ("select", None),
+        FieldType::MultiPicklist => ("multiselect", None),
+        FieldType::Reference => ("lookup", None),
+        FieldType::Text => ("text", None),
+    }
+}
+
+/// Builds the view of one field. `value` is the record's value (references
+/// expanded); `raw` the text the user submitted, when re-showing a form.
+pub struct FieldInput<'a> {
+    /// The field.
+    pub def: &'a FieldDef,
+    /// Stored (or defaulted) value.
+    pub value: &'a Value,
+    /// Submitted values, when re-showing a submitted form.
+    pub submitted: Option<Vec<String>>,
+    /// Overrides from the form.
+    pub read_only: bool,
+    /// Overrides from the form.
+    pub required: bool,
+}
+
+/// The view of one field.
+pub fn field_view(model: &CompiledModel, locale: Locale, input: FieldInput<'_>) -> FieldView {
+    let f = input.def;
+    let (kind, step) = widget(f);
+    let text = display(model, locale, f, input.value);
+    let href = match f.field_type {
+        FieldType::Reference => reference_href(f, input.value),
+        FieldType::Email => input.value.as_str().map(|e| format!("mailto:{e}")),
+        FieldType::Url => input
+            .value
+            .as_str()
+            .filter(|u| u.starts_with("http"))
+            .map(str::to_owned),
+        _ => None,
+    };
+    let value_text = input.submitted.as_ref().map_or_else(
+        || input_value(f, input.value),
+        |s| s.last().cloned().unwrap_or_default(),
+    );
+    let chosen: Vec<String> = match &input.submitted {
+        Some(s) => s.clone(),
+        None => match input.value {
+            Value::Array(a) => a.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+            Value::String(s) => vec![s.clone()],
+            _ => Vec::new(),
+        },
+    };
+    let options = f
+        .picklist
+        .as_ref()
+        .and_then(|p| model.model.picklists.get(p))
+        .map(|p| {
+            let mut values: Vec<_> = p.values.iter().enumerate().collect();
+            values.sort_by_key(|(i, v)| (v.order.unwrap_or(i32::MAX), *i));
+            values
+                .into_iter()
+                .filter(|(_, v)| v.active || chosen.contains(&v.code))
+                .map(|(_, v)| OptionView {
+                    value: v.code.clone(),
+                    label: locale.pick(&v.label),
+                    selected: chosen.contains(&v.code),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let lookup_text = if f.field_type == FieldType::Reference && input.submitted.is_none() {
+        reference_label(model, f, input.value)
+    } else {
+        String::new()
+    };
+    FieldView {
+        name: f.name.clone(),
+        label: locale.pick(&f.label),
+        help: f.help.as_ref().map(|h| locale.pick(h)),
+        kind,
+        input: value_text,
+        text,
+        href,
+        options,
+        required: f.required || input.required,
+        read_only: input.read_only,
+        error: None,
+        their_value: None,
+        max_length: f.max_length.or(f.field_type.default_max_length()),
+        step,
+        target: f.target.clone(),
+        lookup_text,
+    }
+}
+
+/// A field error in the viewer's language.
+pub fn localize_error(locale: Locale, f: Option<&FieldDef>, e: &FieldError) -> String {
+    let zh = locale == Locale::ZhCn;
+    let max = f
+        .and_then(|f| f.max_length.or(f.field_type.default_max_length()))
+        .unwrap_or(0);
+    let scale = f.map_or(2, |f| decimal_shape(f).1);
+    match e.code.as_str() {
+        "required" => {
+            if zh {
+                "此项为必填项。".into()
+            } else {
+                "This field is required.".into()
+            }
+        }
+        "max_length" => {
+            if zh {
+                format!("最多 {max} 个字符。")
+            } else {
+                format!("At most {max} characters.")
+            }
+        }
+        "unique" => {
+            if zh {
+                "已有其他记录使用此值。".into()
+            } else {
+                "Another record already has this value.".into()
+            }
+        }
+        "not_found" => {
+            if zh {
+                "所选记录不存在。".into()
+            } else {
+                "The chosen record does not exist.".into()
+            }
+        }
+        "not_in_picklist" => {
+            if zh {
+                "请从列表中选择一个值。".into()
+            } else {
+                "Choose a value from the list.".into()
+            }
+        }
+        "scale" => {
+            if zh {
+                format!("小数点后最多 {scale} 位。")
+            } else {
+                format!("At most {scale} digits after the decimal point.")
+            }
+        }
+        "precision" => {
+            if zh {
+                "数值过大。".into()
+            } else {
+                "The number is too large.".into()
+            }
+        }
+        "minimum" => match f.and_then(|f| f.min) {
+            Some(m) if zh => format!("不能小于 {m}。"),
+            Some(m) => format!("Must be at least {m}."),
+            None => e.message.clone(),
+        },
+        "maximum" => match f.and_then(|f| f.max) {
+            Some(m) if zh => format!("不能大于 {m}。"),
+            Some(m) => format!("Must be at most {m}."),
+            None => e.message.clone(),
+        },
+        "type" | "format" | "invalid" => {
+            let what = f.map(|f| f.field_type).map_or("value", |t| match (t, zh) {
+                (FieldType::Integer, false) => "a whole number",
+                (FieldType::Integer, true) => "整数",
+                (FieldType::Decimal | FieldType::Currency | FieldType::Percent, false) => "a number",
+                (FieldType::Decimal | FieldType::Currency | FieldType::Percent, true) => "数字",
+                (FieldType::Email, false) => "an e-mail address",
+                (FieldType::Email, true) => "电子邮件地址",
+                (FieldType::Url, false) => "a web address starting with http:// or https://",
+                (FieldType::Url, true) => "以 http:// 或 https:// 开头的网址",
+                (FieldType::Date, false) => "a date",
+                (FieldType::Date, true) => "日期",
+                (FieldType::Datetime, false) => "a date and time",
+                (FieldType::Datetime, true) => "日期和时间",
+                (_, false) => "a valid value",
+                (_, true) => "有效的值",
+            });
+            if zh {
+                format!("请输入{what}。")
+            } else {
+                format!("Enter {what}.")
+            }
+        }
+        _ => e.message.clone(),
+    }
+}
+
+/// Every field placed on a form, in order, with its overrides.
+pub fn form_fields(form: &FormDef) -> impl Iterator<Item = &crate::model::FormFieldDef> {
+    form.tabs
+        .iter()
+        .flat_map(|t| t.sections.iter().flat_map(|s| s.fields.iter()))
+}
+
+/// Whether a form field's visibility condition holds on `record`.
+pub fn visible(cond: Option<&crate::model::ConditionDef>, record: &Record) -> bool {
+    use crate::model::ConditionOp;
+    let Some(c) = cond else { return true };
+    let v = record.get(&c.field).unwrap_or(&Value::Null);
+    let v = match v {
+        Value::Object(o) => o.get("id").unwrap_or(&Value::Null),
+        other => other,
+    };
+    match c.op {
+        ConditionOp::Eq => c.value.as_ref() == Some(v),
+        ConditionOp::Ne => c.value.as_ref() != Some(v),
+        ConditionOp::In => c
+            .value
+            .as_ref()
+            .and_then(Value::as_array)
+            .is_some_and(|a| a.contains(v)),
+        ConditionOp::IsNull => v.is_null(),
+        ConditionOp::NotNull => !v.is_null(),
+    }
+}
