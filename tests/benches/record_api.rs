@@ -488,7 +488,7 @@ async fn seed(engine: &Arc<Engine>, contacts: usize) -> anyhow::Result<(Vec<Uuid
     Ok((companies, all.into_iter().map(|(_, id)| id).collect()))
 }
 
-fn id_of(record: &serde_json::Map<String, Value>) -> anyhow::Result<Uuid> {
+fn id_of(record: &relata::store::ed::records::Record) -> anyhow::Result<Uuid> {
     record
         .get("id")
         .and_then(Value::as_str)

@@ -143,7 +143,7 @@ impl Engine {
         match e.table.restore(&self.dbs.ed, uid, stamp(actor)).await {
             Ok(outcome) => outcome_of(entity_name, uid, None, outcome),
             Err(WriteError::Unique) => {
-                let current = e.table.get_any(&self.dbs.ed, uid).await?;
+                let current = e.table.get_any(&self.dbs.ed, uid).await?.map(|r| r.to_map());
                 let errs = self.unique_errors(e, current.as_ref(), Some(uid)).await;
                 Err(invalid(entity_name, errs))
             }
@@ -222,7 +222,7 @@ impl Engine {
                     .iter()
                     .find(|t| t.get("id").and_then(Json::as_str) == Some(id.as_str()));
                 if let Some(hit) = hit {
-                    r.insert(name.clone(), Json::Object(hit.clone()));
+                    r.insert(name.clone(), Json::Object(hit.to_map()));
                 }
             }
         }

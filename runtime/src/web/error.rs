@@ -101,7 +101,7 @@ impl From<EngineError> for ApiError {
             }
             EngineError::Conflict { current, .. } => {
                 let mut err = ApiError::new(StatusCode::CONFLICT, "version_conflict", message);
-                err.current = Some(Box::new(Value::Object(*current)));
+                err.current = Some(Box::new(Value::Object(current.to_map())));
                 err
             }
             EngineError::PreconditionRequired => {

@@ -7,7 +7,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::error::ApiError;
 use super::extract::{IfMatch, JsonBody};
@@ -56,12 +56,12 @@ pub async fn create(
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     let record = engine.create(&entity, &body, Some(user.id)).await?;
-    let mut resp = one(StatusCode::CREATED, record.clone());
-    if let Some(Ok(loc)) = record
+    let location = record
         .get("id")
         .and_then(Value::as_str)
-        .map(|id| HeaderValue::from_str(&format!("/api/v1/records/{entity}/{id}")))
-    {
+        .and_then(|id| HeaderValue::from_str(&format!("/api/v1/records/{entity}/{id}")).ok());
+    let mut resp = one(StatusCode::CREATED, record);
+    if let Some(loc) = location {
         resp.headers_mut().insert(header::LOCATION, loc);
     }
     Ok(resp)
@@ -131,11 +131,23 @@ pub async fn list_deleted(
     page(engine.list(&entity, &ListParams::new(params), true).await?)
 }
 
+/// One page of a list, serialised straight from the result (no copy).
+#[derive(serde::Serialize)]
+struct Page<'a> {
+    data: &'a [Record],
+    next_cursor: &'a Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    total: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    total_capped: Option<bool>,
+}
+
 fn page(r: ListResult) -> Result<Response, ApiError> {
-    let mut body = json!({ "data": r.data, "next_cursor": r.next_cursor });
-    if let Some(total) = r.total {
-        body["total"] = json!(total);
-        body["total_capped"] = json!(r.total_capped);
-    }
+    let body = Page {
+        data: &r.data,
+        next_cursor: &r.next_cursor,
+        total: r.total,
+        total_capped: r.total.map(|_| r.total_capped),
+    };
     Ok(Json(body).into_response())
 }

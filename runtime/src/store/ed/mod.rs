@@ -17,7 +17,9 @@
 //! | reference, id, *_by, owner  | TEXT (hyphenated UUID)   | UUID               |
 
 pub mod auth;
+pub mod record;
 pub mod records;
 pub mod schema;
+pub mod shape;
 pub mod state;
 pub mod values;

@@ -6,16 +6,18 @@ use sea_query::{
     ReturningClause, SelectStatement, SimpleExpr, SqliteQueryBuilder, Value, Values,
 };
 use sea_query_binder::{SqlxBinder, SqlxValues};
-use serde_json::{Map, Value as Json};
+use serde_json::Value as Json;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use std::sync::Arc;
+
+use super::shape::{Shape, ShapeCache};
 use super::values::{from_pg, from_sqlite, instant, null_of, to_sql, uuid, ColumnKind};
 use crate::model::EntityDef;
 use crate::store::{Backend, Pool, StoreError};
 
-/// A record as the API sees it: field name to JSON value.
-pub type Record = Map<String, Json>;
+pub use super::record::{Names, Record};
 
 /// The system columns, in table order.
 pub const SYSTEM_COLUMNS: [(&str, ColumnKind); 8] = [
@@ -44,8 +46,18 @@ pub struct EntityTable {
     backend: Backend,
     table: String,
     columns: Vec<Column>,
+    /// Every column's name, shared by the records of full-row reads.
+    names: Names,
     get_sql: String,
     insert_sql: String,
+    /// `get_any`: by id, live or deleted (1 parameter: id).
+    get_any: Shape,
+    /// Soft delete, without and with a version check (now, actor, id[, version]).
+    delete: [Shape; 2],
+    /// Restore (now, actor, id).
+    restore: Shape,
+    /// Updates, by the set of columns they change.
+    updates: Arc<ShapeCache>,
 }
 
 /// A comparison in a list filter.
@@ -192,10 +204,33 @@ impl EntityTable {
         let mut t = EntityTable {
             backend,
             table: entity.name.clone(),
+            names: columns.iter().map(|c| c.name.clone()).collect(),
             columns,
             get_sql: String::new(),
             insert_sql: String::new(),
+            get_any: Shape::prepare(backend, 0, |_| Query::select()),
+            delete: [
+                Shape::prepare(backend, 0, |_| Query::select()),
+                Shape::prepare(backend, 0, |_| Query::select()),
+            ],
+            restore: Shape::prepare(backend, 0, |_| Query::select()),
+            updates: Arc::default(),
         };
+        t.get_any = Shape::prepare(backend, 1, |p| {
+            t.select(None)
+                .and_where(Expr::col(col("id")).eq(p[0].clone()))
+                .to_owned()
+        });
+        t.delete = [false, true].map(|versioned| t.delete_shape(versioned));
+        t.restore = Shape::prepare(backend, 3, |p| {
+            let mut q = Query::update();
+            q.table(col(&t.table))
+                .value(col("deleted_at"), null_of(backend, ColumnKind::Instant));
+            t.stamped(q, &p[0], &p[1])
+                .and_where(Expr::col(col("deleted_at")).is_not_null())
+                .and_where(Expr::col(col("id")).eq(p[2].clone()))
+                .to_owned()
+        });
         let get = t
             .select(None)
             .and_where(Expr::col(col("id")).eq(t.null("id")))
@@ -285,12 +320,8 @@ impl EntityTable {
 
     /// Reads a record by id whether live or in the recycle bin.
     pub async fn get_any(&self, pool: &Pool, id: Uuid) -> Result<Option<Record>, StoreError> {
-        let q = self
-            .select(None)
-            .and_where(Expr::col(col("id")).eq(self.id(id)))
-            .to_owned();
-        let (sql, values) = self.build(&q);
-        Ok(self.fetch(pool, &sql, values, None).await?.pop())
+        let values = self.get_any.bind(vec![self.id(id)]);
+        Ok(self.fetch(pool, self.get_any.sql(), values, None).await?.pop())
     }
 
     /// Reads live records by id (for `expand=`), in no particular order.
@@ -335,20 +366,50 @@ impl EntityTable {
         id: Uuid,
         version: i64,
         stamp: Stamp,
-        sets: Vec<(usize, Value)>,
+        mut sets: Vec<(usize, Value)>,
     ) -> Result<WriteOutcome, WriteError> {
-        let mut q = Query::update();
-        q.table(col(&self.table));
-        for (i, v) in sets {
-            q.value(col(&self.columns[i].name), v);
-        }
-        let q = self
-            .stamped(q, stamp)
-            .and_where(Expr::col(col("deleted_at")).is_null())
-            .and_where(Expr::col(col("row_version")).eq(version))
-            .and_where(Expr::col(col("id")).eq(self.id(id)))
-            .to_owned();
-        self.conditional(pool, id, &q, true).await
+        sets.sort_by_key(|(i, _)| *i);
+        let key: Vec<usize> = sets.iter().map(|(i, _)| *i).collect();
+        let shape = self.updates.get_or_build(&key, || self.update_shape(&key));
+        let mut params: Vec<Value> = sets.into_iter().map(|(_, v)| v).collect();
+        params.extend(self.stamp_values(stamp));
+        params.extend([Value::BigInt(Some(version)), self.id(id)]);
+        self.conditional(pool, id, &shape, params, true).await
+    }
+
+    /// `UPDATE .. SET key columns, stamp WHERE live AND version AND id`;
+    /// parameters: the key's values, now, actor, version, id.
+    fn update_shape(&self, key: &[usize]) -> Shape {
+        let n = key.len();
+        Shape::prepare(self.backend, n + 4, |p| {
+            let mut q = Query::update();
+            q.table(col(&self.table));
+            for (slot, i) in key.iter().enumerate() {
+                q.value(col(&self.columns[*i].name), p[slot].clone());
+            }
+            self.stamped(q, &p[n], &p[n + 1])
+                .and_where(Expr::col(col("deleted_at")).is_null())
+                .and_where(Expr::col(col("row_version")).eq(p[n + 2].clone()))
+                .and_where(Expr::col(col("id")).eq(p[n + 3].clone()))
+                .to_owned()
+        })
+    }
+
+    /// Soft delete; parameters: now, actor, id (and version when `versioned`).
+    fn delete_shape(&self, versioned: bool) -> Shape {
+        Shape::prepare(self.backend, 3 + usize::from(versioned), |p| {
+            let mut q = Query::update();
+            q.table(col(&self.table)).value(col("deleted_at"), p[0].clone());
+            let mut q = self
+                .stamped(q, &p[0], &p[1])
+                .and_where(Expr::col(col("deleted_at")).is_null())
+                .and_where(Expr::col(col("id")).eq(p[2].clone()))
+                .to_owned();
+            if versioned {
+                q.and_where(Expr::col(col("row_version")).eq(p[3].clone()));
+            }
+            q
+        })
     }
 
     /// Moves a live record to the recycle bin (at `version` when given).
@@ -359,36 +420,27 @@ impl EntityTable {
         version: Option<i64>,
         stamp: Stamp,
     ) -> Result<WriteOutcome, WriteError> {
-        let mut q = Query::update();
-        q.table(col(&self.table))
-            .value(col("deleted_at"), instant(self.backend, stamp.now));
-        let mut q = self
-            .stamped(q, stamp)
-            .and_where(Expr::col(col("deleted_at")).is_null())
-            .and_where(Expr::col(col("id")).eq(self.id(id)))
-            .to_owned();
-        if let Some(v) = version {
-            q.and_where(Expr::col(col("row_version")).eq(v));
-        }
-        self.conditional(pool, id, &q, true).await
+        let mut params: Vec<Value> = self.stamp_values(stamp).into();
+        params.push(self.id(id));
+        params.extend(version.map(|v| Value::BigInt(Some(v))));
+        let shape = &self.delete[usize::from(version.is_some())];
+        self.conditional(pool, id, shape, params, true).await
     }
 
     /// Brings a record back from the recycle bin.
     pub async fn restore(&self, pool: &Pool, id: Uuid, stamp: Stamp) -> Result<WriteOutcome, WriteError> {
-        let mut q = Query::update();
-        q.table(col(&self.table))
-            .value(col("deleted_at"), null_of(self.backend, ColumnKind::Instant));
-        let q = self
-            .stamped(q, stamp)
-            .and_where(Expr::col(col("deleted_at")).is_not_null())
-            .and_where(Expr::col(col("id")).eq(self.id(id)))
-            .to_owned();
-        self.conditional(pool, id, &q, false).await
+        let mut params: Vec<Value> = self.stamp_values(stamp).into();
+        params.push(self.id(id));
+        self.conditional(pool, id, &self.restore, params, false).await
     }
 
-    fn stamped(&self, mut q: sea_query::UpdateStatement, stamp: Stamp) -> sea_query::UpdateStatement {
-        q.value(col("updated_at"), instant(self.backend, stamp.now))
-            .value(col("updated_by"), uuid(self.backend, stamp.actor))
+    fn stamp_values(&self, stamp: Stamp) -> [Value; 2] {
+        [instant(self.backend, stamp.now), uuid(self.backend, stamp.actor)]
+    }
+
+    fn stamped(&self, mut q: sea_query::UpdateStatement, now: &Value, actor: &Value) -> sea_query::UpdateStatement {
+        q.value(col("updated_at"), now.clone())
+            .value(col("updated_by"), actor.clone())
             .value(col("row_version"), Expr::col(col("row_version")).add(1))
             .returning(self.returning(None));
         q
@@ -398,11 +450,11 @@ impl EntityTable {
         &self,
         pool: &Pool,
         id: Uuid,
-        q: &sea_query::UpdateStatement,
+        shape: &Shape,
+        params: Vec<Value>,
         live: bool,
     ) -> Result<WriteOutcome, WriteError> {
-        let (sql, values) = self.build(q);
-        if let Some(r) = self.fetch_write(pool, &sql, values).await?.pop() {
+        if let Some(r) = self.fetch_write(pool, shape.sql(), shape.bind(params)).await?.pop() {
             return Ok(WriteOutcome::Done(r));
         }
         // Nothing matched: tell a missing record from a stale version.
@@ -601,17 +653,18 @@ impl EntityTable {
         projection: Option<&[usize]>,
     ) -> Result<Vec<Record>, StoreError> {
         let cols = self.projected(projection);
+        let names = self.names_of(&cols);
         match pool {
             Pool::Sqlite(p) => {
                 let rows = sqlx::query_with(sql, values).fetch_all(p).await?;
                 rows.iter()
-                    .map(|r| self.decode(&cols, |i, k| from_sqlite(r, i, k)))
+                    .map(|r| self.decode(&cols, &names, |i, k| from_sqlite(r, i, k)))
                     .collect()
             }
             Pool::Postgres(p) => {
                 let rows = sqlx::query_with(sql, values).fetch_all(p).await?;
                 rows.iter()
-                    .map(|r| self.decode(&cols, |i, k| from_pg(r, i, k)))
+                    .map(|r| self.decode(&cols, &names, |i, k| from_pg(r, i, k)))
                     .collect()
             }
         }
@@ -624,14 +677,14 @@ impl EntityTable {
                 let rows = sqlx::query_with(sql, values).fetch_all(p).await?;
                 Ok(rows
                     .iter()
-                    .map(|r| self.decode(&cols, |i, k| from_sqlite(r, i, k)))
+                    .map(|r| self.decode(&cols, &self.names, |i, k| from_sqlite(r, i, k)))
                     .collect::<Result<_, _>>()?)
             }
             Pool::Postgres(p) => {
                 let rows = sqlx::query_with(sql, values).fetch_all(p).await?;
                 Ok(rows
                     .iter()
-                    .map(|r| self.decode(&cols, |i, k| from_pg(r, i, k)))
+                    .map(|r| self.decode(&cols, &self.names, |i, k| from_pg(r, i, k)))
                     .collect::<Result<_, _>>()?)
             }
         }
@@ -640,14 +693,24 @@ impl EntityTable {
     fn decode(
         &self,
         cols: &[usize],
+        names: &Names,
         get: impl Fn(usize, ColumnKind) -> Result<Json, sqlx::Error>,
     ) -> Result<Record, StoreError> {
-        let mut record = Map::with_capacity(cols.len());
-        for (pos, i) in cols.iter().enumerate() {
-            let c = &self.columns[*i];
-            record.insert(c.name.clone(), get(pos, c.kind)?);
+        let values = cols
+            .iter()
+            .enumerate()
+            .map(|(pos, i)| get(pos, self.columns[*i].kind))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Record::new(names.clone(), values))
+    }
+
+    /// The names of the columns `cols` (shared when it is the whole row).
+    fn names_of(&self, cols: &[usize]) -> Names {
+        if cols.len() == self.columns.len() {
+            self.names.clone()
+        } else {
+            cols.iter().map(|i| self.columns[*i].name.clone()).collect()
         }
-        Ok(record)
     }
 
     /// Whether a live record other than `except` has these values in these

@@ -385,7 +385,7 @@ fn row(
     e: &CompiledEntity,
     viewer: &Viewer,
     columns: &[String],
-    r: &serde_json::Map<String, Value>,
+    r: &crate::store::ed::records::Record,
 ) -> Row {
     let id = r.get("id").and_then(Value::as_str).unwrap_or_default().to_owned();
     let cells = columns

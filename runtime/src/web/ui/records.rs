@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::context::Viewer;
 use super::form_data::{payload, Submitted};
@@ -470,7 +470,7 @@ pub async fn new(
     let Some(e) = model.entity(&entity) else {
         return not_found(&model, &viewer);
     };
-    let mut record = Map::new();
+    let mut record = Record::default();
     for f in &e.def.fields {
         if let Some(d) = &f.default {
             record.insert(f.name.clone(), d.clone());
@@ -481,7 +481,7 @@ pub async fn new(
         let value = if f.field_type == FieldType::Reference {
             let target = f.target.clone().unwrap_or_default();
             match engine.get(&target, v, &ReadOptions::default()).await {
-                Ok(r) => Value::Object(r),
+                Ok(r) => Value::Object(r.to_map()),
                 Err(_) => continue,
             }
         } else {
@@ -529,7 +529,7 @@ pub async fn create(
     match result {
         Ok(r) => Redirect::to(&format!("/app/r/{entity}/{}?notice=saved", record_id(&r))).into_response(),
         Err(EngineError::Invalid { errors, .. }) => {
-            let record = Map::new();
+            let record = Record::default();
             let show = Show {
                 mode: "new",
                 record: &record,
