@@ -19,5 +19,6 @@
 pub mod auth;
 pub mod records;
 pub mod schema;
+pub mod search;
 pub mod state;
 pub mod values;
