@@ -90,7 +90,10 @@ pub struct EntityDef {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unique: Vec<UniqueDef>,
     /// Makes the entity searchable in the global search; absent: not searchable.
+    // The schema is the block's own (not "block or null"): an editor then
+    // completes it and a typo in it gets a precise message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "SearchDef")]
     pub search: Option<SearchDef>,
 }
 
