@@ -70,7 +70,7 @@ impl SearchQuery {
     /// text (a space around every CJK character); its parts are quoted
     /// lexemes joined by `<->` (adjacent), latin parts as prefixes (`:*`,
     /// type-as-you-go), CJK characters exact; terms are joined by `&`.
-    fn tsquery(&self) -> String {
+    pub fn tsquery(&self) -> String {
         self.terms
             .iter()
             .map(|t| {
