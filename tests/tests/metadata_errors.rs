@@ -148,9 +148,42 @@ async fn cross_reference_errors(backend: TestBackend) -> Result<()> {
     Ok(())
 }
 
+async fn search_errors(backend: TestBackend) -> Result<()> {
+    let Some(app) = TestApp::spawn(backend, None).await? else {
+        return Ok(());
+    };
+    let lead = entity(
+        "lead",
+        "  - { name: title, type: text, label: { en: T, zh-CN: 标题 } }\n\
+         \x20 - { name: score, type: integer, label: { en: S, zh-CN: 分 } }\n\
+         \x20 - { name: notes, type: long_text, label: { en: N, zh-CN: 备注 } }\n\
+         search:\n  fields: [notes, titel, score, notes]\n",
+    );
+    let typo = entity(
+        "deal",
+        "  - { name: title, type: text, label: { en: T, zh-CN: 标题 } }\nsearch: { fields: [title], weight: 2 }\n",
+    );
+    let errors = refused(&app, &[("sales/deal.yaml", &typo)]).await?;
+    assert_eq!(
+        errors,
+        ["sales/deal.yaml: search: Additional properties are not allowed ('weight' was unexpected)"]
+    );
+    let errors = refused(&app, &[("sales/lead.yaml", &lead)]).await?;
+    assert_eq!(
+        errors,
+        [
+            "sales/lead.yaml: search.fields[1]: `titel` is not a field of this entity",
+            "sales/lead.yaml: search.fields[2]: `score` is a integer field; expected a text, long_text, email, phone, url or picklist field",
+            "sales/lead.yaml: search.fields[3]: `notes` is listed twice",
+        ]
+    );
+    Ok(())
+}
+
 on_both_backends!(
     schema_errors,
     file_level_errors,
     identifier_errors,
-    cross_reference_errors
+    cross_reference_errors,
+    search_errors
 );

@@ -11,6 +11,7 @@ pub mod payload;
 pub mod query;
 mod records;
 mod release;
+mod search;
 mod views;
 
 use std::sync::Arc;
@@ -24,6 +25,7 @@ pub use payload::FieldError;
 pub use query::ListParams;
 pub use records::{ListResult, ReadOptions};
 pub use release::{ApplyError, ApplyOutcome, ApplyRequest};
+pub use search::{SearchGroup, SearchHit, DEFAULT_PER_ENTITY, MAX_PER_ENTITY, MAX_TOTAL};
 pub use views::Views;
 
 use crate::store::bm::BmStore;

@@ -78,6 +78,13 @@ pub fn document(model: &Model, release: i64) -> Value {
                     "parameters": list_parameters(), "responses": with_errors(json!({"200": page}))}
         }));
     }
+    let searchable: Vec<&str> = model
+        .entities
+        .values()
+        .filter(|e| e.search.is_some())
+        .map(|e| e.name.as_str())
+        .collect();
+    paths.insert("/api/v1/search".into(), search_path(&searchable));
     json!({
         "openapi": "3.1.0",
         "info": {"title": "Relata record API", "version": format!("release {release}")},
@@ -91,6 +98,35 @@ pub fn document(model: &Model, release: i64) -> Value {
                 "description": "The browser session of the UI; writes also need the X-CSRF-Token header"}
         }}
     })
+}
+
+/// `GET /api/v1/search` over the searchable entities.
+fn search_path(searchable: &[&str]) -> Value {
+    let hit = json!({
+        "type": "object",
+        "properties": {
+            "entity": {"type": "string", "enum": searchable},
+            "label": {"type": "string", "description": "The entity's label, in the user's language"},
+            "id": {"type": "string", "format": "uuid"},
+            "display": {"type": "string", "description": "The record's display field"},
+            "score": {"type": "number", "description": "Relevance within the entity; higher is better"}
+        }
+    });
+    json!({"get": {
+        "tags": ["Search"],
+        "summary": "Search every searchable entity",
+        "description": "Live records whose display field or search fields contain every term of q (a word prefix, or any part of a Chinese text); grouped by entity, best first. An empty q finds nothing.",
+        "operationId": "search",
+        "parameters": [
+            param("q", "The text to search for"),
+            {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 50, "default": 5},
+             "description": "Most records per entity"}
+        ],
+        "responses": with_errors(json!({"200": {"description": "The records found", "content": {"application/json": {"schema": {
+            "type": "object",
+            "properties": {"data": {"type": "array", "items": hit}, "query": {"type": "string"}, "limit": {"type": "integer"}}
+        }}}}}))
+    }})
 }
 
 fn param(name: &str, description: &str) -> Value {

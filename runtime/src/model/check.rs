@@ -149,6 +149,7 @@ fn check_entity(ctx: &mut Ctx<'_>, e: &EntityDef, model: &Model) {
         ),
         Some(_) => {}
     }
+    check_search(ctx, e);
     let field_lists = e
         .indexes
         .iter()
@@ -174,6 +175,27 @@ fn check_entity(ctx: &mut Ctx<'_>, e: &EntityDef, model: &Model) {
             } else if !seen.insert(name) {
                 ctx.error(format!("{path}[{j}]"), format!("`{name}` is listed twice"));
             }
+        }
+    }
+}
+
+/// The `search:` block: known, text-like fields, each listed once.
+fn check_search(ctx: &mut Ctx<'_>, e: &EntityDef) {
+    let Some(search) = &e.search else { return };
+    let mut seen = HashSet::new();
+    for (i, name) in search.fields.iter().enumerate() {
+        let path = format!("search.fields[{i}]");
+        match e.fields.iter().find(|f| &f.name == name) {
+            None => ctx.error(path, format!("`{name}` is not a field of this entity")),
+            Some(f) if !f.field_type.is_searchable() => ctx.error(
+                path,
+                format!(
+                    "`{name}` is a {} field; expected a text, long_text, email, phone, url or picklist field",
+                    f.field_type.as_str()
+                ),
+            ),
+            Some(_) if !seen.insert(name.as_str()) => ctx.error(path, format!("`{name}` is listed twice")),
+            Some(_) => {}
         }
     }
 }

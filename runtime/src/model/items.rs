@@ -89,6 +89,37 @@ pub struct EntityDef {
     /// Combinations of fields that must be unique among live records.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unique: Vec<UniqueDef>,
+    /// Makes the entity searchable in the global search; absent: not searchable.
+    // The schema is the block's own (not "block or null"): an editor then
+    // completes it and a typo in it gets a precise message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "SearchDef")]
+    pub search: Option<SearchDef>,
+}
+
+impl EntityDef {
+    /// The fields the global search indexes, display field first, or `None`
+    /// when the entity is not searchable. Duplicates are left out.
+    pub fn search_fields(&self) -> Option<Vec<&str>> {
+        let search = self.search.as_ref()?;
+        let mut out = vec![self.display_field.as_str()];
+        for f in &search.fields {
+            if !out.contains(&f.as_str()) {
+                out.push(f);
+            }
+        }
+        Some(out)
+    }
+}
+
+/// The `search:` block of an entity: which fields the global search looks in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SearchDef {
+    /// Fields searched besides the display field (always searched): text,
+    /// long_text, email, phone, url or picklist fields.
+    #[serde(default)]
+    pub fields: Vec<String>,
 }
 
 /// The type of a field. It decides the SQL column type, the JSON shape in the
@@ -175,6 +206,11 @@ impl FieldType {
             self,
             FieldType::Text | FieldType::Email | FieldType::Phone | FieldType::Url
         )
+    }
+
+    /// Types the global search can index (their values are text).
+    pub fn is_searchable(self) -> bool {
+        self.is_short_text() || matches!(self, FieldType::LongText | FieldType::Picklist)
     }
 
     /// Types stored as an exact decimal number.

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod error;
 pub mod extract;
 mod records;
+mod search;
 mod system;
 pub mod ui;
 
@@ -48,6 +49,7 @@ pub fn router_with(engine: Arc<Engine>, options: WebOptions) -> Router {
         )
         .route("/records/{entity}/{id}/restore", post(records::restore))
         .route("/recycle-bin/{entity}", get(records::list_deleted))
+        .route("/search", get(search::search))
         .route("/openapi.json", get(system::openapi))
         .route("/me", get(auth::me).patch(auth::update_me))
         .route("/tokens", get(auth::list_tokens).post(auth::create_token))

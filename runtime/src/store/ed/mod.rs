@@ -20,6 +20,7 @@ pub mod auth;
 pub mod record;
 pub mod records;
 pub mod schema;
+pub mod search;
 pub mod shape;
 pub mod state;
 pub mod values;

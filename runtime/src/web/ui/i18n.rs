@@ -124,6 +124,15 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
     ("total_capped", "More than {n} records", "超过 {n} 条记录"),
     ("utc", "UTC", "UTC"),
     ("error_title", "Something went wrong", "出错了"),
+    ("search_everything", "Search everything", "全局搜索"),
+    ("search_results", "Search results", "搜索结果"),
+    ("search_for", "Results for “{q}”", "“{q}”的搜索结果"),
+    ("search_none", "Nothing found for “{q}”.", "没有找到与“{q}”相关的记录。"),
+    (
+        "search_hint",
+        "Type a name, an e-mail address, a city… Part of a word is enough.",
+        "输入名称、电子邮件、城市等，输入部分文字即可。",
+    ),
 ];
 
 const MONTHS: [&str; 12] = [

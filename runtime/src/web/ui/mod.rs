@@ -9,6 +9,7 @@ mod lists;
 mod page;
 mod present;
 mod records;
+mod search;
 mod templates;
 
 use std::sync::Arc;
@@ -39,6 +40,7 @@ pub fn routes() -> Router<Arc<Engine>> {
         .route("/r/{entity}/{id}/edit", get(records::edit))
         .route("/r/{entity}/{id}/delete", post(records::delete))
         .route("/r/{entity}/{id}/restore", post(records::restore))
+        .route("/search", get(search::page))
         .route("/language", post(language))
 }
 

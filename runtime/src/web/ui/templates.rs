@@ -7,13 +7,14 @@ use axum::response::{Html, IntoResponse, Response};
 use minijinja::Environment;
 use serde::Serialize;
 
-const TEMPLATES: [(&str, &str); 6] = [
+const TEMPLATES: [(&str, &str); 7] = [
     ("base.html", include_str!("../../../templates/ui/base.html")),
     ("home.html", include_str!("../../../templates/ui/home.html")),
     ("list.html", include_str!("../../../templates/ui/list.html")),
     ("record.html", include_str!("../../../templates/ui/record.html")),
     ("message.html", include_str!("../../../templates/ui/message.html")),
     ("lookup.html", include_str!("../../../templates/ui/lookup.html")),
+    ("search.html", include_str!("../../../templates/ui/search.html")),
 ];
 
 fn env() -> &'static Environment<'static> {

@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 use super::ddl::{self, pg};
 use super::plan::{desired_indexes, Action, Plan};
 use super::shape::convert_expr;
-use super::{fit, q, sqlite, SchemaError, SchemaState};
+use super::{fit, q, search, sqlite, SchemaError, SchemaState};
 use crate::model::{EntityDef, FieldDef, Model};
 use crate::store::ed::values::instant;
 use crate::store::{Backend, Pool, StoreError};
@@ -224,6 +224,16 @@ async fn pg_step(conn: &mut PgConnection, action: &Action, new: &Model) -> Resul
         }
         Action::CreateIndex { table, index, .. } => exec_pg(conn, &ddl::create_index(b, table, index)).await?,
         Action::DropIndex { name, .. } => exec_pg(conn, &ddl::drop_index(b, name)).await?,
+        Action::DropSearch { table } => {
+            for sql in search::drop(b, table) {
+                exec_pg(conn, &sql).await?;
+            }
+        }
+        Action::CreateSearch { table, fields } => {
+            for sql in search::create(b, table, fields) {
+                exec_pg(conn, &sql).await?;
+            }
+        }
     }
     Ok(())
 }

@@ -24,6 +24,7 @@ mod catalog;
 mod check;
 mod ddl;
 mod plan;
+pub(crate) mod search;
 mod shape;
 mod sqlite;
 mod step;
@@ -170,6 +171,6 @@ fn archive_name(release: i64, name: &str, taken: impl Fn(&str) -> bool) -> Strin
 
 /// Quotes an identifier (they come from the checked model, so this is belt
 /// and braces).
-fn q(ident: &str) -> String {
+pub(crate) fn q(ident: &str) -> String {
     format!("\"{}\"", ident.replace('"', "\"\""))
 }

@@ -5,7 +5,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use super::catalog::{Catalog, TableInfo};
 use super::shape::{value_checks, Check, Shape};
 pub use super::step::{Action, IndexSpec, Plan, Safety, Step};
-use super::{archive_name, index_name, is_managed_index};
+use super::{archive_name, index_name, is_managed_index, search};
 use crate::model::{EntityDef, FieldType, Model, OnDelete};
 use crate::store::Backend;
 
@@ -49,7 +49,8 @@ pub fn plan(old: Option<&Model>, new: &Model, catalog: &Catalog, release: i64) -
             p.existing_table(old.entities.get(&e.name), e, info);
         }
     }
-    let steps = [p.drops, p.creates, p.columns, p.archives, p.keys, p.indexes].concat();
+    p.searches(old, new);
+    let steps = [p.drops, p.creates, p.columns, p.archives, p.keys, p.indexes, p.searches].concat();
     Plan { steps }
 }
 
@@ -65,6 +66,8 @@ struct Planner<'a> {
     archives: Vec<Step>,
     keys: Vec<Step>,
     indexes: Vec<Step>,
+    /// Search structures created last, over the finished tables.
+    searches: Vec<Step>,
 }
 
 impl<'a> Planner<'a> {
@@ -80,6 +83,7 @@ impl<'a> Planner<'a> {
             archives: Vec::new(),
             keys: Vec::new(),
             indexes: Vec::new(),
+            searches: Vec::new(),
         }
     }
 
@@ -95,6 +99,9 @@ impl<'a> Planner<'a> {
         let Some(info) = self.catalog.table(&e.name) else {
             return;
         };
+        if search::exists(self.catalog, &e.name) {
+            self.drop_search(&e.name, "entity removed");
+        }
         self.drop_indexes(&e.name, info, &[]);
         let archived = archive_name(self.release, &e.name, |n| self.taken.contains(n));
         self.taken.insert(archived.clone());
@@ -279,6 +286,71 @@ impl<'a> Planner<'a> {
                 check_duplicates,
             };
             self.indexes.push(Self::step(safety, description, action));
+        }
+    }
+
+    fn drop_search(&mut self, table: &str, why: &str) {
+        self.drops.push(Self::step(
+            Safety::Safe,
+            format!("drop the search index of {table} ({why}; derived from the records, nothing is lost)"),
+            Action::DropSearch {
+                table: table.to_owned(),
+            },
+        ));
+    }
+
+    /// Plans the search structures, after every other step is known: one is
+    /// (re)built when the field list changes, when it is missing, or when a
+    /// column step could break it (on SQLite any step that may rebuild the
+    /// table, which renumbers rowids and drops triggers; on PostgreSQL a
+    /// type change of a searched column, which a generated column forbids).
+    fn searches(&mut self, old: &Model, new: &Model) {
+        for e in new.entities.values() {
+            let want: Option<Vec<String>> = e.search_fields().map(|f| f.into_iter().map(str::to_owned).collect());
+            let old_e = old.entities.get(&e.name);
+            let had: Option<Vec<String>> = old_e
+                .and_then(|o| o.search_fields())
+                .map(|f| f.into_iter().map(str::to_owned).collect());
+            let exists = search::exists(self.catalog, &e.name);
+            let touched = self.columns.iter().chain(&self.keys).any(|s| match &s.action {
+                Action::AlterColumn { table, column, .. } if *table == e.name => {
+                    self.backend == Backend::Sqlite || had.as_ref().is_some_and(|h| h.contains(column))
+                }
+                Action::ArchiveColumn { table, .. } | Action::AddForeignKey { table, .. } => {
+                    self.backend == Backend::Sqlite && *table == e.name
+                }
+                _ => false,
+            });
+            let changed = want != had;
+            if exists && (want.is_none() || changed || touched) {
+                let why = match (&want, changed) {
+                    (None, _) => "no longer searchable",
+                    (Some(_), true) => "searched fields changed",
+                    (Some(_), false) => "its table changes",
+                };
+                self.drop_search(&e.name, why);
+            }
+            let Some(fields) = want else { continue };
+            if exists && !changed && !touched {
+                continue;
+            }
+            let fill = if self.catalog.table(&e.name).is_some() {
+                " and fill it from the live records"
+            } else {
+                ""
+            };
+            self.searches.push(Self::step(
+                Safety::Safe,
+                format!(
+                    "create the search index of {} over ({}){fill}",
+                    e.name,
+                    fields.join(", ")
+                ),
+                Action::CreateSearch {
+                    table: e.name.clone(),
+                    fields,
+                },
+            ));
         }
     }
 

@@ -17,7 +17,7 @@ use super::apply::{added_column, entity, exec_sqlite};
 use super::ddl::{self, ColSpec};
 use super::plan::{desired_indexes, Action, IndexSpec, Plan, Step};
 use super::shape::{convert_expr, sqlite_needs_rebuild};
-use super::{q, SchemaError};
+use super::{q, search, SchemaError};
 use crate::model::{EntityDef, Model};
 use crate::store::Backend;
 
@@ -145,6 +145,16 @@ pub(super) async fn run_steps(conn: &mut SqliteConnection, plan: &Plan, new: &Mo
             }
             Action::CreateIndex { table, index, .. } => exec_sqlite(conn, &ddl::create_index(B, table, index)).await?,
             Action::DropIndex { name, .. } => exec_sqlite(conn, &ddl::drop_index(B, name)).await?,
+            Action::DropSearch { table } => {
+                for sql in search::drop(B, table) {
+                    exec_sqlite(conn, &sql).await?;
+                }
+            }
+            Action::CreateSearch { table, fields } => {
+                for sql in search::create(B, table, fields) {
+                    exec_sqlite(conn, &sql).await?;
+                }
+            }
         }
     }
     Ok(!rebuilt.is_empty())

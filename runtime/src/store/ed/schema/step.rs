@@ -121,6 +121,18 @@ pub enum Action {
         /// The index.
         name: String,
     },
+    /// Drop the search structure of an entity (derived data: nothing is lost).
+    DropSearch {
+        /// The table.
+        table: String,
+    },
+    /// Create the search structure of an entity and fill it from the live records.
+    CreateSearch {
+        /// The table.
+        table: String,
+        /// The searched columns, display field first.
+        fields: Vec<String>,
+    },
 }
 
 impl Action {
@@ -134,7 +146,9 @@ impl Action {
             | Action::ArchiveTable { table, .. }
             | Action::AddForeignKey { table, .. }
             | Action::CreateIndex { table, .. }
-            | Action::DropIndex { table, .. } => table,
+            | Action::DropIndex { table, .. }
+            | Action::DropSearch { table }
+            | Action::CreateSearch { table, .. } => table,
         }
     }
 }

@@ -112,3 +112,39 @@ fn names_fit_in_63_bytes_and_archives_avoid_taken_names() {
     assert_eq!(archived.len(), 63);
     assert!(archived.ends_with("_2"));
 }
+
+/// A searchable company: the plan creates its search index after the
+/// tables, and the DDL is the FTS5 table and triggers / the tsvector column.
+#[test]
+fn search_index_plan_and_ddl() {
+    use crate::store::ed::schema::search;
+    let files = [entity(
+        "company",
+        &[
+            f("name", "type: text"),
+            f("rank", "type: text"),
+            f("notes", "type: long_text"),
+            f("size", "type: integer"),
+        ],
+        "search: { fields: [rank, notes, name] }\n",
+    )];
+    let m = model(&files);
+    for b in [Backend::Sqlite, Backend::Postgres] {
+        let p = plan(None, &m, &Catalog::empty(b), 1);
+        let Some(Action::CreateSearch { table, fields }) = p.steps.last().map(|s| &s.action) else {
+            panic!("no search step: {p}");
+        };
+        assert_eq!(fields, &["name", "rank", "notes"], "display field first, once");
+        let tag = format!("{b:?}").to_lowercase();
+        insta::assert_snapshot!(
+            format!("search_ddl_{tag}"),
+            format!("{p}\n{};\n", search::create(b, table, fields).join(";\n"))
+        );
+    }
+    // Unchanged search on an existing table: no step; removed: a drop.
+    let same = plan(Some(&m), &m, &Catalog::empty(Backend::Sqlite), 2);
+    assert!(same
+        .steps
+        .iter()
+        .all(|s| !matches!(s.action, Action::DropSearch { .. })));
+}

@@ -1,0 +1,393 @@
+//! The global search (`GET /api/v1/search`, `/app/search`) end to end on the
+//! stock application (company and contact are searchable), on SQLite (FTS5,
+//! trigram) and PostgreSQL (tsvector, GIN).
+
+use anyhow::{Context, Result};
+use relata::engine::ApplyRequest;
+use relata::model::read_dir;
+use relata_tests::app::Reply;
+use relata_tests::{on_both_backends, stock_metadata, TestApp, TestBackend};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+async fn app(backend: TestBackend) -> Result<Option<TestApp>> {
+    TestApp::spawn(backend, Some(&stock_metadata())).await
+}
+
+/// `GET /api/v1/search` with `q` (and more parameters), properly encoded.
+async fn search_with(app: &TestApp, q: &str, more: &[(&str, &str)]) -> Result<Reply> {
+    let mut params = vec![("q", q)];
+    params.extend_from_slice(more);
+    let resp = app.client.get(app.url("/api/v1/search")).query(&params).send().await?;
+    Reply::from_response(resp).await
+}
+
+/// The display values found for `q`, as `entity:display`, in result order.
+async fn found(app: &TestApp, q: &str) -> Result<Vec<String>> {
+    let r = search_with(app, q, &[]).await?;
+    assert_eq!(r.status, StatusCode::OK, "{q:?}: {}", r.body);
+    Ok(r.body["data"]
+        .as_array()
+        .context("data")?
+        .iter()
+        .map(|h| {
+            format!(
+                "{}:{}",
+                h["entity"].as_str().unwrap_or("?"),
+                h["display"].as_str().unwrap_or("?")
+            )
+        })
+        .collect())
+}
+
+fn id(v: &Value) -> String {
+    v["id"].as_str().unwrap_or_default().to_owned()
+}
+
+async fn finds_by_display_and_search_fields(backend: TestBackend) -> Result<()> {
+    let Some(app) = app(backend).await? else { return Ok(()) };
+    let trade = app
+        .create("company", json!({"name": "上海贸易公司", "city": "Shanghai"}))
+        .await?;
+    app.create(
+        "company",
+        json!({"name": "Acme Industrial", "city": "Berlin", "email": "sales@acme.example"}),
+    )
+    .await?;
+    app.create(
+        "contact",
+        json!({"full_name": "Li Wei", "city": "Shanghai", "company": id(&trade)}),
+    )
+    .await?;
+
+    assert_eq!(found(&app, "Acme").await?, ["company:Acme Industrial"], "display field");
+    assert_eq!(
+        found(&app, "acm").await?,
+        ["company:Acme Industrial"],
+        "word prefix, any case"
+    );
+    assert_eq!(
+        found(&app, "Berlin").await?,
+        ["company:Acme Industrial"],
+        "declared field"
+    );
+    assert_eq!(
+        found(&app, "贸易").await?,
+        ["company:上海贸易公司"],
+        "Chinese substring"
+    );
+    assert_eq!(found(&app, "上海贸易").await?, ["company:上海贸易公司"]);
+    assert_eq!(
+        found(&app, "acme berlin").await?,
+        ["company:Acme Industrial"],
+        "every term"
+    );
+    assert!(found(&app, "acme shanghai").await?.is_empty(), "terms are ANDed");
+    assert_eq!(
+        found(&app, "shanghai").await?,
+        ["company:上海贸易公司", "contact:Li Wei"],
+        "grouped by entity, in package order"
+    );
+
+    let r = search_with(&app, "Acme", &[]).await?;
+    let hit = &r.body["data"][0];
+    assert_eq!(hit["label"], "Company");
+    assert_eq!(hit["id"].as_str().map(str::len), Some(36));
+    assert_eq!(r.body["limit"], 5);
+
+    for blank in ["", "   ", "\t"] {
+        assert!(found(&app, blank).await?.is_empty(), "{blank:?} finds nothing");
+    }
+    let r = app.get("/api/v1/search").await?;
+    assert_eq!((r.status, r.body["data"].clone()), (StatusCode::OK, json!([])));
+
+    // Bounded per entity.
+    for n in 0..7 {
+        app.create("company", json!({"name": format!("Widget Works {n}")}))
+            .await?;
+    }
+    assert_eq!(found(&app, "widget").await?.len(), 5, "five per entity by default");
+    let r = search_with(&app, "widget", &[("limit", "2")]).await?;
+    assert_eq!(r.body["data"].as_array().map(Vec::len), Some(2));
+    for bad in ["0", "51", "x"] {
+        let r = search_with(&app, "widget", &[("limit", bad)]).await?;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "limit={bad}: {}", r.body);
+    }
+    let r = search_with(&app, "widget", &[("sort", "x")]).await?;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+
+    let openapi = app.get("/api/v1/openapi.json").await?.body;
+    let search = &openapi["paths"]["/api/v1/search"]["get"];
+    assert_eq!(search["operationId"], "search");
+    assert_eq!(
+        search["responses"]["200"]["content"]["application/json"]["schema"]["properties"]["data"]["items"]
+            ["properties"]["entity"]["enum"],
+        json!(["company", "contact"])
+    );
+    Ok(())
+}
+
+async fn follows_deletes_restores_and_updates(backend: TestBackend) -> Result<()> {
+    let Some(app) = app(backend).await? else { return Ok(()) };
+    let acme = app.create("company", json!({"name": "Acme Industrial"})).await?;
+    let path = format!("/api/v1/records/company/{}", id(&acme));
+    assert_eq!(found(&app, "acme").await?.len(), 1);
+
+    let deleted = app.call(Method::DELETE, &path, None, &[]).await?;
+    assert_eq!(deleted.status, StatusCode::OK, "{}", deleted.body);
+    assert!(found(&app, "acme").await?.is_empty(), "the recycle bin is not searched");
+    let restored = app.post(&format!("{path}/restore"), &json!({})).await?;
+    assert_eq!(restored.status, StatusCode::OK, "{}", restored.body);
+    assert_eq!(found(&app, "acme").await?, ["company:Acme Industrial"], "found again");
+
+    let version = restored.body["row_version"].as_i64().context("version")?;
+    let updated = app.patch(&path, version, &json!({"name": "Zenith Trading"})).await?;
+    assert_eq!(updated.status, StatusCode::OK, "{}", updated.body);
+    assert_eq!(found(&app, "zenith").await?, ["company:Zenith Trading"], "new text");
+    assert!(found(&app, "acme").await?.is_empty(), "old text gone");
+
+    // A change to a field that is not searched leaves the entry alone.
+    let version = updated.body["row_version"].as_i64().context("version")?;
+    let r = app.patch(&path, version, &json!({"employees": 12})).await?;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(found(&app, "zenith").await?, ["company:Zenith Trading"]);
+    Ok(())
+}
+
+async fn a_release_that_adds_a_search_field_backfills(backend: TestBackend) -> Result<()> {
+    let Some(app) = app(backend).await? else { return Ok(()) };
+    app.create("company", json!({"name": "Acme Industrial", "region": "Guangdong"}))
+        .await?;
+    let deleted = app.create("company", json!({"name": "Old Guangdong Co"})).await?;
+    let path = format!("/api/v1/records/company/{}", id(&deleted));
+    assert_eq!(app.call(Method::DELETE, &path, None, &[]).await?.status, StatusCode::OK);
+    assert!(found(&app, "guangdong").await?.is_empty(), "region is not searched yet");
+
+    let mut files = read_dir(&stock_metadata())?;
+    let company = files
+        .iter_mut()
+        .find(|f| f.path.ends_with("company.yaml"))
+        .context("company.yaml")?;
+    let from = "fields: [city, email, phone]";
+    assert!(
+        company.text.contains(from),
+        "the stock company.yaml changed: update this test"
+    );
+    company.text = company.text.replace(from, "fields: [city, email, phone, region]");
+    let request = |plan_only| ApplyRequest {
+        files: files.clone(),
+        author: "test".into(),
+        comment: "search the region".into(),
+        plan_only,
+    };
+    let plan = app.engine.apply(request(true)).await?.plan.to_string();
+    assert!(
+        plan.contains("drop the search index of company (searched fields changed; derived from the records, nothing is lost)")
+            && plan.contains("create the search index of company over (name, city, email, phone, region) and fill it from the live records"),
+        "{plan}"
+    );
+    assert!(!plan.contains("of contact"), "contact's index is left alone: {plan}");
+    assert_eq!(app.engine.apply(request(false)).await?.release, Some(2));
+    assert_eq!(
+        found(&app, "guangdong").await?,
+        ["company:Acme Industrial"],
+        "existing live records are indexed; the recycle bin is not"
+    );
+    let restored = app.post(&format!("{path}/restore"), &json!({})).await?;
+    assert_eq!(restored.status, StatusCode::OK);
+    assert_eq!(found(&app, "guangdong").await?.len(), 2);
+
+    // Taking search off an entity drops its index and keeps the records.
+    let files: Vec<_> = files
+        .into_iter()
+        .map(|mut f| {
+            if f.path.ends_with("company.yaml") {
+                f.text = f
+                    .text
+                    .replace("search:", "#search:")
+                    .replace("  fields: [city", "#  fields: [city");
+            }
+            f
+        })
+        .collect();
+    let out = app
+        .engine
+        .apply(ApplyRequest {
+            files,
+            author: "test".into(),
+            comment: "no company search".into(),
+            plan_only: false,
+        })
+        .await?;
+    assert!(out.plan.to_string().contains("no longer searchable"), "{}", out.plan);
+    assert!(found(&app, "guangdong").await?.is_empty());
+    assert_eq!(
+        app.get("/api/v1/records/company?limit=10").await?.body["data"]
+            .as_array()
+            .map(Vec::len),
+        Some(2)
+    );
+    Ok(())
+}
+
+async fn hostile_queries_are_searched_as_text(backend: TestBackend) -> Result<()> {
+    let Some(app) = app(backend).await? else { return Ok(()) };
+    app.create(
+        "company",
+        json!({"name": "Acme \"Quoted\" * NEAR(x) -minus 50% o'brien"}),
+    )
+    .await?;
+    let long = "x".repeat(500);
+    let hostile = [
+        "\"",
+        "\"\"",
+        "*",
+        "NEAR(",
+        "NEAR(a b",
+        "a OR",
+        "OR",
+        "AND NOT",
+        "-x",
+        "^a",
+        "a:b",
+        "c0:acme",
+        "{c0}: a",
+        "'",
+        "''",
+        "\\",
+        "%",
+        "_",
+        "&",
+        "|",
+        "!",
+        "<->",
+        ":*",
+        "a & b",
+        "(",
+        ")",
+        "\u{0}",
+        "acme\u{0}",
+        "🙂",
+        long.as_str(),
+    ];
+    for q in hostile {
+        let r = search_with(&app, q, &[]).await?;
+        assert_eq!(r.status, StatusCode::OK, "{q:?}: {}", r.body);
+    }
+    assert_eq!(found(&app, "\"quoted\"").await?.len(), 1, "quotes are text");
+    assert_eq!(found(&app, "NEAR(x)").await?.len(), 1, "operators are text");
+    assert_eq!(found(&app, "o'brien").await?.len(), 1);
+    Ok(())
+}
+
+async fn ui_page_in_both_languages(backend: TestBackend) -> Result<()> {
+    let Some(app) = app(backend).await? else { return Ok(()) };
+    let trade = app.create("company", json!({"name": "上海贸易公司"})).await?;
+    let page = |lang: &'static str, q: &'static str| {
+        let req = app
+            .client
+            .get(app.url("/app/search"))
+            .query(&[("q", q)])
+            .header("accept-language", lang);
+        async move {
+            let r = req.send().await?;
+            Ok::<_, anyhow::Error>((r.status(), r.text().await?))
+        }
+    };
+    // Templates escape `/` in attributes.
+    let href = format!("href=\"&#x2f;app&#x2f;r&#x2f;company&#x2f;{}\"", id(&trade));
+    let (status, en) = page("en", "贸易").await?;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        en.contains(&href) && en.contains("Companies") && en.contains("Results for"),
+        "{en}"
+    );
+    let (status, zh) = page("zh-CN", "贸易").await?;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        zh.contains(&href) && zh.contains("搜索结果") && zh.contains("全局搜索"),
+        "{zh}"
+    );
+    let (_, none) = page("zh-CN", "nothing-like-this").await?;
+    assert!(none.contains("没有找到"), "{none}");
+    let (_, none) = page("en", "\"NEAR(").await?;
+    assert!(none.contains("Nothing found"), "{none}");
+    let (_, blank) = page("en", "").await?;
+    assert!(blank.contains("Part of a word is enough"), "{blank}");
+    // The search box is in every page's header.
+    let (_, home) = page("en", "").await?;
+    assert!(home.contains("action=\"/app/search\""), "{home}");
+    let r = app.client.get(app.url("/app")).send().await?;
+    assert!(r.text().await?.contains("action=\"/app/search\""));
+    Ok(())
+}
+
+/// The search reads the index, not the table: FTS5 answers the MATCH on
+/// SQLite, the GIN index the `@@` on PostgreSQL (over 20,000 rows). Printed
+/// for the record (`--nocapture`); the assertions check the index is used.
+async fn query_plans_use_the_index(backend: TestBackend) -> Result<()> {
+    use relata::store::ed::search::{pg_sql, sqlite_sql, SearchQuery};
+    use relata::store::Pool;
+    use sqlx::Row;
+    let Some(app) = app(backend).await? else { return Ok(()) };
+    for n in 0..5 {
+        app.create(
+            "company",
+            json!({"name": format!("Company {n} 贸易"), "city": "Shanghai"}),
+        )
+        .await?;
+    }
+    let query = SearchQuery::parse("acme 贸易").context("query")?;
+    let fields = ["name", "city", "email", "phone"];
+    let plan: Vec<String> = match &app.engine.databases().ed {
+        Pool::Sqlite(p) => {
+            let (sql, binds) = sqlite_sql("company", fields.len(), &query);
+            let explain = format!("EXPLAIN QUERY PLAN {sql}");
+            let mut q = sqlx::query(&explain);
+            for b in binds {
+                q = q.bind(b);
+            }
+            let rows = q.bind(5_i64).fetch_all(p).await?;
+            rows.iter()
+                .map(|r| r.try_get::<String, _>(3))
+                .collect::<Result<_, _>>()?
+        }
+        Pool::Postgres(p) => {
+            // A table of some size (a few pages would be read whole, index or not).
+            sqlx::query(
+                "INSERT INTO company (id, created_at, updated_at, row_version, name, city) \
+                 SELECT gen_random_uuid(), now(), now(), 1, 'Firm ' || g, 'City ' || (g % 100) \
+                 FROM generate_series(1, 20000) g",
+            )
+            .execute(p)
+            .await?;
+            sqlx::query("ANALYZE company").execute(p).await?;
+            let explain = format!("EXPLAIN {}", pg_sql("company", &fields));
+            let rows = sqlx::query(&explain)
+                .bind(query.tsquery())
+                .bind(5_i64)
+                .fetch_all(p)
+                .await?;
+            rows.iter()
+                .map(|r| r.try_get::<String, _>(0))
+                .collect::<Result<_, _>>()?
+        }
+    };
+    let plan = plan.join("\n");
+    println!("{backend:?} plan for {query:?}:\n{plan}");
+    let index = match backend {
+        TestBackend::Sqlite => "VIRTUAL TABLE INDEX",
+        TestBackend::Postgres => "Bitmap Index Scan on _search_company",
+    };
+    assert!(plan.contains(index), "{plan}");
+    Ok(())
+}
+
+on_both_backends!(
+    finds_by_display_and_search_fields,
+    follows_deletes_restores_and_updates,
+    a_release_that_adds_a_search_field_backfills,
+    hostile_queries_are_searched_as_text,
+    ui_page_in_both_languages,
+    query_plans_use_the_index,
+);
