@@ -31,6 +31,9 @@ pub const SYSTEM_COLUMNS: [(&str, ColumnKind); 8] = [
     ("deleted_at", ColumnKind::Instant),
 ];
 
+/// The system columns that are never NULL.
+const NOT_NULL_SYSTEM_COLUMNS: [&str; 4] = ["id", "created_at", "updated_at", "row_version"];
+
 /// One column of an entity table.
 #[derive(Debug, Clone)]
 pub struct Column {
@@ -38,6 +41,9 @@ pub struct Column {
     pub name: String,
     /// How its values convert.
     pub kind: ColumnKind,
+    /// Whether it can hold NULL (system columns but `owner_id`, `*_by` and
+    /// `deleted_at`, and required fields, cannot).
+    pub nullable: bool,
 }
 
 /// The SQL shapes of one entity table on one backend, prepared once per release.
@@ -195,10 +201,12 @@ impl EntityTable {
             .map(|(n, k)| Column {
                 name: (*n).to_owned(),
                 kind: *k,
+                nullable: !NOT_NULL_SYSTEM_COLUMNS.contains(n),
             })
             .chain(entity.fields.iter().map(|f| Column {
                 name: f.name.clone(),
                 kind: ColumnKind::of_field(f.field_type),
+                nullable: !f.required,
             }))
             .collect();
         let mut t = EntityTable {
@@ -480,11 +488,16 @@ impl EntityTable {
         }
         for key in &sort {
             let order = if key.desc { Order::Desc } else { Order::Asc };
-            q.order_by_with_nulls(
-                (col(&self.table), col(&self.columns[key.column].name)),
-                order,
-                NullOrdering::Last,
-            );
+            let c = &self.columns[key.column];
+            let column = (col(&self.table), col(&c.name));
+            // NULLS LAST only where NULLs can be: on a NOT NULL column it
+            // changes nothing but keeps SQLite from reading the order off an
+            // index (it adds a sort step for the keys after it).
+            if c.nullable {
+                q.order_by_with_nulls(column, order, NullOrdering::Last);
+            } else {
+                q.order_by(column, order);
+            }
         }
         q.limit(query.limit + 1);
         let (sql, values) = self.build(&q);

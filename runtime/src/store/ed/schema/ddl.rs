@@ -162,6 +162,12 @@ pub(crate) fn create_index(backend: Backend, table: &str, ix: &IndexSpec) -> Str
     for c in &ix.columns {
         stmt.col(Alias::new(c));
     }
+    // Lists sort on `(column, id)`, id breaking ties for keyset paging: with
+    // id in the index the whole ORDER BY comes from it, with no sort step
+    // over every row sharing a value (a city of 50,000 contacts).
+    if !ix.unique && !ix.columns.iter().any(|c| c == "id") {
+        stmt.col(Alias::new("id"));
+    }
     if ix.unique {
         stmt.unique().and_where(Expr::col(Alias::new("deleted_at")).is_null());
     }
