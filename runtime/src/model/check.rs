@@ -152,9 +152,9 @@ fn check_entity(ctx: &mut Ctx<'_>, e: &EntityDef, model: &Model) {
         Some(f) if !f.field_type.is_short_text() => ctx.error(
             "display_field",
             format!(
-                "`{}` is a {} field; expected a text, email, phone or url field",
+                "`{}` is {} field; expected a text, email, phone or url field",
                 f.name,
-                f.field_type.as_str()
+                f.field_type.with_article()
             ),
         ),
         Some(_) => {}
@@ -197,7 +197,8 @@ fn check_field(ctx: &mut Ctx<'_>, at: &str, f: &FieldDef, model: &Model) {
     let t = f.field_type;
     let tn = t.as_str();
     ctx.ident(format!("{at}.name"), &f.name);
-    let not_for = |opt: &str| format!("`{opt}` does not apply to a {tn} field");
+    let a_tn = t.with_article();
+    let not_for = |opt: &str| format!("`{opt}` does not apply to {a_tn} field");
     if let Some(len) = f.max_length {
         if !(t.is_short_text() || t == FieldType::LongText) {
             ctx.error(format!("{at}.max_length"), not_for("max_length"));

@@ -173,6 +173,15 @@ impl FieldType {
         }
     }
 
+    /// The name with its indefinite article, for messages (`an integer`, `a text`).
+    pub fn with_article(self) -> String {
+        let article = match self {
+            FieldType::Integer | FieldType::Email | FieldType::Attachment => "an",
+            _ => "a",
+        };
+        format!("{article} {}", self.as_str())
+    }
+
     /// Types stored as a string of bounded length.
     pub fn is_short_text(self) -> bool {
         matches!(
@@ -270,7 +279,10 @@ pub struct FieldDef {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_delete: Option<OnDelete>,
     /// How many files, how large and of which types (attachment).
+    // A plain reference in the schema (not "this or null"), so that a typo in
+    // the block is reported as the unexpected key it is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "AttachmentDef")]
     pub attachment: Option<AttachmentDef>,
 }
 

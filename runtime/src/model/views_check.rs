@@ -75,7 +75,10 @@ fn check_sort(ctx: &mut Ctx<'_>, path: &str, e: &EntityDef, sort: &[String]) {
             {
                 ctx.error(
                     format!("{path}[{i}]"),
-                    format!("`{name}` is a {} field and cannot be sorted on", f.field_type.as_str()),
+                    format!(
+                        "`{name}` is {} field and cannot be sorted on",
+                        f.field_type.with_article()
+                    ),
                 )
             }
             Some(_) => {}
@@ -234,8 +237,8 @@ pub(super) fn check_list(ctx: &mut Ctx<'_>, l: &ListDef, model: &Model) {
             Some(f) => ctx.error(
                 format!("quick_search[{i}]"),
                 format!(
-                    "`{name}` is a {} field; quick search looks in text fields",
-                    f.field_type.as_str()
+                    "`{name}` is {} field; quick search looks in text fields",
+                    f.field_type.with_article()
                 ),
             ),
             None => ctx.error(
