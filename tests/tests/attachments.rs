@@ -10,7 +10,7 @@ use relata::model::{read_dir, SourceFile};
 use relata_tests::{on_both_backends, stock_metadata, Reply, TestApp, TestBackend};
 use reqwest::multipart::{Form, Part};
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::json;
 
 const PDF: &[u8] = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n";
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
@@ -117,7 +117,7 @@ async fn round_trip_and_delete(backend: TestBackend) -> Result<()> {
     // Nobody signed in: refused.
     let anon = app
         .anonymous()?
-        .get(app.url(&second.body["url"].as_str().unwrap_or_default().to_owned()))
+        .get(app.url(second.body["url"].as_str().unwrap_or_default()))
         .send()
         .await?;
     assert_eq!(anon.status(), StatusCode::UNAUTHORIZED);
@@ -203,7 +203,7 @@ async fn unknown_things_are_404(backend: TestBackend) -> Result<()> {
             "not_found",
         ),
         (
-            format!("/api/v1/records/company/not-an-id/attachments/documents"),
+            "/api/v1/records/company/not-an-id/attachments/documents".to_owned(),
             "not_found",
         ),
         (
@@ -282,7 +282,7 @@ async fn a_new_attachment_field_plans_no_column(backend: TestBackend) -> Result<
     let r = app.get(&format!("/api/v1/records/company/{id}")).await?;
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.body.get("brochure").is_none());
-    let _: &Value = &r.body["documents"];
+    assert!(r.body["documents"].is_array());
     Ok(())
 }
 
