@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use tokio::net::TcpListener;
 
-use crate::engine::{ApplyError, ApplyOutcome, ApplyRequest, AuthError, AuthSettings, Engine, Limits};
+use crate::engine::{
+    ApplyError, ApplyOutcome, ApplyRequest, AttachmentSettings, AuthError, AuthSettings, Engine, Limits,
+};
 use crate::model::{read_dir, MetadataErrors};
 use crate::store::{Databases, Location, StoreError};
 use crate::web::WebOptions;
@@ -22,11 +24,15 @@ pub struct Config {
     pub auth: AuthSettings,
     /// Mark cookies `Secure` (when served over HTTPS).
     pub secure_cookies: bool,
+    /// Where attachment files go (`<data-dir>/attachments`, on every
+    /// backend) and the largest file accepted.
+    pub attachments: AttachmentSettings,
 }
 
 impl Config {
     /// SQLite under `data_dir`, or PostgreSQL when a URL is given.
     pub fn new(data_dir: PathBuf, database_url: Option<String>) -> Config {
+        let attachments = AttachmentSettings::under(&data_dir);
         let location = match database_url {
             Some(url) if !url.is_empty() => Location::Postgres(url),
             _ => Location::SqliteDir(data_dir),
@@ -36,6 +42,7 @@ impl Config {
             limits: Limits::default(),
             auth: AuthSettings::default(),
             secure_cookies: false,
+            attachments,
         }
     }
 
@@ -75,7 +82,7 @@ pub enum AppError {
 /// Opens the databases and starts the engine.
 pub async fn open(config: &Config) -> Result<Arc<Engine>, AppError> {
     let dbs = Databases::open(&config.location).await?;
-    Ok(Engine::start(dbs, config.limits, config.auth).await?)
+    Ok(Engine::start(dbs, config.limits, config.auth, config.attachments.clone()).await?)
 }
 
 /// Applies the package in `dir` as a new release.

@@ -14,7 +14,8 @@ use relata::model;
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Cli {
-    /// Directory of the embedded SQLite databases.
+    /// Directory of the embedded SQLite databases and (on every backend) of
+    /// attachment files, under `attachments/`.
     #[arg(long, global = true, env = "RELATA_DATA_DIR", default_value = "./data")]
     data_dir: PathBuf,
     /// PostgreSQL URL; when given, both databases live there instead of SQLite.

@@ -50,8 +50,10 @@ pub struct TestApp {
     pub admin_id: Uuid,
     /// Where the data lives (to reopen it).
     pub location: Location,
+    /// The attachment store's directory (in a temp dir, on both backends).
+    pub attachments_dir: PathBuf,
     stop: Option<oneshot::Sender<()>>,
-    _tmp: Option<tempfile::TempDir>,
+    _tmp: tempfile::TempDir,
 }
 
 /// A response: status, headers and JSON body (Null when empty or not JSON).
@@ -99,22 +101,21 @@ impl TestApp {
         package: Option<&Path>,
         configure: impl FnOnce(&mut Config),
     ) -> anyhow::Result<Option<TestApp>> {
-        let (location, tmp) = match backend {
-            TestBackend::Sqlite => {
-                let tmp = tempfile::tempdir()?;
-                (Location::SqliteDir(tmp.path().to_owned()), Some(tmp))
-            }
+        let tmp = tempfile::tempdir()?;
+        let location = match backend {
+            TestBackend::Sqlite => Location::SqliteDir(tmp.path().to_owned()),
             TestBackend::Postgres => match crate::pg::fresh_database().await? {
-                Some(url) => (Location::Postgres(url), None),
+                Some(url) => Location::Postgres(url),
                 None => {
                     eprintln!("RELATA_SKIP_PG=1: skipping the PostgreSQL half of this test");
                     return Ok(None);
                 }
             },
         };
-        let mut config = Config::new(PathBuf::new(), None);
+        let mut config = Config::new(tmp.path().to_owned(), None);
         config.location = location.clone();
         configure(&mut config);
+        let attachments_dir = config.attachments.dir.clone();
         let engine = app::open(&config).await.context("opening the test databases")?;
         let auth = engine.auth();
         auth.ensure_first_admin(Some(ADMIN_PASSWORD.into()))
@@ -142,6 +143,7 @@ impl TestApp {
             token: Some(token),
             admin_id: admin.id,
             location,
+            attachments_dir,
             stop: Some(stop),
             _tmp: tmp,
         }))

@@ -47,7 +47,7 @@ async fn schema_errors(backend: TestBackend) -> Result<()> {
         [
             "sales/lead.yaml: label: \"zh-CN\" is a required property",
             "sales/lead.yaml: fields[0]: Additional properties are not allowed ('colour' was unexpected)",
-            "sales/lead.yaml: fields[1].type: \"money\" is not allowed; expected one of: text, long_text, integer, decimal, currency, percent, boolean, date, datetime, email, phone, url, picklist, multi_picklist, reference",
+            "sales/lead.yaml: fields[1].type: \"money\" is not allowed; expected one of: text, long_text, integer, decimal, currency, percent, boolean, date, datetime, email, phone, url, picklist, multi_picklist, reference, attachment",
             "sales/lead.yaml: fields[2].required: \"maybe\" is not of type \"boolean\"",
         ]
     );
@@ -180,7 +180,61 @@ async fn search_errors(backend: TestBackend) -> Result<()> {
     Ok(())
 }
 
+async fn attachment_errors(backend: TestBackend) -> Result<()> {
+    let Some(app) = TestApp::spawn(backend, None).await? else {
+        return Ok(());
+    };
+    let doc = entity(
+        "doc",
+        "  - { name: title, type: text, label: { en: T, zh-CN: 标题 } }\n\
+         \x20 - name: files\n    type: attachment\n    label: { en: F, zh-CN: 文件 }\n    unique: true\n    required: true\n    default: x.pdf\n\
+         \x20   attachment: { max_size_mb: 0, types: [pdf, image/*] }\n\
+         \x20 - { name: note, type: text, label: { en: N, zh-CN: 注 }, attachment: { multiple: true } }\n\
+         indexes:\n  - fields: [files]\n",
+    );
+    let shown = entity(
+        "shown",
+        "  - { name: title, type: attachment, label: { en: T, zh-CN: 标题 } }\n",
+    );
+    let list = "version: 1\nkind: list\nname: docs\nentity: doc\nlabel: { en: D, zh-CN: 文 }\n\
+                columns: [title, files]\nsort: [files]\nfilter: { files: eq.x }\nquick_search: [files]\n";
+    let errors = refused(
+        &app,
+        &[("doc.yaml", &doc), ("shown.yaml", &shown), ("docs_list.yaml", list)],
+    )
+    .await?;
+    assert_eq!(
+        errors,
+        [
+            "doc.yaml: fields[1].unique: an attachment field cannot be unique",
+            "doc.yaml: fields[1].required: an attachment field cannot be required: files are uploaded after the record is saved",
+            "doc.yaml: fields[1].attachment.max_size_mb: expected 1 to 1024, found 0",
+            "doc.yaml: fields[1].attachment.types[0]: `pdf` is not a media type such as application/pdf or image/*",
+            "doc.yaml: fields[1].default: an attachment field cannot have a default",
+            "doc.yaml: fields[2].attachment: `attachment` does not apply to a text field",
+            "doc.yaml: indexes[0].fields[0]: `files` is an attachment field and has no column to index",
+            "shown.yaml: display_field: `title` is an attachment field; expected a text, email, phone or url field",
+            "docs_list.yaml: columns[1]: `files` is an attachment field and cannot be a list column",
+            "docs_list.yaml: sort[0]: `files` is an attachment field and cannot be sorted on",
+            "docs_list.yaml: filter.files: `files` is an attachment field and cannot be filtered on",
+            "docs_list.yaml: quick_search[0]: `files` is an attachment field; quick search looks in text fields",
+        ]
+    );
+    let typo = entity(
+        "typo",
+        "  - { name: title, type: text, label: { en: T, zh-CN: 标题 } }\n\
+         \x20 - { name: f, type: attachment, label: { en: F, zh-CN: 文件 }, attachment: { max_mb: 3 } }\n",
+    );
+    let errors = refused(&app, &[("typo.yaml", &typo)]).await?;
+    assert_eq!(
+        errors,
+        ["typo.yaml: fields[1].attachment: Additional properties are not allowed ('max_mb' was unexpected)"]
+    );
+    Ok(())
+}
+
 on_both_backends!(
+    attachment_errors,
     schema_errors,
     file_level_errors,
     identifier_errors,

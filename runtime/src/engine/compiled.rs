@@ -31,8 +31,11 @@ pub struct CompiledModel {
 /// One entity, ready for requests.
 #[derive(Debug)]
 pub struct CompiledEntity {
-    /// Its definition.
+    /// Its definition as the table sees it: every field but the attachment
+    /// fields (which have no column; see [`CompiledEntity::attachments`]).
     pub def: EntityDef,
+    /// The attachment fields, in display order.
+    pub attachments: Vec<FieldDef>,
     /// The SQL shapes of its table.
     pub table: EntityTable,
     /// Validates create payloads.
@@ -101,7 +104,9 @@ impl CompiledModel {
 }
 
 impl CompiledEntity {
-    fn compile(def: &EntityDef, model: &Model, backend: Backend) -> Result<CompiledEntity, CompileError> {
+    fn compile(full: &EntityDef, model: &Model, backend: Backend) -> Result<CompiledEntity, CompileError> {
+        let attachments = full.attachment_fields().cloned().collect();
+        let def = &full.stored();
         let build = |kind| {
             jsonschema::options()
                 .should_validate_formats(true)
@@ -136,6 +141,7 @@ impl CompiledEntity {
         }
         Ok(CompiledEntity {
             def: def.clone(),
+            attachments,
             create_validator: build(PayloadKind::Create)?,
             patch_validator: build(PayloadKind::Patch)?,
             table,
@@ -149,6 +155,11 @@ impl CompiledEntity {
     pub fn field(&self, name: &str) -> Option<(usize, &FieldDef)> {
         let i = *self.field_index.get(name)?;
         Some((i, &self.def.fields[i]))
+    }
+
+    /// An attachment field by name.
+    pub fn attachment(&self, name: &str) -> Option<&FieldDef> {
+        self.attachments.iter().find(|f| f.name == name)
     }
 
     /// The column index of the field at position `i`.

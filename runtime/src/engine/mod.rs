@@ -4,6 +4,7 @@
 //!
 //! Nothing here knows about HTTP.
 
+pub mod attachments;
 pub mod auth;
 mod compiled;
 mod openapi;
@@ -19,6 +20,7 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 use tokio::sync::{Mutex, RwLock, RwLockReadGuard};
 
+pub use attachments::{AttachmentError, AttachmentInfo, AttachmentSettings, Upload};
 pub use auth::{AuthError, AuthService, AuthSettings, CurrentUser, Locale};
 pub use compiled::{CompileError, CompiledEntity, CompiledModel};
 pub use payload::FieldError;
@@ -29,7 +31,9 @@ pub use search::{SearchGroup, SearchHit, DEFAULT_PER_ENTITY, MAX_PER_ENTITY, MAX
 pub use views::Views;
 
 use crate::store::bm::BmStore;
+use crate::store::ed::attachments::AttachmentRows;
 use crate::store::ed::records::Record;
+use crate::store::files::{DirFileStore, FileStore};
 use crate::store::{Databases, StoreError};
 
 /// Errors of record operations. The web layer maps each to one HTTP status.
@@ -107,6 +111,11 @@ pub struct Engine {
     applying: Mutex<()>,
     limits: Limits,
     auth: AuthService,
+    /// The bytes of attachments (a directory by default).
+    files: Arc<dyn FileStore>,
+    /// The rows that tie attachment files to records.
+    attachment_rows: AttachmentRows,
+    attachment_settings: AttachmentSettings,
 }
 
 impl std::fmt::Debug for Engine {
@@ -128,9 +137,18 @@ pub struct Snapshot<'a> {
 impl Engine {
     /// Starts an engine over open databases: loads the active release (after
     /// finishing an activation a crash interrupted), or an empty model.
-    pub async fn start(dbs: Databases, limits: Limits, auth: AuthSettings) -> Result<Arc<Engine>, ApplyError> {
+    pub async fn start(
+        dbs: Databases,
+        limits: Limits,
+        auth: AuthSettings,
+        attachments: AttachmentSettings,
+    ) -> Result<Arc<Engine>, ApplyError> {
         let bm = BmStore::new(dbs.bm.clone());
         let auth = AuthService::new(dbs.ed.clone(), auth);
+        // The one place the file store is chosen; an object store would be
+        // picked here from the settings.
+        let files: Arc<dyn FileStore> = Arc::new(DirFileStore::new(attachments.dir.clone()));
+        let attachment_rows = AttachmentRows::new(dbs.ed.clone());
         let engine = Engine {
             model: ArcSwap::from_pointee(CompiledModel::empty(dbs.backend())),
             dbs,
@@ -139,6 +157,9 @@ impl Engine {
             applying: Mutex::new(()),
             limits,
             auth,
+            files,
+            attachment_rows,
+            attachment_settings: attachments,
         };
         engine.recover_and_load().await?;
         Ok(Arc::new(engine))

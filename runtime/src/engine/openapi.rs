@@ -19,7 +19,14 @@ pub fn document(model: &Model, release: i64) -> Value {
             json!({"type": "integer", "description": "Send it back in If-Match to update."}),
         );
         for f in &e.fields {
-            record_props.insert(f.name.clone(), field_schema(f, model));
+            let schema = if f.field_type.is_stored_in_table() {
+                field_schema(f, model)
+            } else {
+                json!({"type": "array", "readOnly": true, "items": {"$ref": "#/components/schemas/Attachment"},
+                       "description": format!("{}: the files, uploaded with POST {}/{{id}}/attachments/{}; read one record to get them",
+                                              f.label.en, format_args!("/api/v1/records/{}", e.name), f.name)})
+            };
+            record_props.insert(f.name.clone(), schema);
         }
         for ts in ["created_at", "updated_at"] {
             record_props.insert(ts.into(), json!({"type": "string", "format": "date-time"}));
@@ -73,6 +80,25 @@ pub fn document(model: &Model, release: i64) -> Value {
             "post": {"tags": tag, "summary": format!("Restore a {} from the recycle bin", e.label.en), "operationId": format!("restore_{}", e.name),
                      "responses": with_errors(json!({"200": one}))}
         }));
+        for f in e.attachment_fields() {
+            let limits = f.attachment_limits();
+            let types = if limits.types.is_empty() {
+                "any type".to_owned()
+            } else {
+                limits.types.join(", ")
+            };
+            paths.insert(format!("{base}/{{id}}/attachments/{}", f.name), json!({
+                "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}}],
+                "post": {"tags": tag, "summary": format!("Upload to {} of a {}", f.label.en, e.label.en),
+                         "operationId": format!("upload_{}_{}", e.name, f.name),
+                         "description": format!("multipart/form-data with the file in the part `file`. {}; at most {} MB each ({}). A single-file field replaces its file.",
+                                                if limits.multiple { "Several files" } else { "One file" }, limits.max_bytes() / (1024 * 1024), types),
+                         "requestBody": {"required": true, "content": {"multipart/form-data": {"schema": {
+                             "type": "object", "required": ["file"], "properties": {"file": {"type": "string", "format": "binary"}}}}}},
+                         "responses": attachment_errors(json!({"201": {"description": "The stored file",
+                             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Attachment"}}}}}))}
+            }));
+        }
         paths.insert(format!("/api/v1/recycle-bin/{}", e.name), json!({
             "get": {"tags": tag, "summary": format!("List deleted {}", e.plural_label.en), "operationId": format!("list_deleted_{}", e.name),
                     "parameters": list_parameters(), "responses": with_errors(json!({"200": page}))}
@@ -85,6 +111,18 @@ pub fn document(model: &Model, release: i64) -> Value {
         .map(|e| e.name.as_str())
         .collect();
     paths.insert("/api/v1/search".into(), search_path(&searchable));
+    schemas.insert("Attachment".into(), attachment_schema());
+    let id_param =
+        json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}}]);
+    paths.insert("/api/v1/attachments/{id}".into(), json!({
+        "parameters": id_param,
+        "get": {"tags": ["Attachments"], "summary": "Download a file", "operationId": "download_attachment",
+                "description": "The bytes with the stored Content-Type, Content-Length, Content-Disposition: attachment (filename* in UTF-8) and X-Content-Type-Options: nosniff.",
+                "responses": with_errors(json!({"200": {"description": "The file", "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}}}))},
+        "delete": {"tags": ["Attachments"], "summary": "Remove a file from its record (the file is kept until a purge)", "operationId": "delete_attachment",
+                   "responses": with_errors(json!({"200": {"description": "The removed file",
+                       "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Attachment"}}}}}))}
+    }));
     json!({
         "openapi": "3.1.0",
         "info": {"title": "Relata record API", "version": format!("release {release}")},
@@ -167,6 +205,37 @@ fn with_errors(ok: Value) -> Value {
     Value::Object(responses)
 }
 
+fn attachment_errors(ok: Value) -> Value {
+    let mut responses = with_errors(ok);
+    if let Some(r) = responses.as_object_mut() {
+        let err = json!({"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
+        for (code, what) in [
+            ("413", "too_large: the file is larger than the field's limit (the message says it)"),
+            ("415", "type_refused: the file's type (sniffed from its bytes) is not accepted; details list the allowed types"),
+        ] {
+            let mut e = err.clone();
+            e["description"] = json!(what);
+            r.insert(code.into(), e);
+        }
+    }
+    responses
+}
+
+fn attachment_schema() -> Value {
+    json!({
+        "type": "object",
+        "properties": {
+            "id": {"type": "string", "format": "uuid"},
+            "field": {"type": "string"},
+            "file_name": {"type": "string"},
+            "content_type": {"type": "string"},
+            "size": {"type": "integer", "description": "Bytes"},
+            "created_at": {"type": "string", "format": "date-time"},
+            "url": {"type": "string", "description": "GET it to download the file"}
+        }
+    })
+}
+
 fn error_schema() -> Value {
     json!({
         "type": "object",
@@ -177,7 +246,7 @@ fn error_schema() -> Value {
             "properties": {
                 "code": {"type": "string"},
                 "message": {"type": "string"},
-                "details": {"type": "array", "items": {
+                "details": {"description": "Per-field errors (an array), or facts about a refused file (an object)", "type": ["array", "object"], "items": {
                     "type": "object",
                     "properties": {"field": {"type": "string"}, "code": {"type": "string"}, "message": {"type": "string"}}
                 }},

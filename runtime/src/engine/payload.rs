@@ -42,7 +42,8 @@ pub enum PayloadKind {
 pub fn payload_schema(entity: &EntityDef, model: &Model, kind: PayloadKind) -> Value {
     let mut props = Map::new();
     let mut required = Vec::new();
-    for f in &entity.fields {
+    // Attachment fields are uploaded on their own route, never in a payload.
+    for f in entity.fields.iter().filter(|f| f.field_type.is_stored_in_table()) {
         props.insert(f.name.clone(), field_schema(f, model));
         if kind == PayloadKind::Create && f.required && f.default.is_none() {
             required.push(json!(f.name));
@@ -132,6 +133,20 @@ pub fn field_schema(f: &FieldDef, model: &Model) -> Value {
         json!(f.help.as_ref().map_or(&f.label.en, |h| &h.en)),
     );
     Value::Object(s)
+}
+
+/// Field errors for attachment fields sent in a JSON payload, replacing the
+/// generic `unknown_field` error with one that says where files go.
+pub fn attachment_errors(errors: &mut [FieldError], attachments: &[FieldDef], entity: &str) {
+    for err in errors.iter_mut() {
+        if err.code == "unknown_field" && attachments.iter().any(|f| f.name == err.field) {
+            err.code = "attachment_field".into();
+            err.message = format!(
+                "is an attachment field; upload files with POST /api/v1/records/{entity}/{{id}}/attachments/{}",
+                err.field
+            );
+        }
+    }
 }
 
 /// Every error of `payload` against a compiled payload validator, as field errors.

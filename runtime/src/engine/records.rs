@@ -64,6 +64,7 @@ impl Engine {
         let snap = self.snapshot().await;
         let e = entity(&snap, entity_name)?;
         let mut errors = payload::validate(&e.create_validator, payload, entity_name);
+        payload::attachment_errors(&mut errors, &e.attachments, entity_name);
         let obj = payload.as_object();
         let backend = e.table.backend();
         let mut values = Vec::with_capacity(e.def.fields.len());
@@ -97,6 +98,7 @@ impl Engine {
         let e = entity(&snap, entity_name)?;
         let id = parse_id(entity_name, id)?;
         let mut errors = payload::validate(&e.patch_validator, patch, entity_name);
+        payload::attachment_errors(&mut errors, &e.attachments, entity_name);
         let backend = e.table.backend();
         let mut sets = Vec::new();
         if let Some(obj) = patch.as_object() {
@@ -164,6 +166,17 @@ impl Engine {
         })?;
         self.expand(&snap, e, std::slice::from_mut(&mut record), &expand)
             .await?;
+        // Each attachment field reads as the list of its files (not with a
+        // projection: `fields=` names columns only).
+        if opts.fields.is_none() && !e.attachments.is_empty() {
+            let by_field = self.attachments_of(entity_name, uid).await.map_err(|err| match err {
+                super::AttachmentError::Store(s) => EngineError::Store(s),
+                other => EngineError::Store(StoreError::Corrupt(other.to_string())),
+            })?;
+            for (field, files) in by_field {
+                record.insert(field, serde_json::to_value(files).unwrap_or_default());
+            }
+        }
         Ok(record)
     }
 

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::error::{MetadataError, MetadataErrors};
 use super::ident::check_ident;
-use super::items::{EntityDef, FieldDef, FieldType, Item, PicklistDef, LANGUAGE_VERSION};
+use super::items::{AttachmentDef, EntityDef, FieldDef, FieldType, Item, PicklistDef, LANGUAGE_VERSION};
 use super::package::SourcedItem;
 use super::views::{FormDef, ListDef, ModuleDef};
 
@@ -80,6 +80,16 @@ impl Model {
             Err(MetadataErrors(errors))
         }
     }
+
+    /// The model as the entity tables see it: every entity without its
+    /// attachment fields (their files live in the attachment store).
+    pub fn stored(&self) -> Model {
+        let mut m = self.clone();
+        for e in m.entities.values_mut() {
+            e.fields.retain(|f| f.field_type.is_stored_in_table());
+        }
+        m
+    }
 }
 
 /// Where cross-check errors are collected, for one file.
@@ -142,9 +152,9 @@ fn check_entity(ctx: &mut Ctx<'_>, e: &EntityDef, model: &Model) {
         Some(f) if !f.field_type.is_short_text() => ctx.error(
             "display_field",
             format!(
-                "`{}` is a {} field; expected a text, email, phone or url field",
+                "`{}` is {} field; expected a text, email, phone or url field",
                 f.name,
-                f.field_type.as_str()
+                f.field_type.with_article()
             ),
         ),
         Some(_) => {}
@@ -171,6 +181,11 @@ fn check_entity(ctx: &mut Ctx<'_>, e: &EntityDef, model: &Model) {
                 ctx.error(
                     format!("{path}[{j}]"),
                     format!("`{name}` is not a field of this entity"),
+                );
+            } else if e.attachment_fields().any(|f| &f.name == name) {
+                ctx.error(
+                    format!("{path}[{j}]"),
+                    format!("`{name}` is an attachment field and has no column to index"),
                 );
             } else if !seen.insert(name) {
                 ctx.error(format!("{path}[{j}]"), format!("`{name}` is listed twice"));
@@ -204,7 +219,8 @@ fn check_field(ctx: &mut Ctx<'_>, at: &str, f: &FieldDef, model: &Model) {
     let t = f.field_type;
     let tn = t.as_str();
     ctx.ident(format!("{at}.name"), &f.name);
-    let not_for = |opt: &str| format!("`{opt}` does not apply to a {tn} field");
+    let a_tn = t.with_article();
+    let not_for = |opt: &str| format!("`{opt}` does not apply to {a_tn} field");
     if let Some(len) = f.max_length {
         if !(t.is_short_text() || t == FieldType::LongText) {
             ctx.error(format!("{at}.max_length"), not_for("max_length"));
@@ -269,10 +285,58 @@ fn check_field(ctx: &mut Ctx<'_>, at: &str, f: &FieldDef, model: &Model) {
     if f.unique && matches!(t, FieldType::LongText | FieldType::MultiPicklist | FieldType::Boolean) {
         ctx.error(format!("{at}.unique"), format!("a {tn} field cannot be unique"));
     }
+    if t == FieldType::Attachment {
+        check_attachment(ctx, at, f);
+    } else if f.attachment.is_some() {
+        ctx.error(format!("{at}.attachment"), not_for("attachment"));
+    }
     if let Some(default) = &f.default {
         if let Err(why) = check_default(f, default, model) {
             ctx.error(format!("{at}.default"), why);
         }
+    }
+}
+
+/// The rules of an attachment field: its files live outside the table, so
+/// nothing that needs a column (unique, default, required) applies.
+fn check_attachment(ctx: &mut Ctx<'_>, at: &str, f: &FieldDef) {
+    if f.unique {
+        ctx.error(format!("{at}.unique"), "an attachment field cannot be unique");
+    }
+    if f.required {
+        ctx.error(
+            format!("{at}.required"),
+            "an attachment field cannot be required: files are uploaded after the record is saved",
+        );
+    }
+    let Some(a) = &f.attachment else { return };
+    if let Some(mb) = a.max_size_mb {
+        if !(1..=AttachmentDef::MAX_SIZE_MB).contains(&mb) {
+            ctx.error(
+                format!("{at}.attachment.max_size_mb"),
+                format!("expected 1 to {}, found {mb}", AttachmentDef::MAX_SIZE_MB),
+            );
+        }
+    }
+    for (i, t) in a.types.iter().enumerate() {
+        if !is_media_type_pattern(t) {
+            ctx.error(
+                format!("{at}.attachment.types[{i}]"),
+                format!("`{t}` is not a media type such as application/pdf or image/*"),
+            );
+        }
+    }
+}
+
+/// `type/subtype` or `type/*`, in the characters media types use (RFC 6838).
+fn is_media_type_pattern(t: &str) -> bool {
+    let token = |s: &str| {
+        !s.is_empty() && s.len() <= 127 && s.chars().all(|c| c.is_ascii_alphanumeric() || "!#$&-^_.+".contains(c))
+    };
+    match t.split_once('/') {
+        Some((family, "*")) => token(family),
+        Some((family, sub)) => token(family) && token(sub),
+        None => false,
     }
 }
 
@@ -291,6 +355,7 @@ fn check_default(f: &FieldDef, v: &Value, model: &Model) -> Result<(), String> {
     };
     let ok = match f.field_type {
         FieldType::Reference => return Err("a reference field cannot have a default".into()),
+        FieldType::Attachment => return Err("an attachment field cannot have a default".into()),
         FieldType::Integer => v.is_i64(),
         FieldType::Decimal | FieldType::Currency | FieldType::Percent => v.is_number(),
         FieldType::Boolean => v.is_boolean(),

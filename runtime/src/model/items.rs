@@ -157,11 +157,13 @@ pub enum FieldType {
     MultiPicklist,
     /// A link to a record of another entity (`target`).
     Reference,
+    /// One or several files (`attachment`), stored outside the entity table.
+    Attachment,
 }
 
 impl FieldType {
     /// Every field type, in documentation order.
-    pub const ALL: [FieldType; 15] = [
+    pub const ALL: [FieldType; 16] = [
         FieldType::Text,
         FieldType::LongText,
         FieldType::Integer,
@@ -177,6 +179,7 @@ impl FieldType {
         FieldType::Picklist,
         FieldType::MultiPicklist,
         FieldType::Reference,
+        FieldType::Attachment,
     ];
 
     /// The name used in YAML.
@@ -197,7 +200,17 @@ impl FieldType {
             FieldType::Picklist => "picklist",
             FieldType::MultiPicklist => "multi_picklist",
             FieldType::Reference => "reference",
+            FieldType::Attachment => "attachment",
         }
+    }
+
+    /// The name with its indefinite article, for messages (`an integer`, `a text`).
+    pub fn with_article(self) -> String {
+        let article = match self {
+            FieldType::Integer | FieldType::Email | FieldType::Attachment => "an",
+            _ => "a",
+        };
+        format!("{article} {}", self.as_str())
     }
 
     /// Types stored as a string of bounded length.
@@ -216,6 +229,12 @@ impl FieldType {
     /// Types stored as an exact decimal number.
     pub fn is_decimal(self) -> bool {
         matches!(self, FieldType::Decimal | FieldType::Currency | FieldType::Percent)
+    }
+
+    /// Types with a column in the entity table (all but `attachment`, whose
+    /// files live in the attachment store).
+    pub fn is_stored_in_table(self) -> bool {
+        self != FieldType::Attachment
     }
 
     /// The default `max_length` of a short text type.
@@ -242,7 +261,7 @@ impl JsonSchema for FieldType {
         schemars::json_schema!({
             "type": "string",
             "enum": names,
-            "description": "The field's type: text, long_text, integer, decimal, currency, percent, boolean, date, datetime, email, phone, url, picklist, multi_picklist or reference."
+            "description": "The field's type: text, long_text, integer, decimal, currency, percent, boolean, date, datetime, email, phone, url, picklist, multi_picklist, reference or attachment."
         })
     }
 }
@@ -295,6 +314,80 @@ pub struct FieldDef {
     /// (reference; soft deletes never cascade).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_delete: Option<OnDelete>,
+    /// How many files, how large and of which types (attachment).
+    // A plain reference in the schema (not "this or null"), so that a typo in
+    // the block is reported as the unexpected key it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "AttachmentDef")]
+    pub attachment: Option<AttachmentDef>,
+}
+
+/// The limits of an `attachment` field. Every key is optional: one file of at
+/// most [`AttachmentDef::DEFAULT_MAX_SIZE_MB`] MB, of any type.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AttachmentDef {
+    /// Several files (true) or one, which an upload replaces (false, default).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub multiple: bool,
+    /// Largest file, in megabytes (MiB, 1 to 1024; default 10). The server's
+    /// own ceiling applies on top.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_size_mb: Option<u32>,
+    /// Accepted media types, exact (`application/pdf`) or a whole family
+    /// (`image/*`); any type when absent.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub types: Vec<String>,
+}
+
+impl AttachmentDef {
+    /// The size limit when none is given, in MB.
+    pub const DEFAULT_MAX_SIZE_MB: u32 = 10;
+    /// The largest `max_size_mb` the metadata may ask for.
+    pub const MAX_SIZE_MB: u32 = 1024;
+
+    /// The size limit in bytes.
+    pub fn max_bytes(&self) -> u64 {
+        u64::from(self.max_size_mb.unwrap_or(Self::DEFAULT_MAX_SIZE_MB)) * 1024 * 1024
+    }
+
+    /// Whether `content_type` (lower-case essence, no parameters) is accepted.
+    pub fn accepts(&self, content_type: &str) -> bool {
+        self.types.is_empty() || self.types.iter().any(|t| type_matches(t, content_type))
+    }
+}
+
+/// Whether a media-type pattern (`image/png`, `image/*`, `*/*`) matches a type.
+pub fn type_matches(pattern: &str, content_type: &str) -> bool {
+    let pattern = pattern.trim().to_ascii_lowercase();
+    let content_type = content_type.trim().to_ascii_lowercase();
+    match pattern.strip_suffix("/*") {
+        Some("*") => true,
+        Some(family) => content_type.split_once('/').is_some_and(|(f, _)| f == family),
+        None => pattern == content_type,
+    }
+}
+
+impl EntityDef {
+    /// The entity as its table sees it: without the attachment fields, which
+    /// have no column.
+    pub fn stored(&self) -> EntityDef {
+        let mut e = self.clone();
+        e.fields.retain(|f| f.field_type.is_stored_in_table());
+        e
+    }
+
+    /// The attachment fields.
+    pub fn attachment_fields(&self) -> impl Iterator<Item = &FieldDef> {
+        self.fields.iter().filter(|f| f.field_type == FieldType::Attachment)
+    }
+}
+
+impl FieldDef {
+    /// The attachment limits of an attachment field (defaults when no block is given).
+    pub fn attachment_limits(&self) -> AttachmentDef {
+        self.attachment.clone().unwrap_or_default()
+    }
 }
 
 fn is_false(b: &bool) -> bool {

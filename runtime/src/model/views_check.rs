@@ -37,6 +37,12 @@ fn has_field(e: &EntityDef, name: &str) -> bool {
     e.fields.iter().any(|f| f.name == name)
 }
 
+fn is_attachment(e: &EntityDef, name: &str) -> bool {
+    e.fields
+        .iter()
+        .any(|f| f.name == name && f.field_type == FieldType::Attachment)
+}
+
 fn column_ok(e: &EntityDef, name: &str) -> bool {
     has_field(e, name) || LISTABLE_SYSTEM_COLUMNS.contains(&name)
 }
@@ -48,6 +54,11 @@ fn check_columns(ctx: &mut Ctx<'_>, path: &str, e: &EntityDef, columns: &[String
     for (i, c) in columns.iter().enumerate() {
         if !column_ok(e, c) {
             ctx.error(format!("{path}[{i}]"), format!("`{c}` is not a field of {}", e.name));
+        } else if is_attachment(e, c) {
+            ctx.error(
+                format!("{path}[{i}]"),
+                format!("`{c}` is an attachment field and cannot be a list column"),
+            );
         }
     }
 }
@@ -56,10 +67,20 @@ fn check_sort(ctx: &mut Ctx<'_>, path: &str, e: &EntityDef, sort: &[String]) {
     for (i, key) in sort.iter().enumerate() {
         let name = key.strip_prefix('-').unwrap_or(key);
         match e.fields.iter().find(|f| f.name == name) {
-            Some(f) if matches!(f.field_type, FieldType::LongText | FieldType::MultiPicklist) => ctx.error(
-                format!("{path}[{i}]"),
-                format!("`{name}` is a {} field and cannot be sorted on", f.field_type.as_str()),
-            ),
+            Some(f)
+                if matches!(
+                    f.field_type,
+                    FieldType::LongText | FieldType::MultiPicklist | FieldType::Attachment
+                ) =>
+            {
+                ctx.error(
+                    format!("{path}[{i}]"),
+                    format!(
+                        "`{name}` is {} field and cannot be sorted on",
+                        f.field_type.with_article()
+                    ),
+                )
+            }
             Some(_) => {}
             None if LISTABLE_SYSTEM_COLUMNS.contains(&name) => {}
             None => ctx.error(format!("{path}[{i}]"), format!("`{name}` is not a field of {}", e.name)),
@@ -189,6 +210,11 @@ pub(super) fn check_list(ctx: &mut Ctx<'_>, l: &ListDef, model: &Model) {
         if let Some(t) = target {
             if !column_ok(t, field) {
                 ctx.error(&at, format!("`{field}` is not a field of {}", t.name));
+            } else if is_attachment(t, field) {
+                ctx.error(
+                    &at,
+                    format!("`{field}` is an attachment field and cannot be filtered on"),
+                );
             }
         }
         let op = value.split_once('.').map(|(op, _)| op);
@@ -211,8 +237,8 @@ pub(super) fn check_list(ctx: &mut Ctx<'_>, l: &ListDef, model: &Model) {
             Some(f) => ctx.error(
                 format!("quick_search[{i}]"),
                 format!(
-                    "`{name}` is a {} field; quick search looks in text fields",
-                    f.field_type.as_str()
+                    "`{name}` is {} field; quick search looks in text fields",
+                    f.field_type.with_article()
                 ),
             ),
             None => ctx.error(

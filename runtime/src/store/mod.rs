@@ -6,6 +6,7 @@
 
 pub mod bm;
 pub mod ed;
+pub mod files;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;

@@ -1,6 +1,7 @@
 //! The HTTP edge: routes, extractors and the one error mapping. Handlers stay
 //! thin; everything they do is an [`crate::engine::Engine`] call.
 
+pub mod attachments;
 pub mod auth;
 pub mod error;
 pub mod extract;
@@ -41,6 +42,10 @@ pub fn router_with(engine: Arc<Engine>, options: WebOptions) -> Router {
         engine: engine.clone(),
         options,
     };
+    // Uploads stream to disk with their own size check; this route alone
+    // accepts bodies as large as the largest file the server allows.
+    let upload_limit =
+        usize::try_from(engine.attachment_ceiling() + attachments::MULTIPART_OVERHEAD).unwrap_or(usize::MAX);
     let records = Router::new()
         .route("/records/{entity}", get(records::list).post(records::create))
         .route(
@@ -50,6 +55,14 @@ pub fn router_with(engine: Arc<Engine>, options: WebOptions) -> Router {
         .route("/records/{entity}/{id}/restore", post(records::restore))
         .route("/recycle-bin/{entity}", get(records::list_deleted))
         .route("/search", get(search::search))
+        .route(
+            "/records/{entity}/{id}/attachments/{field}",
+            post(attachments::upload).layer(DefaultBodyLimit::max(upload_limit)),
+        )
+        .route(
+            "/attachments/{id}",
+            get(attachments::download).delete(attachments::delete),
+        )
         .route("/openapi.json", get(system::openapi))
         .route("/me", get(auth::me).patch(auth::update_me))
         .route("/tokens", get(auth::list_tokens).post(auth::create_token))

@@ -15,7 +15,9 @@
 //! | picklist                    | TEXT                     | VARCHAR(63)        |
 //! | multi_picklist              | TEXT (JSON array)        | TEXT (JSON array)  |
 //! | reference, id, *_by, owner  | TEXT (hyphenated UUID)   | UUID               |
+//! | attachment                  | no column: rows in `relata_attachments` ([`attachments`]) |
 
+pub mod attachments;
 pub mod auth;
 pub mod record;
 pub mod records;

@@ -221,6 +221,8 @@ fn widget(f: &FieldDef) -> (&'static str, Option<String>) {
         FieldType::MultiPicklist => ("multiselect", None),
         FieldType::Reference => ("lookup", None),
         FieldType::Text => ("text", None),
+        // Shown by the attachment panel of the record page, never as an input.
+        FieldType::Attachment => ("attachment", None),
     }
 }
 

@@ -28,6 +28,9 @@ const LOCK_ATTEMPTS: u32 = 6;
 /// `ON DELETE` actions of its children) and checks every foreign key before
 /// it commits.
 pub async fn apply(pool: &Pool, plan: &Plan, new: &Model, state: &SchemaState) -> Result<(), SchemaError> {
+    // The tables know nothing of attachment fields (a SQLite rebuild copies
+    // the columns of this model).
+    let new = &new.stored();
     match pool {
         Pool::Postgres(p) => apply_pg(p, plan, new, state).await,
         Pool::Sqlite(p) => {

@@ -22,6 +22,7 @@ const EXAMPLES: u64 = 5;
 /// count and a few examples per problem, if stored values would be lost or
 /// rejected. Reads nothing for a plan without checks.
 pub async fn check_data(pool: &Pool, plan: &Plan, new: &Model) -> Result<(), SchemaError> {
+    let new = &new.stored();
     let backend = pool.backend();
     // Columns this plan adds: they hold no values yet (or, NOT NULL, the default).
     let added: HashSet<(&str, &str)> = plan

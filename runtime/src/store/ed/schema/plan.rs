@@ -37,9 +37,11 @@ pub(crate) fn desired_indexes(e: &EntityDef) -> Vec<IndexSpec> {
 /// lacks is created. `release` names archived tables and columns. Pure: no
 /// I/O, no data read.
 pub fn plan(old: Option<&Model>, new: &Model, catalog: &Catalog, release: i64) -> Plan {
+    // Attachment fields have no column: adding or removing one plans nothing.
+    let old = old.map(Model::stored).unwrap_or_default();
+    let new = &new.stored();
+    let old = &old;
     let mut p = Planner::new(catalog, release);
-    let empty = Model::default();
-    let old = old.unwrap_or(&empty);
     for e in old.entities.values().filter(|e| !new.entities.contains_key(&e.name)) {
         p.archive_table(e);
     }

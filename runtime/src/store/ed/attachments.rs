@@ -1,0 +1,230 @@
+//! The rows of `relata_attachments`: which stored file belongs to which
+//! record and field. All the SQL of attachments; the bytes themselves are in
+//! the [`crate::store::files`] store.
+
+use sqlx::postgres::PgRow;
+use sqlx::sqlite::SqliteRow;
+use sqlx::Row;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::model::values::{format_datetime, parse_datetime};
+use crate::store::{Pool, StoreError};
+
+/// One attachment row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachmentRow {
+    /// Id (UUIDv7), also the key of the file in the file store.
+    pub id: Uuid,
+    /// The entity of the record.
+    pub entity: String,
+    /// The record.
+    pub record_id: Uuid,
+    /// The attachment field.
+    pub field: String,
+    /// The file's name, sanitised.
+    pub file_name: String,
+    /// The media type it is served with.
+    pub content_type: String,
+    /// Its size in bytes.
+    pub size_bytes: i64,
+    /// SHA-256 (hex) of its bytes.
+    pub sha256: String,
+    /// When it was uploaded.
+    pub created_at: OffsetDateTime,
+    /// Who uploaded it.
+    pub created_by: Option<Uuid>,
+    /// When it was removed or replaced.
+    pub deleted_at: Option<OffsetDateTime>,
+}
+
+/// The store of attachment rows, in the ED database.
+#[derive(Debug, Clone)]
+pub struct AttachmentRows {
+    pool: Pool,
+}
+
+const COLUMNS: &str = "id, entity, record_id, field, file_name, content_type, size_bytes, sha256, \
+                       created_at, created_by, deleted_at";
+
+fn corrupt(col: &str, v: &str) -> StoreError {
+    StoreError::Corrupt(format!("relata_attachments.{col} holds `{v}`"))
+}
+
+fn sqlite_row(r: &SqliteRow) -> Result<AttachmentRow, StoreError> {
+    let uuid = |col: &str| -> Result<Uuid, StoreError> {
+        let s: String = r.try_get(col)?;
+        Uuid::parse_str(&s).map_err(|_| corrupt(col, &s))
+    };
+    let instant = |col: &str| -> Result<Option<OffsetDateTime>, StoreError> {
+        let s: Option<String> = r.try_get(col)?;
+        s.map(|s| parse_datetime(&s).ok_or_else(|| corrupt(col, &s)))
+            .transpose()
+    };
+    let created_by: Option<String> = r.try_get("created_by")?;
+    Ok(AttachmentRow {
+        id: uuid("id")?,
+        entity: r.try_get("entity")?,
+        record_id: uuid("record_id")?,
+        field: r.try_get("field")?,
+        file_name: r.try_get("file_name")?,
+        content_type: r.try_get("content_type")?,
+        size_bytes: r.try_get("size_bytes")?,
+        sha256: r.try_get("sha256")?,
+        created_at: instant("created_at")?.ok_or_else(|| corrupt("created_at", ""))?,
+        created_by: created_by
+            .map(|s| Uuid::parse_str(&s).map_err(|_| corrupt("created_by", &s)))
+            .transpose()?,
+        deleted_at: instant("deleted_at")?,
+    })
+}
+
+fn pg_row(r: &PgRow) -> Result<AttachmentRow, StoreError> {
+    Ok(AttachmentRow {
+        id: r.try_get("id")?,
+        entity: r.try_get("entity")?,
+        record_id: r.try_get("record_id")?,
+        field: r.try_get("field")?,
+        file_name: r.try_get("file_name")?,
+        content_type: r.try_get("content_type")?,
+        size_bytes: r.try_get("size_bytes")?,
+        sha256: r.try_get("sha256")?,
+        created_at: r.try_get("created_at")?,
+        created_by: r.try_get("created_by")?,
+        deleted_at: r.try_get("deleted_at")?,
+    })
+}
+
+const INSERT: &str = "INSERT INTO relata_attachments (id, entity, record_id, field, file_name, content_type, \
+                      size_bytes, sha256, created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+const RETIRE: &str = "UPDATE relata_attachments SET deleted_at = $1 \
+                      WHERE entity = $2 AND record_id = $3 AND field = $4 AND deleted_at IS NULL";
+
+impl AttachmentRows {
+    /// A store over the ED pool.
+    pub fn new(pool: Pool) -> Self {
+        AttachmentRows { pool }
+    }
+
+    /// Inserts `row`. With `replace`, first marks the live rows of the same
+    /// record and field deleted, in the same transaction (a single-file
+    /// field then never shows two files, nor none).
+    pub async fn insert(&self, row: &AttachmentRow, replace: bool) -> Result<(), StoreError> {
+        match &self.pool {
+            Pool::Sqlite(p) => {
+                let mut tx = p.begin().await?;
+                let now = format_datetime(row.created_at);
+                if replace {
+                    sqlx::query(RETIRE)
+                        .bind(&now)
+                        .bind(&row.entity)
+                        .bind(row.record_id.to_string())
+                        .bind(&row.field)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                sqlx::query(INSERT)
+                    .bind(row.id.to_string())
+                    .bind(&row.entity)
+                    .bind(row.record_id.to_string())
+                    .bind(&row.field)
+                    .bind(&row.file_name)
+                    .bind(&row.content_type)
+                    .bind(row.size_bytes)
+                    .bind(&row.sha256)
+                    .bind(&now)
+                    .bind(row.created_by.map(|u| u.to_string()))
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+            }
+            Pool::Postgres(p) => {
+                let mut tx = p.begin().await?;
+                if replace {
+                    sqlx::query(RETIRE)
+                        .bind(row.created_at)
+                        .bind(&row.entity)
+                        .bind(row.record_id)
+                        .bind(&row.field)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                sqlx::query(INSERT)
+                    .bind(row.id)
+                    .bind(&row.entity)
+                    .bind(row.record_id)
+                    .bind(&row.field)
+                    .bind(&row.file_name)
+                    .bind(&row.content_type)
+                    .bind(row.size_bytes)
+                    .bind(&row.sha256)
+                    .bind(row.created_at)
+                    .bind(row.created_by)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A live (not deleted) attachment by id.
+    pub async fn get(&self, id: Uuid) -> Result<Option<AttachmentRow>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM relata_attachments WHERE id = $1 AND deleted_at IS NULL");
+        match &self.pool {
+            Pool::Sqlite(p) => sqlx::query(&sql)
+                .bind(id.to_string())
+                .fetch_optional(p)
+                .await?
+                .map(|r| sqlite_row(&r))
+                .transpose(),
+            Pool::Postgres(p) => sqlx::query(&sql)
+                .bind(id)
+                .fetch_optional(p)
+                .await?
+                .map(|r| pg_row(&r))
+                .transpose(),
+        }
+    }
+
+    /// The live attachments of a record, oldest first.
+    pub async fn list(&self, entity: &str, record_id: Uuid) -> Result<Vec<AttachmentRow>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM relata_attachments \
+             WHERE entity = $1 AND record_id = $2 AND deleted_at IS NULL ORDER BY id"
+        );
+        match &self.pool {
+            Pool::Sqlite(p) => sqlx::query(&sql)
+                .bind(entity)
+                .bind(record_id.to_string())
+                .fetch_all(p)
+                .await?
+                .iter()
+                .map(sqlite_row)
+                .collect(),
+            Pool::Postgres(p) => sqlx::query(&sql)
+                .bind(entity)
+                .bind(record_id)
+                .fetch_all(p)
+                .await?
+                .iter()
+                .map(pg_row)
+                .collect(),
+        }
+    }
+
+    /// Marks a live attachment deleted; false when there was none.
+    pub async fn mark_deleted(&self, id: Uuid, now: OffsetDateTime) -> Result<bool, StoreError> {
+        let sql = "UPDATE relata_attachments SET deleted_at = $1 WHERE id = $2 AND deleted_at IS NULL";
+        let done = match &self.pool {
+            Pool::Sqlite(p) => sqlx::query(sql)
+                .bind(format_datetime(now))
+                .bind(id.to_string())
+                .execute(p)
+                .await?
+                .rows_affected(),
+            Pool::Postgres(p) => sqlx::query(sql).bind(now).bind(id).execute(p).await?.rows_affected(),
+        };
+        Ok(done > 0)
+    }
+}

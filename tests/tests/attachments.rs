@@ -1,0 +1,296 @@
+//! Attachments end to end, on SQLite and PostgreSQL: the stock fields
+//! `company.documents` (several PDFs, 10 MB) and `contact.photo` (one image,
+//! 2 MB).
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use relata::engine::ApplyRequest;
+use relata::model::{read_dir, SourceFile};
+use relata_tests::{on_both_backends, stock_metadata, Reply, TestApp, TestBackend};
+use reqwest::multipart::{Form, Part};
+use reqwest::StatusCode;
+use serde_json::json;
+
+const PDF: &[u8] = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n";
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
+const JPEG: &[u8] = b"\xff\xd8\xff\xe0\0\x10JFIF\0\x01\x01\0\0\x01\0\x01\0\0\xff\xd9";
+const EXE: &[u8] = b"MZ\x90\0\x03\0\0\0\x04\0\0\0\xff\xff\0\0This program cannot be run in DOS mode.";
+
+async fn app(backend: TestBackend) -> Result<Option<TestApp>> {
+    TestApp::spawn(backend, Some(&stock_metadata())).await
+}
+
+fn form(name: &str, content_type: &str, bytes: &[u8]) -> Result<Form> {
+    let part = Part::bytes(bytes.to_vec())
+        .file_name(name.to_owned())
+        .mime_str(content_type)?;
+    Ok(Form::new().part("file", part))
+}
+
+async fn upload(app: &TestApp, path: &str, name: &str, content_type: &str, bytes: &[u8]) -> Result<Reply> {
+    let resp = app
+        .client
+        .post(app.url(path))
+        .multipart(form(name, content_type, bytes)?)
+        .send()
+        .await?;
+    Reply::from_response(resp).await
+}
+
+/// Regular files under the attachment directory (partial uploads included).
+fn files_in(dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    entries
+        .flatten()
+        .map(|e| {
+            let p = e.path();
+            if p.is_dir() {
+                files_in(&p)
+            } else {
+                1
+            }
+        })
+        .sum()
+}
+
+async fn new_company(app: &TestApp, name: &str) -> Result<String> {
+    let c = app.create("company", json!({ "name": name })).await?;
+    Ok(c["id"].as_str().context("no id")?.to_owned())
+}
+
+async fn new_contact(app: &TestApp, name: &str) -> Result<String> {
+    let c = app.create("contact", json!({ "full_name": name })).await?;
+    Ok(c["id"].as_str().context("no id")?.to_owned())
+}
+
+async fn round_trip_and_delete(backend: TestBackend) -> Result<()> {
+    let Some(app) = app(backend).await? else { return Ok(()) };
+    let id = new_company(&app, "Acme 上海").await?;
+    let path = format!("/api/v1/records/company/{id}/attachments/documents");
+    let up = upload(&app, &path, "报价单 2026.pdf", "application/pdf", PDF).await?;
+    assert_eq!(up.status, StatusCode::CREATED, "{}", up.body);
+    assert_eq!(up.body["file_name"], "报价单 2026.pdf");
+    assert_eq!(up.body["content_type"], "application/pdf");
+    assert_eq!(up.body["size"], PDF.len());
+    let url = up.body["url"].as_str().context("no url")?.to_owned();
+
+    let resp = app.client.get(app.url(&url)).send().await?;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let header = |n: &str| {
+        resp.headers()
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(header("content-type"), "application/pdf");
+    assert_eq!(header("content-length"), PDF.len().to_string());
+    assert_eq!(header("x-content-type-options"), "nosniff");
+    assert!(
+        header("content-disposition").starts_with("attachment;")
+            && header("content-disposition").ends_with("filename*=UTF-8''%E6%8A%A5%E4%BB%B7%E5%8D%95%202026.pdf"),
+        "{}",
+        header("content-disposition")
+    );
+    assert_eq!(resp.bytes().await?.as_ref(), PDF);
+
+    // A multiple field keeps every file; the record lists them.
+    let second = upload(&app, &path, "terms.pdf", "application/pdf", PDF).await?;
+    assert_eq!(second.status, StatusCode::CREATED);
+    let record = app.get(&format!("/api/v1/records/company/{id}")).await?;
+    let docs = record.body["documents"].as_array().context("no documents")?;
+    assert_eq!(docs.len(), 2);
+    assert_eq!(docs[0]["url"], url.as_str());
+    for key in ["id", "file_name", "content_type", "size", "url"] {
+        assert!(!docs[0][key].is_null(), "descriptor has {key}");
+    }
+
+    // Deleting hides the file from the record and the download; the bytes stay.
+    let del = app.call(reqwest::Method::DELETE, &url, None, &[]).await?;
+    assert_eq!(del.status, StatusCode::OK);
+    assert_eq!(app.get(&url).await?.status, StatusCode::NOT_FOUND);
+    let record = app.get(&format!("/api/v1/records/company/{id}")).await?;
+    assert_eq!(record.body["documents"].as_array().map(Vec::len), Some(1));
+    assert_eq!(files_in(&app.attachments_dir), 2, "a deleted attachment keeps its file");
+
+    // Nobody signed in: refused.
+    let anon = app
+        .anonymous()?
+        .get(app.url(second.body["url"].as_str().unwrap_or_default()))
+        .send()
+        .await?;
+    assert_eq!(anon.status(), StatusCode::UNAUTHORIZED);
+    Ok(())
+}
+
+async fn single_file_fields_replace(backend: TestBackend) -> Result<()> {
+    let Some(app) = app(backend).await? else { return Ok(()) };
+    let id = new_contact(&app, "王小明").await?;
+    let path = format!("/api/v1/records/contact/{id}/attachments/photo");
+    let first = upload(&app, &path, "me.png", "image/png", PNG).await?;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
+    // Declared as a generic type: the bytes say what it is.
+    let second = upload(&app, &path, "me.jpg", "application/octet-stream", JPEG).await?;
+    assert_eq!(second.status, StatusCode::CREATED, "{}", second.body);
+    assert_eq!(second.body["content_type"], "image/jpeg");
+    let record = app.get(&format!("/api/v1/records/contact/{id}")).await?;
+    let photos = record.body["photo"].as_array().context("no photo")?;
+    assert_eq!(photos.len(), 1, "{}", record.body);
+    assert_eq!(photos[0]["file_name"], "me.jpg");
+    let old = first.body["url"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(app.get(&old).await?.status, StatusCode::NOT_FOUND);
+    Ok(())
+}
+
+async fn refused_files_leave_nothing(backend: TestBackend) -> Result<()> {
+    let Some(app) = app(backend).await? else { return Ok(()) };
+    let contact = new_contact(&app, "Li Lei").await?;
+    let company = new_company(&app, "Refusals Ltd").await?;
+    let photo = format!("/api/v1/records/contact/{contact}/attachments/photo");
+    let documents = format!("/api/v1/records/company/{company}/attachments/documents");
+
+    let mut big = PNG.to_vec();
+    big.resize(2 * 1024 * 1024 + 1, 0);
+    let r = upload(&app, &photo, "big.png", "image/png", &big).await?;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.body);
+    assert_eq!(r.body["error"]["code"], "too_large");
+    assert!(
+        r.body["error"]["message"].as_str().unwrap_or_default().contains("2 MB"),
+        "{}",
+        r.body
+    );
+
+    let r = upload(&app, &documents, "not really.pdf", "application/pdf", PNG).await?;
+    assert_eq!(r.status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{}", r.body);
+    assert_eq!(r.body["error"]["code"], "type_refused");
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("application/pdf"),
+        "{}",
+        r.body
+    );
+
+    let r = upload(&app, &photo, "cat.png", "image/png", EXE).await?;
+    assert_eq!(r.status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{}", r.body);
+    assert_eq!(r.body["error"]["code"], "type_refused");
+
+    assert_eq!(files_in(&app.attachments_dir), 0, "no file left behind");
+    let c = app.get(&format!("/api/v1/records/contact/{contact}")).await?;
+    assert_eq!(c.body["photo"], json!([]), "no row");
+    let c = app.get(&format!("/api/v1/records/company/{company}")).await?;
+    assert_eq!(c.body["documents"], json!([]), "no row");
+    Ok(())
+}
+
+async fn unknown_things_are_404(backend: TestBackend) -> Result<()> {
+    let Some(app) = app(backend).await? else { return Ok(()) };
+    let id = new_company(&app, "Nowhere Inc").await?;
+    let missing = uuid::Uuid::now_v7();
+    for (path, code) in [
+        (
+            format!("/api/v1/records/company/{id}/attachments/nope"),
+            "unknown_field",
+        ),
+        (
+            format!("/api/v1/records/company/{id}/attachments/name"),
+            "unknown_field",
+        ),
+        (
+            format!("/api/v1/records/company/{missing}/attachments/documents"),
+            "not_found",
+        ),
+        (
+            "/api/v1/records/company/not-an-id/attachments/documents".to_owned(),
+            "not_found",
+        ),
+        (
+            format!("/api/v1/records/nope/{id}/attachments/documents"),
+            "unknown_entity",
+        ),
+    ] {
+        let r = upload(&app, &path, "a.pdf", "application/pdf", PDF).await?;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}: {}", r.body);
+        assert_eq!(r.body["error"]["code"], code, "{path}");
+    }
+    assert_eq!(
+        app.get(&format!("/api/v1/attachments/{missing}")).await?.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.get("/api/v1/attachments/bogus").await?.status,
+        StatusCode::NOT_FOUND
+    );
+    Ok(())
+}
+
+async fn attachments_are_not_in_json_payloads(backend: TestBackend) -> Result<()> {
+    let Some(app) = app(backend).await? else { return Ok(()) };
+    let r = app
+        .post(
+            "/api/v1/records/company",
+            &json!({"name": "Payload Co", "documents": []}),
+        )
+        .await?;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    let details = r.body["error"]["details"].as_array().context("no details")?;
+    let d = details
+        .iter()
+        .find(|d| d["field"] == "documents")
+        .context("no error for documents")?;
+    assert_eq!(d["code"], "attachment_field");
+    assert!(
+        d["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("/attachments/documents"),
+        "{d}"
+    );
+    Ok(())
+}
+
+fn with_brochure(files: &mut [SourceFile], add: bool) {
+    if let Some(c) = files.iter_mut().find(|f| f.path.ends_with("company.yaml")) {
+        if add {
+            c.text = c.text.replace(
+                "indexes:",
+                "  - name: brochure\n    type: attachment\n    label: { en: Brochure, zh-CN: 宣传册 }\nindexes:",
+            );
+        }
+    }
+}
+
+async fn a_new_attachment_field_plans_no_column(backend: TestBackend) -> Result<()> {
+    let Some(app) = app(backend).await? else { return Ok(()) };
+    for add in [true, false] {
+        let mut files = read_dir(&stock_metadata())?;
+        with_brochure(&mut files, add);
+        let outcome = app
+            .engine
+            .apply(ApplyRequest {
+                files,
+                author: "test".into(),
+                comment: format!("brochure: {add}"),
+                plan_only: false,
+            })
+            .await?;
+        assert!(outcome.plan.steps.is_empty(), "{:?}", outcome.plan);
+    }
+    let id = new_company(&app, "After Release").await?;
+    let r = app.get(&format!("/api/v1/records/company/{id}")).await?;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.get("brochure").is_none());
+    assert!(r.body["documents"].is_array());
+    Ok(())
+}
+
+on_both_backends!(
+    round_trip_and_delete,
+    single_file_fields_replace,
+    refused_files_leave_nothing,
+    unknown_things_are_404,
+    attachments_are_not_in_json_payloads,
+    a_new_attachment_field_plans_no_column,
+);
