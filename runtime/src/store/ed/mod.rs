@@ -17,6 +17,7 @@
 //! | reference, id, *_by, owner  | TEXT (hyphenated UUID)   | UUID               |
 
 pub mod auth;
+pub mod picklists;
 pub mod record;
 pub mod records;
 pub mod schema;
