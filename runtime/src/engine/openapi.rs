@@ -19,7 +19,7 @@ pub fn document(model: &Model, release: i64) -> Value {
             json!({"type": "integer", "description": "Send it back in If-Match to update."}),
         );
         for f in &e.fields {
-            record_props.insert(f.name.clone(), field_schema(f, model));
+            record_props.insert(f.name.clone(), field_schema(f));
         }
         for ts in ["created_at", "updated_at"] {
             record_props.insert(ts.into(), json!({"type": "string", "format": "date-time"}));
@@ -35,8 +35,8 @@ pub fn document(model: &Model, release: i64) -> Value {
             name.clone(),
             json!({"type": "object", "title": e.label.en, "properties": record_props}),
         );
-        schemas.insert(format!("{name}Create"), payload_schema(e, model, PayloadKind::Create));
-        schemas.insert(format!("{name}Patch"), payload_schema(e, model, PayloadKind::Patch));
+        schemas.insert(format!("{name}Create"), payload_schema(e, PayloadKind::Create));
+        schemas.insert(format!("{name}Patch"), payload_schema(e, PayloadKind::Patch));
         let r = |s: &str| json!({"$ref": format!("#/components/schemas/{s}")});
         let one = json!({"description": "The record", "content": {"application/json": {"schema": r(&name)}}});
         let page = json!({"description": "A page of records", "content": {"application/json": {"schema": {
@@ -85,6 +85,7 @@ pub fn document(model: &Model, release: i64) -> Value {
         .map(|e| e.name.as_str())
         .collect();
     paths.insert("/api/v1/search".into(), search_path(&searchable));
+    super::openapi_picklists::add_paths(&mut paths, &mut schemas);
     json!({
         "openapi": "3.1.0",
         "info": {"title": "Relata record API", "version": format!("release {release}")},
@@ -147,12 +148,15 @@ fn list_parameters() -> Value {
     ])
 }
 
-fn with_errors(ok: Value) -> Value {
+pub(super) fn with_errors(ok: Value) -> Value {
     let mut responses = ok.as_object().cloned().unwrap_or_default();
     for (code, what) in [
         ("400", "Malformed request"),
         ("401", "No valid API token or session"),
-        ("403", "A cookie-authenticated write without the X-CSRF-Token"),
+        (
+            "403",
+            "A cookie-authenticated write without the X-CSRF-Token, or an administrator-only operation",
+        ),
         ("404", "Unknown entity or record"),
         ("409", "The record changed since it was read"),
         ("413", "Body too large"),
