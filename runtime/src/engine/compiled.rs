@@ -77,10 +77,7 @@ impl CompiledModel {
     ) -> Result<CompiledModel, CompileError> {
         let mut entities = HashMap::with_capacity(model.entities.len());
         for def in model.entities.values() {
-            entities.insert(
-                def.name.clone(),
-                Arc::new(CompiledEntity::compile(def, &model, backend)?),
-            );
+            entities.insert(def.name.clone(), Arc::new(CompiledEntity::compile(def, backend)?));
         }
         let doc = openapi::document(&model, release);
         let openapi = serde_json::to_vec(&doc)
@@ -104,13 +101,13 @@ impl CompiledModel {
 }
 
 impl CompiledEntity {
-    fn compile(full: &EntityDef, model: &Model, backend: Backend) -> Result<CompiledEntity, CompileError> {
+    fn compile(full: &EntityDef, backend: Backend) -> Result<CompiledEntity, CompileError> {
         let attachments = full.attachment_fields().cloned().collect();
         let def = &full.stored();
         let build = |kind| {
             jsonschema::options()
                 .should_validate_formats(true)
-                .build(&payload_schema(def, model, kind))
+                .build(&payload_schema(def, kind))
                 .map_err(|e| CompileError(format!("entity {}: {e}", def.name)))
         };
         let table = EntityTable::new(def, backend);

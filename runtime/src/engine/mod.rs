@@ -8,7 +8,10 @@ pub mod attachments;
 pub mod auth;
 mod compiled;
 mod openapi;
+mod openapi_picklists;
 pub mod payload;
+mod picklist_admin;
+pub mod picklists;
 pub mod query;
 mod records;
 mod release;
@@ -24,6 +27,8 @@ pub use attachments::{AttachmentError, AttachmentInfo, AttachmentSettings, Uploa
 pub use auth::{AuthError, AuthService, AuthSettings, CurrentUser, Locale};
 pub use compiled::{CompileError, CompiledEntity, CompiledModel};
 pub use payload::FieldError;
+pub use picklist_admin::{LabelInput, NewPicklistValue, PicklistError, PicklistValuePatch, MAX_LABEL_CHARS};
+pub use picklists::{CodeStatus, EffectiveList, EffectiveValue, PicklistValues};
 pub use query::ListParams;
 pub use records::{ListResult, ReadOptions};
 pub use release::{ApplyError, ApplyOutcome, ApplyRequest};
@@ -32,6 +37,7 @@ pub use views::Views;
 
 use crate::store::bm::BmStore;
 use crate::store::ed::attachments::AttachmentRows;
+use crate::store::ed::picklists::PicklistStore;
 use crate::store::ed::records::Record;
 use crate::store::files::{DirFileStore, FileStore};
 use crate::store::{Databases, StoreError};
@@ -103,11 +109,16 @@ pub struct Engine {
     dbs: Databases,
     bm: BmStore,
     model: ArcSwap<CompiledModel>,
+    /// The effective pick lists: run-time data that administrators change
+    /// between releases, so kept apart from the release's compiled model.
+    picklists: ArcSwap<PicklistValues>,
+    picklist_store: PicklistStore,
     /// Requests hold it shared while they use the database; applying a release
     /// holds it exclusively for the DDL and the swap, so no request runs an old
     /// model's SQL against a new schema.
     gate: RwLock<()>,
-    /// One release is applied at a time.
+    /// One release is applied at a time; pick-list changes take it too, so
+    /// that the lists are never rebuilt against a model being replaced.
     applying: Mutex<()>,
     limits: Limits,
     auth: AuthService,
@@ -151,6 +162,8 @@ impl Engine {
         let attachment_rows = AttachmentRows::new(dbs.ed.clone());
         let engine = Engine {
             model: ArcSwap::from_pointee(CompiledModel::empty(dbs.backend())),
+            picklists: ArcSwap::from_pointee(PicklistValues::default()),
+            picklist_store: PicklistStore::new(dbs.ed.clone()),
             dbs,
             bm,
             gate: RwLock::new(()),

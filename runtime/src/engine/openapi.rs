@@ -20,7 +20,7 @@ pub fn document(model: &Model, release: i64) -> Value {
         );
         for f in &e.fields {
             let schema = if f.field_type.is_stored_in_table() {
-                field_schema(f, model)
+                field_schema(f)
             } else {
                 json!({"type": "array", "readOnly": true, "items": {"$ref": "#/components/schemas/Attachment"},
                        "description": format!("{}: the files, uploaded with POST {}/{{id}}/attachments/{}; read one record to get them",
@@ -42,8 +42,8 @@ pub fn document(model: &Model, release: i64) -> Value {
             name.clone(),
             json!({"type": "object", "title": e.label.en, "properties": record_props}),
         );
-        schemas.insert(format!("{name}Create"), payload_schema(e, model, PayloadKind::Create));
-        schemas.insert(format!("{name}Patch"), payload_schema(e, model, PayloadKind::Patch));
+        schemas.insert(format!("{name}Create"), payload_schema(e, PayloadKind::Create));
+        schemas.insert(format!("{name}Patch"), payload_schema(e, PayloadKind::Patch));
         let r = |s: &str| json!({"$ref": format!("#/components/schemas/{s}")});
         let one = json!({"description": "The record", "content": {"application/json": {"schema": r(&name)}}});
         let page = json!({"description": "A page of records", "content": {"application/json": {"schema": {
@@ -123,6 +123,7 @@ pub fn document(model: &Model, release: i64) -> Value {
                    "responses": with_errors(json!({"200": {"description": "The removed file",
                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Attachment"}}}}}))}
     }));
+    super::openapi_picklists::add_paths(&mut paths, &mut schemas);
     json!({
         "openapi": "3.1.0",
         "info": {"title": "Relata record API", "version": format!("release {release}")},
@@ -185,12 +186,15 @@ fn list_parameters() -> Value {
     ])
 }
 
-fn with_errors(ok: Value) -> Value {
+pub(super) fn with_errors(ok: Value) -> Value {
     let mut responses = ok.as_object().cloned().unwrap_or_default();
     for (code, what) in [
         ("400", "Malformed request"),
         ("401", "No valid API token or session"),
-        ("403", "A cookie-authenticated write without the X-CSRF-Token"),
+        (
+            "403",
+            "A cookie-authenticated write without the X-CSRF-Token, or an administrator-only operation",
+        ),
         ("404", "Unknown entity or record"),
         ("409", "The record changed since it was read"),
         ("413", "Body too large"),

@@ -5,7 +5,7 @@ use jsonschema::error::ValidationErrorKind;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use crate::model::{decimal_shape, describe_schema_error, EntityDef, FieldDef, FieldType, Model};
+use crate::model::{decimal_shape, describe_schema_error, EntityDef, FieldDef, FieldType};
 
 /// One problem with one field of a payload: the stable shape of 422 responses.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -39,12 +39,12 @@ pub enum PayloadKind {
 }
 
 /// The JSON Schema of an entity's create or patch payload.
-pub fn payload_schema(entity: &EntityDef, model: &Model, kind: PayloadKind) -> Value {
+pub fn payload_schema(entity: &EntityDef, kind: PayloadKind) -> Value {
     let mut props = Map::new();
     let mut required = Vec::new();
     // Attachment fields are uploaded on their own route, never in a payload.
     for f in entity.fields.iter().filter(|f| f.field_type.is_stored_in_table()) {
-        props.insert(f.name.clone(), field_schema(f, model));
+        props.insert(f.name.clone(), field_schema(f));
         if kind == PayloadKind::Create && f.required && f.default.is_none() {
             required.push(json!(f.name));
         }
@@ -60,21 +60,9 @@ pub fn payload_schema(entity: &EntityDef, model: &Model, kind: PayloadKind) -> V
 }
 
 /// The JSON Schema of one field's value.
-pub fn field_schema(f: &FieldDef, model: &Model) -> Value {
+pub fn field_schema(f: &FieldDef) -> Value {
     let mut s = Map::new();
     let nullable = |t: &str| if f.required { json!(t) } else { json!([t, "null"]) };
-    let codes = || -> Vec<Value> {
-        let mut codes: Vec<Value> = f
-            .picklist
-            .as_ref()
-            .and_then(|p| model.picklists.get(p))
-            .map(|p| p.values.iter().filter(|v| v.active).map(|v| json!(v.code)).collect())
-            .unwrap_or_default();
-        if !f.required && f.field_type == FieldType::Picklist {
-            codes.push(Value::Null);
-        }
-        codes
-    };
     match f.field_type {
         FieldType::Integer => {
             s.insert("type".into(), nullable("integer"));
@@ -85,13 +73,19 @@ pub fn field_schema(f: &FieldDef, model: &Model) -> Value {
         FieldType::Boolean => {
             s.insert("type".into(), nullable("boolean"));
         }
+        // No `enum` of codes: administrators change pick lists between
+        // releases, so the engine checks codes against the effective lists
+        // (engine::picklists) and this schema, compiled once per release,
+        // only says "a code" and which list it comes from.
         FieldType::Picklist => {
-            s.insert("enum".into(), Value::Array(codes()));
+            s.insert("type".into(), nullable("string"));
+            s.insert("x-picklist".into(), json!(f.picklist));
         }
         FieldType::MultiPicklist => {
             s.insert("type".into(), nullable("array"));
-            s.insert("items".into(), json!({ "enum": codes() }));
+            s.insert("items".into(), json!({ "type": "string" }));
             s.insert("uniqueItems".into(), json!(true));
+            s.insert("x-picklist".into(), json!(f.picklist));
         }
         _ => {
             s.insert("type".into(), nullable("string"));

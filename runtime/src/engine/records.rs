@@ -8,9 +8,10 @@ use uuid::Uuid;
 
 use super::compiled::CompiledEntity;
 use super::payload::{self, FieldError};
+use super::picklists::{self, PicklistValues};
 use super::query::{parse_list, projection, ListParams};
 use super::{Engine, EngineError, Snapshot};
-use crate::model::FieldType;
+use crate::model::{FieldDef, FieldType};
 use crate::store::ed::records::{ListError, Record, Stamp, WriteError, WriteOutcome};
 use crate::store::ed::values::{to_sql, ColumnKind};
 use crate::store::StoreError;
@@ -67,12 +68,14 @@ impl Engine {
         payload::attachment_errors(&mut errors, &e.attachments, entity_name);
         let obj = payload.as_object();
         let backend = e.table.backend();
+        let lists = self.picklists();
         let mut values = Vec::with_capacity(e.def.fields.len());
         for f in &e.def.fields {
             let v = obj
                 .and_then(|o| o.get(&f.name))
                 .or(f.default.as_ref())
                 .unwrap_or(&Json::Null);
+            check_codes(&mut errors, &lists, f, v, None);
             values.push(convert(&mut errors, backend, f, v));
         }
         if !errors.is_empty() {
@@ -100,10 +103,25 @@ impl Engine {
         let mut errors = payload::validate(&e.patch_validator, patch, entity_name);
         payload::attachment_errors(&mut errors, &e.attachments, entity_name);
         let backend = e.table.backend();
+        let lists = self.picklists();
+        // A deactivated code may only stay where it is: compare with the
+        // stored record, read only when such a code is sent at all.
+        let current = match patch.as_object() {
+            Some(obj)
+                if obj
+                    .iter()
+                    .any(|(n, v)| e.field(n).is_some_and(|(_, f)| picklists::has_inactive(&lists, f, v))) =>
+            {
+                e.table.get(&self.dbs.ed, id, None).await?
+            }
+            _ => None,
+        };
         let mut sets = Vec::new();
         if let Some(obj) = patch.as_object() {
             for (name, v) in obj {
                 if let Some((i, f)) = e.field(name) {
+                    let kept = current.as_ref().and_then(|r| r.get(name));
+                    check_codes(&mut errors, &lists, f, v, kept);
                     sets.push((e.column_of(i), convert(&mut errors, backend, f, v)));
                 }
             }
@@ -333,12 +351,7 @@ impl Engine {
     }
 }
 
-fn convert(
-    errors: &mut Vec<FieldError>,
-    backend: crate::store::Backend,
-    f: &crate::model::FieldDef,
-    v: &Json,
-) -> Value {
+fn convert(errors: &mut Vec<FieldError>, backend: crate::store::Backend, f: &FieldDef, v: &Json) -> Value {
     let kind = ColumnKind::of_field(f.field_type);
     if f.field_type.is_decimal() {
         if let Some(err) = payload::check_decimal(f, v) {
@@ -357,6 +370,17 @@ fn convert(
             }
             crate::store::ed::values::null_of(backend, kind)
         }
+    }
+}
+
+/// Adds a `not_in_picklist` error unless the JSON Schema already refused
+/// the value (wrong type) or its codes are acceptable.
+fn check_codes(errors: &mut Vec<FieldError>, lists: &PicklistValues, f: &FieldDef, v: &Json, current: Option<&Json>) {
+    if errors.iter().any(|e| e.field == f.name) {
+        return;
+    }
+    if let Err(err) = picklists::check_field(lists, f, v, current) {
+        errors.push(err);
     }
 }
 

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 
 use super::compiled::{CompileError, CompiledModel};
+use super::picklists::PicklistValues;
 use super::Engine;
 use crate::model::{load_files, MetadataErrors, Model, SourceFile, SourcedItem};
 use crate::store::bm::{NewRelease, StoredItem};
@@ -164,8 +165,15 @@ impl Engine {
         if !plan.steps.is_empty() {
             self.dbs.mark_schema_changed();
         }
+        // New metadata values must be writable as soon as the model is
+        // live. The merge is idempotent: if anything below fails, the next
+        // start redoes it.
+        self.merge_picklist_defaults(&compiled.model).await?;
+        let rows = self.picklist_store.all().await?;
+        let lists = PicklistValues::build(&compiled.model, &rows);
         self.bm.activate(number, by).await?;
         self.model.store(Arc::new(compiled));
+        self.picklists.store(Arc::new(lists));
         Ok(plan)
     }
 
@@ -186,6 +194,15 @@ impl Engine {
             (a, _) => a,
         };
         let Some(number) = number else { return Ok(()) };
+        self.load_release(number).await?;
+        let model = self.model.load_full();
+        self.merge_picklist_defaults(&model.model).await?;
+        self.reload_picklists().await?;
+        Ok(())
+    }
+
+    /// Loads and compiles a stored release and makes it the live model.
+    async fn load_release(&self, number: i64) -> Result<(), ApplyError> {
         let info = self
             .bm
             .get(number)

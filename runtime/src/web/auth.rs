@@ -180,6 +180,7 @@ pub async fn gate(State(st): State<AuthState>, mut req: Request, next: Next) -> 
             name: user.display_name.clone(),
             locale: user.locale,
             csrf: user.csrf_token.clone().unwrap_or_default(),
+            is_admin: user.is_admin,
         });
     }
     req.extensions_mut().insert(user);

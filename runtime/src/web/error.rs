@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 
-use crate::engine::{ApplyError, AuthError, EngineError};
+use crate::engine::{ApplyError, AuthError, EngineError, PicklistError};
 use crate::store::ed::schema::SchemaError;
 
 /// An error on its way to the client.
@@ -63,6 +63,11 @@ impl ApiError {
             "csrf_failed",
             "send the session's CSRF token (`csrf_token` of GET /api/v1/me) in the X-CSRF-Token header",
         )
+    }
+
+    /// 403: signed in, but not allowed to do this.
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::FORBIDDEN, "forbidden", message)
     }
 
     /// 500, with the detail kept for the logs only.
@@ -156,6 +161,23 @@ impl From<AuthError> for ApiError {
             }
             AuthError::Store(s) => ApiError::internal(&s),
             AuthError::Internal(detail) => ApiError::internal(&detail),
+        }
+    }
+}
+
+impl From<PicklistError> for ApiError {
+    fn from(e: PicklistError) -> Self {
+        let message = e.to_string();
+        match e {
+            PicklistError::Forbidden => ApiError::forbidden(message),
+            PicklistError::UnknownPicklist(_) | PicklistError::UnknownValue { .. } => {
+                ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
+            }
+            PicklistError::Invalid(errors) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", message)
+                    .with_details(serde_json::to_value(errors).unwrap_or_default())
+            }
+            PicklistError::Store(s) => ApiError::internal(&s),
         }
     }
 }

@@ -5,6 +5,7 @@ pub mod attachments;
 pub mod auth;
 pub mod error;
 pub mod extract;
+mod picklists;
 mod records;
 mod search;
 mod system;
@@ -14,7 +15,7 @@ use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::from_fn_with_state;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, patch, post, put};
 use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
@@ -63,6 +64,11 @@ pub fn router_with(engine: Arc<Engine>, options: WebOptions) -> Router {
             "/attachments/{id}",
             get(attachments::download).delete(attachments::delete),
         )
+        .route("/picklists", get(picklists::list))
+        .route("/picklists/{name}", get(picklists::get))
+        .route("/picklists/{name}/values", post(picklists::add_value))
+        .route("/picklists/{name}/values/{code}", patch(picklists::update_value))
+        .route("/picklists/{name}/order", put(picklists::reorder))
         .route("/openapi.json", get(system::openapi))
         .route("/me", get(auth::me).patch(auth::update_me))
         .route("/tokens", get(auth::list_tokens).post(auth::create_token))

@@ -506,28 +506,38 @@ impl AuthStore {
     }
 
     fn ts(&self, t: OffsetDateTime) -> TsParam {
-        match self.pool {
-            Pool::Sqlite(_) => TsParam::Text(format_datetime(t)),
-            Pool::Postgres(_) => TsParam::Time(t),
-        }
+        ts_param(&self.pool, t)
     }
 
     fn id(&self, id: Uuid) -> IdParam {
-        match self.pool {
-            Pool::Sqlite(_) => IdParam::Text(id.hyphenated().to_string()),
-            Pool::Postgres(_) => IdParam::Uuid(id),
-        }
+        id_param(&self.pool, id)
+    }
+}
+
+/// An instant as `pool`'s backend stores it (text on SQLite).
+pub(crate) fn ts_param(pool: &Pool, t: OffsetDateTime) -> TsParam {
+    match pool {
+        Pool::Sqlite(_) => TsParam::Text(format_datetime(t)),
+        Pool::Postgres(_) => TsParam::Time(t),
+    }
+}
+
+/// An id as `pool`'s backend stores it (hyphenated text on SQLite).
+pub(crate) fn id_param(pool: &Pool, id: Uuid) -> IdParam {
+    match pool {
+        Pool::Sqlite(_) => IdParam::Text(id.hyphenated().to_string()),
+        Pool::Postgres(_) => IdParam::Uuid(id),
     }
 }
 
 /// An instant bound as text on SQLite and as TIMESTAMPTZ on PostgreSQL.
-enum TsParam {
+pub(crate) enum TsParam {
     Text(String),
     Time(OffsetDateTime),
 }
 
 /// An id bound as hyphenated text on SQLite and as UUID on PostgreSQL.
-enum IdParam {
+pub(crate) enum IdParam {
     Text(String),
     Uuid(Uuid),
 }

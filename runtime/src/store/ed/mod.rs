@@ -19,6 +19,7 @@
 
 pub mod attachments;
 pub mod auth;
+pub mod picklists;
 pub mod record;
 pub mod records;
 pub mod schema;

@@ -24,6 +24,8 @@ pub struct Viewer {
     pub here: String,
     /// The signed-in user's id, recorded on the records they write.
     pub actor: Option<uuid::Uuid>,
+    /// The signed-in user administers Relata (sees the Administration pages).
+    pub is_admin: bool,
 }
 
 /// Reads one cookie from the request.
@@ -51,6 +53,8 @@ pub struct SignedIn {
     pub locale: Option<Locale>,
     /// CSRF token of the session.
     pub csrf: String,
+    /// May administer Relata.
+    pub is_admin: bool,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Viewer {
@@ -76,6 +80,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Viewer {
             .map_or_else(|| "/app".to_owned(), |pq| pq.as_str().to_owned());
         Ok(Viewer {
             actor: signed_in.as_ref().map(|s| s.id),
+            is_admin: signed_in.as_ref().is_some_and(|s| s.is_admin),
             locale,
             user: signed_in.as_ref().map(|s| s.name.clone()),
             csrf: signed_in.map(|s| s.csrf).unwrap_or_default(),

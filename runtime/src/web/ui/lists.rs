@@ -14,7 +14,7 @@ use super::context::Viewer;
 use super::page::{notice_text, Crumb, Frame};
 use super::present::display;
 use super::templates::render;
-use crate::engine::{CompiledEntity, CompiledModel, Engine, EngineError, ListParams};
+use crate::engine::{CompiledEntity, CompiledModel, Engine, EngineError, ListParams, PicklistValues};
 use crate::model::FieldType;
 
 type Params = Query<Vec<(String, String)>>;
@@ -98,6 +98,7 @@ fn column_label(e: &CompiledEntity, viewer: &Viewer, name: &str) -> String {
 /// A column filter typed by a user, as a record-API filter.
 fn column_filter(
     model: &CompiledModel,
+    lists: &PicklistValues,
     e: &CompiledEntity,
     viewer: &Viewer,
     name: &str,
@@ -128,10 +129,8 @@ fn column_filter(
         }
         FieldType::Picklist | FieldType::MultiPicklist => {
             let lower = text.to_lowercase();
-            let codes: Vec<String> = f
-                .picklist
-                .as_ref()
-                .and_then(|p| model.model.picklists.get(p))
+            let codes: Vec<String> = lists
+                .of_field(f)
                 .map(|p| {
                     p.values
                         .iter()
@@ -193,6 +192,7 @@ async fn show(
     deleted: bool,
 ) -> Response {
     let model = engine.model();
+    let lists = engine.picklists();
     let Some(list) = model.views.lists.get(&list_name) else {
         return super::records::not_found(&model, &viewer);
     };
@@ -235,7 +235,7 @@ async fn show(
     api.extend(
         filters
             .iter()
-            .filter_map(|(c, v)| column_filter(&model, e, &viewer, c, v)),
+            .filter_map(|(c, v)| column_filter(&model, &lists, e, &viewer, c, v)),
     );
     if !q.is_empty() {
         api.push(("q".into(), q.clone()));
@@ -306,7 +306,10 @@ async fn show(
             }
         })
         .collect();
-    let rows = records.iter().map(|r| row(&model, e, &viewer, &columns, r)).collect();
+    let rows = records
+        .iter()
+        .map(|r| row(&model, &lists, e, &viewer, &columns, r))
+        .collect();
     let mut paging = state.clone();
     paging.push(("sort".into(), sort.clone()));
     let next_href = next.map(|c| {
@@ -382,6 +385,7 @@ async fn show(
 
 fn row(
     model: &CompiledModel,
+    lists: &PicklistValues,
     e: &CompiledEntity,
     viewer: &Viewer,
     columns: &[String],
@@ -394,7 +398,7 @@ fn row(
             let v = r.get(c).unwrap_or(&Value::Null);
             match e.field(c) {
                 Some((_, f)) => Cell {
-                    text: display(model, viewer.locale, f, v),
+                    text: display(model, lists, viewer.locale, f, v),
                     href: if f.field_type == FieldType::Reference {
                         super::present::reference_href(f, v)
                     } else {

@@ -2,6 +2,7 @@
 //! the active release's forms, lists and modules, in English and Chinese.
 //! Every page works without JavaScript; htmx adds type-ahead lookups.
 
+mod admin;
 mod context;
 mod form_data;
 pub mod i18n;
@@ -42,6 +43,10 @@ pub fn routes() -> Router<Arc<Engine>> {
         .route("/r/{entity}/{id}/restore", post(records::restore))
         .route("/search", get(search::page))
         .route("/language", post(language))
+        .route("/admin/picklists", get(admin::index))
+        .route("/admin/picklists/{name}", get(admin::detail))
+        .route("/admin/picklists/{name}/values", post(admin::add))
+        .route("/admin/picklists/{name}/values/{code}", post(admin::change))
 }
 
 /// The static files of the UI (public: no secrets in them).

@@ -28,6 +28,8 @@ pub struct Page<T: Serialize> {
     breadcrumbs: Vec<Crumb>,
     csrf: String,
     user: Option<String>,
+    /// Show the Administration entries.
+    admin: bool,
     here: String,
     notice: Option<String>,
     #[serde(flatten)]
@@ -81,6 +83,7 @@ impl Frame<'_> {
             breadcrumbs: self.breadcrumbs,
             csrf: self.viewer.csrf.clone(),
             user: self.viewer.user.clone(),
+            admin: self.viewer.is_admin,
             here: self.viewer.here.clone(),
             notice: self.notice,
             body,

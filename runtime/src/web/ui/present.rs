@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::i18n::{format_date, format_datetime, format_number, Locale};
-use crate::engine::{CompiledModel, FieldError};
+use crate::engine::{CompiledModel, FieldError, PicklistValues};
 use crate::model::{decimal_shape, FieldDef, FieldType, FormDef};
 use crate::store::ed::records::Record;
 
@@ -63,15 +63,15 @@ pub fn nav(model: &CompiledModel, locale: Locale, current: Option<&str>) -> Vec<
 }
 
 /// The text shown for a value of `f`.
-pub fn display(model: &CompiledModel, locale: Locale, f: &FieldDef, v: &Value) -> String {
+/// Pick-list codes show their effective label, deactivated ones too.
+pub fn display(model: &CompiledModel, lists: &PicklistValues, locale: Locale, f: &FieldDef, v: &Value) -> String {
     if v.is_null() || v.as_str() == Some("") {
         return locale.text("none").to_owned();
     }
     let picklist_label = |code: &str| {
-        f.picklist
-            .as_ref()
-            .and_then(|p| model.model.picklists.get(p))
-            .and_then(|p| p.values.iter().find(|x| x.code == code))
+        lists
+            .of_field(f)
+            .and_then(|l| l.value(code))
             .map_or_else(|| code.to_owned(), |x| locale.pick(&x.label))
     };
     match f.field_type {
@@ -157,6 +157,8 @@ pub struct OptionView {
     pub label: String,
     /// Currently chosen.
     pub selected: bool,
+    /// A deactivated value, offered only because the record has it.
+    pub inactive: bool,
 }
 
 /// A field on a record page.
@@ -242,10 +244,10 @@ pub struct FieldInput<'a> {
 }
 
 /// The view of one field.
-pub fn field_view(model: &CompiledModel, locale: Locale, input: FieldInput<'_>) -> FieldView {
+pub fn field_view(model: &CompiledModel, lists: &PicklistValues, locale: Locale, input: FieldInput<'_>) -> FieldView {
     let f = input.def;
     let (kind, step) = widget(f);
-    let text = display(model, locale, f, input.value);
+    let text = display(model, lists, locale, f, input.value);
     let href = match f.field_type {
         FieldType::Reference => reference_href(f, input.value),
         FieldType::Email => input.value.as_str().map(|e| format!("mailto:{e}")),
@@ -268,20 +270,23 @@ pub fn field_view(model: &CompiledModel, locale: Locale, input: FieldInput<'_>) 
             _ => Vec::new(),
         },
     };
-    let options = f
-        .picklist
-        .as_ref()
-        .and_then(|p| model.model.picklists.get(p))
-        .map(|p| {
-            let mut values: Vec<_> = p.values.iter().enumerate().collect();
-            values.sort_by_key(|(i, v)| (v.order.unwrap_or(i32::MAX), *i));
-            values
-                .into_iter()
-                .filter(|(_, v)| v.active || chosen.contains(&v.code))
-                .map(|(_, v)| OptionView {
+    // Active values in the administrators' order, plus a deactivated value
+    // the record has, so that saving the form keeps it.
+    let options = lists
+        .of_field(f)
+        .map(|l| {
+            l.values
+                .iter()
+                .filter(|v| v.active || chosen.contains(&v.code))
+                .map(|v| OptionView {
                     value: v.code.clone(),
-                    label: locale.pick(&v.label),
+                    label: if v.active {
+                        locale.pick(&v.label)
+                    } else {
+                        format!("{} ({})", locale.pick(&v.label), locale.text("inactive_value"))
+                    },
                     selected: chosen.contains(&v.code),
+                    inactive: !v.active,
                 })
                 .collect()
         })

@@ -16,7 +16,9 @@ use super::lists::default_list_href;
 use super::page::{notice_text, Crumb, Frame};
 use super::present::{display, field_view, form_fields, localize_error, visible, FieldInput, FieldView};
 use super::templates::render;
-use crate::engine::{CompiledEntity, CompiledModel, Engine, EngineError, FieldError, ListParams, ReadOptions};
+use crate::engine::{
+    CompiledEntity, CompiledModel, Engine, EngineError, FieldError, ListParams, PicklistValues, ReadOptions,
+};
 use crate::model::FieldType;
 use crate::store::ed::records::Record;
 
@@ -102,6 +104,7 @@ fn record_id(r: &Record) -> String {
 
 fn render_record(
     model: &CompiledModel,
+    lists: &PicklistValues,
     viewer: &Viewer,
     e: &CompiledEntity,
     show: Show<'_>,
@@ -148,7 +151,7 @@ fn render_record(
                                 read_only: p.read_only,
                                 required: p.required,
                             };
-                            let mut view = field_view(model, locale, input);
+                            let mut view = field_view(model, lists, locale, input);
                             view.error = show
                                 .errors
                                 .iter()
@@ -157,7 +160,7 @@ fn render_record(
                             view.their_value = show.theirs.and_then(|t| {
                                 let theirs = t.get(&f.name).unwrap_or(&Value::Null);
                                 let mine = show.record.get(&f.name).unwrap_or(&Value::Null);
-                                (theirs != mine).then(|| display(model, locale, f, theirs))
+                                (theirs != mine).then(|| display(model, lists, locale, f, theirs))
                             });
                             Some(view)
                         })
@@ -271,6 +274,11 @@ pub fn not_found(model: &CompiledModel, viewer: &Viewer) -> Response {
     message(model, viewer, StatusCode::NOT_FOUND, viewer.locale.text("not_found"))
 }
 
+/// The page for a signed-in user who may not see what they asked for.
+pub fn forbidden(model: &CompiledModel, viewer: &Viewer) -> Response {
+    message(model, viewer, StatusCode::FORBIDDEN, viewer.locale.text("forbidden"))
+}
+
 fn message(model: &CompiledModel, viewer: &Viewer, status: StatusCode, text: &str) -> Response {
     let title = viewer.locale.text("error_title").to_owned();
     let frame = Frame {
@@ -323,6 +331,7 @@ fn expand_all(e: &CompiledEntity) -> ReadOptions {
 async fn related_lists(
     engine: &Engine,
     model: &CompiledModel,
+    lists: &PicklistValues,
     viewer: &Viewer,
     e: &CompiledEntity,
     id: &str,
@@ -367,7 +376,7 @@ async fn related_lists(
                     .iter()
                     .map(|c| RelatedCell {
                         text: re.field(c).map_or_else(String::new, |(_, f)| {
-                            display(model, viewer.locale, f, r.get(c).unwrap_or(&Value::Null))
+                            display(model, lists, viewer.locale, f, r.get(c).unwrap_or(&Value::Null))
                         }),
                     })
                     .collect(),
@@ -438,7 +447,7 @@ async fn show_existing(
         Err(err) => return failure(&model, &viewer, err),
     };
     let related = if mode == "view" {
-        related_lists(&engine, &model, &viewer, e, &id).await
+        related_lists(&engine, &model, &engine.picklists(), &viewer, e, &id).await
     } else {
         Vec::new()
     };
@@ -455,7 +464,7 @@ async fn show_existing(
         related,
         notice,
     };
-    render_record(&model, &viewer, e, show, StatusCode::OK)
+    render_record(&model, &engine.picklists(), &viewer, e, show, StatusCode::OK)
 }
 
 /// `GET /app/r/{entity}/new?field=value`: a new record, with defaults and
@@ -498,7 +507,7 @@ pub async fn new(
         related: Vec::new(),
         notice: None,
     };
-    render_record(&model, &viewer, e, show, StatusCode::OK)
+    render_record(&model, &engine.picklists(), &viewer, e, show, StatusCode::OK)
 }
 
 /// `POST /app/r/{entity}`: create.
@@ -539,7 +548,14 @@ pub async fn create(
                 related: Vec::new(),
                 notice: None,
             };
-            render_record(&model, &viewer, e, show, StatusCode::UNPROCESSABLE_ENTITY)
+            render_record(
+                &model,
+                &engine.picklists(),
+                &viewer,
+                e,
+                show,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
         }
         Err(err) => failure(&model, &viewer, err),
     }
@@ -597,7 +613,14 @@ pub async fn update(
                 related: Vec::new(),
                 notice: None,
             };
-            render_record(&model, &viewer, e, show, StatusCode::UNPROCESSABLE_ENTITY)
+            render_record(
+                &model,
+                &engine.picklists(),
+                &viewer,
+                e,
+                show,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
         }
         Err(EngineError::Conflict { current: theirs, .. }) => {
             // Show the user's values, the other change next to them, and the
@@ -613,7 +636,7 @@ pub async fn update(
                 related: Vec::new(),
                 notice: None,
             };
-            render_record(&model, &viewer, e, show, StatusCode::CONFLICT)
+            render_record(&model, &engine.picklists(), &viewer, e, show, StatusCode::CONFLICT)
         }
         Err(err) => failure(&model, &viewer, err),
     }

@@ -7,7 +7,7 @@ use axum::response::{Html, IntoResponse, Response};
 use minijinja::Environment;
 use serde::Serialize;
 
-const TEMPLATES: [(&str, &str); 7] = [
+const TEMPLATES: [(&str, &str); 9] = [
     ("base.html", include_str!("../../../templates/ui/base.html")),
     ("home.html", include_str!("../../../templates/ui/home.html")),
     ("list.html", include_str!("../../../templates/ui/list.html")),
@@ -15,6 +15,14 @@ const TEMPLATES: [(&str, &str); 7] = [
     ("message.html", include_str!("../../../templates/ui/message.html")),
     ("lookup.html", include_str!("../../../templates/ui/lookup.html")),
     ("search.html", include_str!("../../../templates/ui/search.html")),
+    (
+        "admin_picklists.html",
+        include_str!("../../../templates/ui/admin_picklists.html"),
+    ),
+    (
+        "admin_picklist.html",
+        include_str!("../../../templates/ui/admin_picklist.html"),
+    ),
 ];
 
 fn env() -> &'static Environment<'static> {

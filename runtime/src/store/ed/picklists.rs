@@ -1,0 +1,311 @@
+//! Pick-list values as data (`relata_picklist_value`): all the SQL of
+//! pick-list administration and of merging metadata defaults into the table.
+//!
+//! The merge rule (see docs/metadata/picklist.md): metadata values missing
+//! from the table are inserted; a row is never overwritten by metadata, so an
+//! administrator's renames, reorderings and deactivations survive releases.
+//! A metadata value that a release removes stays (old records still show its
+//! label) but becomes an inactive run-time value.
+
+use sqlx::Row;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::auth::{id_param, ts_param};
+use crate::store::{Pool, StoreError};
+
+macro_rules! on_pool {
+    ($pool:expr, |$p:ident| $body:expr) => {
+        match $pool {
+            Pool::Sqlite($p) => $body,
+            Pool::Postgres($p) => $body,
+        }
+    };
+}
+
+/// Where a value comes from.
+pub const ORIGIN_METADATA: &str = "metadata";
+/// A value an administrator added, or one a release removed from metadata.
+pub const ORIGIN_RUNTIME: &str = "runtime";
+
+/// One stored value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PicklistRow {
+    /// The pick list.
+    pub picklist: String,
+    /// The stored code.
+    pub code: String,
+    /// English label.
+    pub label_en: String,
+    /// Simplified Chinese label.
+    pub label_zh_cn: String,
+    /// Sort position within the list.
+    pub position: i64,
+    /// Offered for new values.
+    pub active: bool,
+    /// `metadata` or `runtime`.
+    pub origin: String,
+}
+
+/// A metadata default of one value, in the list's metadata order.
+#[derive(Debug, Clone)]
+pub struct DefaultValue<'a> {
+    /// The stored code.
+    pub code: &'a str,
+    /// English label.
+    pub label_en: &'a str,
+    /// Simplified Chinese label.
+    pub label_zh_cn: &'a str,
+    /// Active when first inserted.
+    pub active: bool,
+}
+
+/// A value an administrator adds.
+#[derive(Debug, Clone)]
+pub struct NewValueRow<'a> {
+    /// The pick list.
+    pub picklist: &'a str,
+    /// The stored code (checked by the engine).
+    pub code: &'a str,
+    /// English label.
+    pub label_en: &'a str,
+    /// Simplified Chinese label.
+    pub label_zh_cn: &'a str,
+    /// Who adds it.
+    pub by: Option<Uuid>,
+    /// Now.
+    pub now: OffsetDateTime,
+}
+
+/// A change to one value; `None` keeps what is stored.
+#[derive(Debug, Clone, Default)]
+pub struct ValueChange<'a> {
+    /// New English label.
+    pub label_en: Option<&'a str>,
+    /// New Simplified Chinese label.
+    pub label_zh_cn: Option<&'a str>,
+    /// Activate or deactivate.
+    pub active: Option<bool>,
+}
+
+/// The store of pick-list values, in the ED database.
+#[derive(Debug, Clone)]
+pub struct PicklistStore {
+    pool: Pool,
+}
+
+const COLUMNS: &str = "picklist, code, label_en, label_zh_cn, position, active, origin";
+
+fn row<R>(r: &R) -> Result<PicklistRow, StoreError>
+where
+    R: Row,
+    for<'c> &'c str: sqlx::ColumnIndex<R>,
+    String: for<'d> sqlx::Decode<'d, R::Database> + sqlx::Type<R::Database>,
+    i64: for<'d> sqlx::Decode<'d, R::Database> + sqlx::Type<R::Database>,
+    bool: for<'d> sqlx::Decode<'d, R::Database> + sqlx::Type<R::Database>,
+{
+    Ok(PicklistRow {
+        picklist: r.try_get("picklist")?,
+        code: r.try_get("code")?,
+        label_en: r.try_get("label_en")?,
+        label_zh_cn: r.try_get("label_zh_cn")?,
+        position: r.try_get("position")?,
+        active: r.try_get("active")?,
+        origin: r.try_get("origin")?,
+    })
+}
+
+impl PicklistStore {
+    /// A store over the ED pool.
+    pub fn new(pool: Pool) -> Self {
+        PicklistStore { pool }
+    }
+
+    /// Every stored value, by list and position.
+    pub async fn all(&self) -> Result<Vec<PicklistRow>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM relata_picklist_value ORDER BY picklist, position, code");
+        on_pool!(&self.pool, |p| sqlx::query(&sql)
+            .fetch_all(p)
+            .await?
+            .iter()
+            .map(row)
+            .collect())
+    }
+
+    /// Merges the metadata defaults of the lists given into the table, in one
+    /// transaction, and returns how many values were inserted. Values are
+    /// only inserted (a fresh list in metadata order; a new value of a known
+    /// list at its end), never overwritten; codes of a list that metadata no
+    /// longer has become inactive run-time values. Idempotent, so a merge a
+    /// crash interrupted is simply redone at the next start.
+    pub async fn merge_defaults(
+        &self,
+        lists: &[(&str, Vec<DefaultValue<'_>>)],
+        now: OffsetDateTime,
+    ) -> Result<u64, StoreError> {
+        let now = ts_param(&self.pool, now);
+        on_pool!(&self.pool, |p| {
+            let mut tx = p.begin().await?;
+            let mut inserted = 0;
+            for (list, defaults) in lists {
+                let stored: Vec<(String, String)> =
+                    sqlx::query_as("SELECT code, origin FROM relata_picklist_value WHERE picklist = $1")
+                        .bind(*list)
+                        .fetch_all(&mut *tx)
+                        .await?;
+                let next: i64 = sqlx::query_scalar(
+                    "SELECT COALESCE(MAX(position), -1) + 1 FROM relata_picklist_value WHERE picklist = $1",
+                )
+                .bind(*list)
+                .fetch_one(&mut *tx)
+                .await?;
+                let mut position = next;
+                for d in defaults {
+                    match stored.iter().find(|(code, _)| code == d.code) {
+                        None => {
+                            let done = sqlx::query(
+                                "INSERT INTO relata_picklist_value \
+                                 (picklist, code, label_en, label_zh_cn, position, active, origin, updated_at) \
+                                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (picklist, code) DO NOTHING",
+                            )
+                            .bind(*list)
+                            .bind(d.code)
+                            .bind(d.label_en)
+                            .bind(d.label_zh_cn)
+                            .bind(position)
+                            .bind(d.active)
+                            .bind(ORIGIN_METADATA)
+                            .bind(&now)
+                            .execute(&mut *tx)
+                            .await?;
+                            inserted += done.rows_affected();
+                            position += 1;
+                        }
+                        // An admin's value that metadata now defines too: it
+                        // is a default from now on, but keeps its row as is.
+                        Some((_, origin)) if origin != ORIGIN_METADATA => {
+                            sqlx::query(
+                                "UPDATE relata_picklist_value SET origin = $3 WHERE picklist = $1 AND code = $2",
+                            )
+                            .bind(*list)
+                            .bind(d.code)
+                            .bind(ORIGIN_METADATA)
+                            .execute(&mut *tx)
+                            .await?;
+                        }
+                        Some(_) => {}
+                    }
+                }
+                // Removed from metadata: kept for old records, no longer
+                // offered. It becomes a run-time value, so an admin who
+                // reactivates it is not overruled at the next merge.
+                for (code, origin) in &stored {
+                    if origin == ORIGIN_METADATA && !defaults.iter().any(|d| d.code == code) {
+                        sqlx::query(
+                            "UPDATE relata_picklist_value SET active = $3, origin = $4, updated_at = $5 \
+                             WHERE picklist = $1 AND code = $2",
+                        )
+                        .bind(*list)
+                        .bind(code)
+                        .bind(false)
+                        .bind(ORIGIN_RUNTIME)
+                        .bind(&now)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                }
+            }
+            tx.commit().await?;
+            Ok(inserted)
+        })
+    }
+
+    /// Adds a value at the end of its list; `Ok(false)` when the code exists.
+    pub async fn insert(&self, v: &NewValueRow<'_>) -> Result<bool, StoreError> {
+        // The position is computed in the statement, so two adds cannot
+        // take the same one.
+        let sql = "INSERT INTO relata_picklist_value \
+                   (picklist, code, label_en, label_zh_cn, position, active, origin, updated_at, updated_by) \
+                   SELECT $1, $2, $3, $4, COALESCE(MAX(position), -1) + 1, $5, $6, $7, $8 \
+                   FROM relata_picklist_value WHERE picklist = $1 \
+                   ON CONFLICT (picklist, code) DO NOTHING";
+        let by = v.by.map(|id| id_param(&self.pool, id));
+        let now = ts_param(&self.pool, v.now);
+        on_pool!(&self.pool, |p| {
+            let done = sqlx::query(sql)
+                .bind(v.picklist)
+                .bind(v.code)
+                .bind(v.label_en)
+                .bind(v.label_zh_cn)
+                .bind(true)
+                .bind(ORIGIN_RUNTIME)
+                .bind(&now)
+                .bind(&by)
+                .execute(p)
+                .await?;
+            Ok(done.rows_affected() == 1)
+        })
+    }
+
+    /// Changes labels and/or the active flag of one value; `Ok(false)` when
+    /// there is no such value.
+    pub async fn update(
+        &self,
+        picklist: &str,
+        code: &str,
+        change: &ValueChange<'_>,
+        by: Option<Uuid>,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let sql = "UPDATE relata_picklist_value SET \
+                   label_en = COALESCE($3, label_en), label_zh_cn = COALESCE($4, label_zh_cn), \
+                   active = COALESCE($5, active), updated_at = $6, updated_by = $7 \
+                   WHERE picklist = $1 AND code = $2";
+        let by = by.map(|id| id_param(&self.pool, id));
+        let now = ts_param(&self.pool, now);
+        on_pool!(&self.pool, |p| {
+            let done = sqlx::query(sql)
+                .bind(picklist)
+                .bind(code)
+                .bind(change.label_en)
+                .bind(change.label_zh_cn)
+                .bind(change.active)
+                .bind(&now)
+                .bind(&by)
+                .execute(p)
+                .await?;
+            Ok(done.rows_affected() == 1)
+        })
+    }
+
+    /// Gives the codes of a list the positions 0, 1, 2... in the order
+    /// given, in one transaction. The caller checks that `codes` is a
+    /// permutation of the list's codes.
+    pub async fn reorder(
+        &self,
+        picklist: &str,
+        codes: &[String],
+        by: Option<Uuid>,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let sql = "UPDATE relata_picklist_value SET position = $3, updated_at = $4, updated_by = $5 \
+                   WHERE picklist = $1 AND code = $2";
+        let by = by.map(|id| id_param(&self.pool, id));
+        let now = ts_param(&self.pool, now);
+        on_pool!(&self.pool, |p| {
+            let mut tx = p.begin().await?;
+            for (position, code) in (0_i64..).zip(codes) {
+                sqlx::query(sql)
+                    .bind(picklist)
+                    .bind(code)
+                    .bind(position)
+                    .bind(&now)
+                    .bind(&by)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+}
