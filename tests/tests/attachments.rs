@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use relata::engine::ApplyRequest;
 use relata::model::{read_dir, SourceFile};
-use relata_tests::{on_both_backends, stock_metadata, Reply, TestApp, TestBackend};
+use relata_tests::{on_both_backends, stock_metadata, Reply, TestApp, TestBackend, ADMIN_PASSWORD};
 use reqwest::multipart::{Form, Part};
 use reqwest::StatusCode;
 use serde_json::json;
@@ -286,7 +286,116 @@ async fn a_new_attachment_field_plans_no_column(backend: TestBackend) -> Result<
     Ok(())
 }
 
+/// The record page of a signed-in user: upload with the session's CSRF
+/// token (first in the form, as the page puts it), see the file listed,
+/// be refused without the token, see a too-large file refused next to the
+/// field in the user's language, and remove the file.
+async fn the_record_page_uploads_and_removes(backend: TestBackend) -> Result<()> {
+    let Some(app) = app(backend).await? else { return Ok(()) };
+    let browser = app.sign_in("admin", ADMIN_PASSWORD).await?;
+    let company = new_company(&app, "Files Co").await?;
+    let page_path = format!("/app/r/company/{company}");
+    let page = browser
+        .client
+        .get(browser.url(&page_path))
+        .send()
+        .await?
+        .text()
+        .await?
+        .replace("&#x2f;", "/");
+    assert!(page.contains(&format!("action=\"/app/r/company/{company}/files/documents\"")));
+    assert!(
+        page.contains("accept=\"application/pdf\""),
+        "the picker offers the allowed types"
+    );
+
+    let upload_to = |field: &str, csrf: Option<&str>, name: &str, bytes: Vec<u8>| {
+        let mut form = Form::new();
+        if let Some(t) = csrf {
+            form = form.text("_csrf", t.to_owned());
+        }
+        let part = Part::bytes(bytes).file_name(name.to_owned());
+        browser
+            .client
+            .post(browser.url(&format!("/app/r/company/{company}/files/{field}")))
+            .multipart(form.part("file", part))
+            .send()
+    };
+    let before = files_in(&app.attachments_dir);
+    let forged = upload_to("documents", None, "forged.pdf", PDF.to_vec()).await?;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        files_in(&app.attachments_dir),
+        before,
+        "nothing stored without the token"
+    );
+
+    let sent = upload_to("documents", Some(&browser.csrf), "合同.pdf", PDF.to_vec()).await?;
+    assert_eq!(sent.status(), StatusCode::SEE_OTHER);
+    let page = browser
+        .client
+        .get(browser.url(&page_path))
+        .send()
+        .await?
+        .text()
+        .await?
+        .replace("&#x2f;", "/");
+    assert!(page.contains("合同.pdf"), "the file is listed on the record page");
+    assert_eq!(files_in(&app.attachments_dir), before + 1);
+
+    // 11 MB: past the field's 10 MB, and past the 1 MB the sign-in gate reads.
+    let mut big = PDF.to_vec();
+    big.resize(11 * 1024 * 1024, b' ');
+    let refused = upload_to("documents", Some(&browser.csrf), "big.pdf", big).await?;
+    assert_eq!(refused.status(), StatusCode::SEE_OTHER);
+    let back = refused
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .context("redirect")?
+        .to_owned();
+    assert!(back.contains("file_error=too_large"), "{back}");
+    let page = browser
+        .client
+        .get(browser.url(&back))
+        .send()
+        .await?
+        .text()
+        .await?
+        .replace("&#x2f;", "/");
+    assert!(
+        page.contains("The file is too large: the limit is 10 MB."),
+        "the error is next to the field"
+    );
+    assert_eq!(files_in(&app.attachments_dir), before + 1, "nothing more was stored");
+
+    let remove = page
+        .split("action=\"")
+        .filter_map(|s| s.split('"').next())
+        .find(|a| a.starts_with("/app/files/"))
+        .context("a remove button")?
+        .replace("&amp;", "&");
+    let removed = browser
+        .client
+        .post(browser.url(&remove))
+        .form(&[("_csrf", browser.csrf.as_str())])
+        .send()
+        .await?;
+    assert_eq!(removed.status(), StatusCode::SEE_OTHER);
+    let page = browser
+        .client
+        .get(browser.url(&page_path))
+        .send()
+        .await?
+        .text()
+        .await?
+        .replace("&#x2f;", "/");
+    assert!(!page.contains("合同.pdf"), "the file left the record");
+    Ok(())
+}
+
 on_both_backends!(
+    the_record_page_uploads_and_removes,
     round_trip_and_delete,
     single_file_fields_replace,
     refused_files_leave_nothing,

@@ -67,7 +67,7 @@ pub async fn receive(
     };
     let file_name = part.file_name().unwrap_or_default().to_owned();
     let declared = part.content_type().map(str::to_owned);
-    let info = engine
+    let uploaded = engine
         .upload(Upload {
             entity,
             record_id: id,
@@ -77,8 +77,17 @@ pub async fn receive(
             source: &mut PartSource(&mut part),
             actor: Some(user.id),
         })
-        .await?;
-    Ok(info)
+        .await;
+    if uploaded.is_err() {
+        // Read the rest of a refused upload (bounded by the route's body
+        // limit) before answering: a client still sending when the answer
+        // comes and the connection closes sees a reset, not the error.
+        while let Ok(Some(_)) = part.chunk().await {}
+        while let Ok(Some(mut rest)) = multipart.next_field().await {
+            while let Ok(Some(_)) = rest.chunk().await {}
+        }
+    }
+    Ok(uploaded?)
 }
 
 /// `POST /api/v1/records/{entity}/{id}/attachments/{field}` (multipart, part `file`).

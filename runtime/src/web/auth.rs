@@ -25,7 +25,7 @@
 
 use std::sync::{Arc, OnceLock};
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::{FromRequestParts, Path, Query, Request, State};
 use axum::http::header::{self, HeaderMap, HeaderValue};
 use axum::http::request::Parts;
@@ -33,6 +33,7 @@ use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use axum::{Form, Json};
+use futures_util::StreamExt;
 use minijinja::Environment;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -233,24 +234,44 @@ async fn form_csrf(req: Request, user: &CurrentUser) -> Result<Request, Response
         return Err(csrf_page(user.locale.unwrap_or_default()));
     }
     let (parts, body) = req.into_parts();
-    let bytes = match axum::body::to_bytes(body, MAX_BODY).await {
-        Ok(b) => b,
-        Err(_) => {
-            return Err(ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "body_too_large",
-                format!("the body is larger than {MAX_BODY} bytes"),
-            )
-            .into_response())
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!("the form before its `{CSRF_FIELD}` field is larger than {MAX_BODY} bytes"),
+        )
+        .into_response()
+    };
+    let token_in = |buf: &[u8]| {
+        if multipart {
+            boundary(&content_type).and_then(|b| multipart_field(buf, &b, CSRF_FIELD))
+        } else {
+            urlencoded_field(buf, CSRF_FIELD)
         }
     };
-    let presented = if multipart {
-        boundary(&content_type).and_then(|b| multipart_field(&bytes, &b, CSRF_FIELD))
-    } else {
-        urlencoded_field(&bytes, CSRF_FIELD)
+    // Read until the token is found (forms put it first), so a file upload
+    // behind it streams on to the handler instead of being held here.
+    let mut stream = body.into_data_stream();
+    let mut buf = Vec::new();
+    let presented = loop {
+        // A url-encoded field ends only at `&` or the end: read it all.
+        if multipart {
+            if let Some(t) = token_in(&buf) {
+                break Some(t);
+            }
+        }
+        match stream.next().await {
+            Some(Ok(chunk)) => buf.extend_from_slice(&chunk),
+            Some(Err(_)) => return Err(csrf_page(user.locale.unwrap_or_default())),
+            None => break token_in(&buf),
+        }
+        if buf.len() > MAX_BODY {
+            return Err(too_large());
+        }
     };
     if presented.is_some_and(|t| user.csrf_matches(&t)) {
-        Ok(Request::from_parts(parts, Body::from(bytes)))
+        let head = futures_util::stream::once(std::future::ready(Ok::<_, axum::Error>(Bytes::from(buf))));
+        Ok(Request::from_parts(parts, Body::from_stream(head.chain(stream))))
     } else {
         Err(csrf_page(user.locale.unwrap_or_default()))
     }

@@ -41,6 +41,11 @@ impl ApiError {
         self.status
     }
 
+    /// The stable error code (`too_large`, `validation_failed`, ...).
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+
     /// 404 for a route that does not exist.
     pub fn no_route() -> Self {
         ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such resource")

@@ -79,7 +79,7 @@ pub fn router_with(engine: Arc<Engine>, options: WebOptions) -> Router {
         .with_state(auth_state.clone());
     Router::new()
         .nest("/api/v1", records)
-        .nest("/app", ui::routes())
+        .nest("/app", ui::routes(upload_limit))
         .merge(ui::assets())
         .merge(sign_in)
         .route("/healthz", get(system::healthz))

@@ -4,6 +4,7 @@
 
 mod admin;
 mod context;
+mod files;
 mod form_data;
 pub mod i18n;
 mod lists;
@@ -27,8 +28,9 @@ use page::Frame;
 
 use crate::engine::Engine;
 
-/// The `/app` routes (mounted behind the sign-in middleware).
-pub fn routes() -> Router<Arc<Engine>> {
+/// The `/app` routes (mounted behind the sign-in middleware); file uploads
+/// accept bodies up to `upload_limit` bytes.
+pub fn routes(upload_limit: usize) -> Router<Arc<Engine>> {
     Router::new()
         .route("/", get(home))
         .route("/l/{list}", get(lists::list_page))
@@ -41,6 +43,11 @@ pub fn routes() -> Router<Arc<Engine>> {
         .route("/r/{entity}/{id}/edit", get(records::edit))
         .route("/r/{entity}/{id}/delete", post(records::delete))
         .route("/r/{entity}/{id}/restore", post(records::restore))
+        .route(
+            "/r/{entity}/{id}/files/{field}",
+            post(files::upload).layer(axum::extract::DefaultBodyLimit::max(upload_limit)),
+        )
+        .route("/files/{id}/remove", post(files::remove))
         .route("/search", get(search::page))
         .route("/language", post(language))
         .route("/admin/picklists", get(admin::index))

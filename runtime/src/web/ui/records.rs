@@ -85,6 +85,7 @@ struct RecordBody {
     action_href: String,
     cancel_href: String,
     stamps: Option<Stamps>,
+    files: Vec<super::files::FilePanel>,
 }
 
 /// How a record page is shown.
@@ -96,6 +97,7 @@ struct Show<'a> {
     theirs: Option<&'a Record>,
     related: Vec<RelatedView>,
     notice: Option<String>,
+    files: Vec<super::files::FilePanel>,
 }
 
 fn record_id(r: &Record) -> String {
@@ -246,6 +248,7 @@ fn render_record(
             format!("{base}/{id}")
         },
         stamps,
+        files: show.files,
     };
     let list_name = model.views.default_list.get(&e.def.name).map(String::as_str);
     let breadcrumbs = vec![
@@ -455,6 +458,13 @@ async fn show_existing(
         viewer.locale,
         params.iter().find(|(k, _)| k == "notice").map(|(_, v)| v.as_str()),
     );
+    let param = |k: &str| params.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
+    let files = if mode == "view" {
+        let error = param("file_field").zip(param("file_error"));
+        super::files::panels(&engine, &viewer, e, &id, error).await
+    } else {
+        Vec::new()
+    };
     let show = Show {
         mode,
         record: &record,
@@ -463,6 +473,7 @@ async fn show_existing(
         theirs: None,
         related,
         notice,
+        files,
     };
     render_record(&model, &engine.picklists(), &viewer, e, show, StatusCode::OK)
 }
@@ -506,6 +517,7 @@ pub async fn new(
         theirs: None,
         related: Vec::new(),
         notice: None,
+        files: Vec::new(),
     };
     render_record(&model, &engine.picklists(), &viewer, e, show, StatusCode::OK)
 }
@@ -547,6 +559,7 @@ pub async fn create(
                 theirs: None,
                 related: Vec::new(),
                 notice: None,
+                files: Vec::new(),
             };
             render_record(
                 &model,
@@ -612,6 +625,7 @@ pub async fn update(
                 theirs: None,
                 related: Vec::new(),
                 notice: None,
+                files: Vec::new(),
             };
             render_record(
                 &model,
@@ -635,6 +649,7 @@ pub async fn update(
                 theirs: Some(&theirs),
                 related: Vec::new(),
                 notice: None,
+                files: Vec::new(),
             };
             render_record(&model, &engine.picklists(), &viewer, e, show, StatusCode::CONFLICT)
         }
