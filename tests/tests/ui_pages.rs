@@ -83,6 +83,14 @@ async fn pages_in_both_languages(backend: TestBackend) -> Result<()> {
         assert!(en.html.contains(text), "missing {text} in the English list page");
     }
     assert!(!en.html.contains("??"), "no untranslated UI text");
+    // (HTML-escaped: `/` is `&#x2f;`.)
+    assert_eq!(
+        hidden_field(&en.html, "next")
+            .map(|v| v.replace("&#x2f;", "/"))
+            .as_deref(),
+        Some("/app/l/contact"),
+        "the language switch comes back to this page"
+    );
     let missing = get(&app, "/app/l/nothing_here", "en").await?;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
     Ok(())

@@ -1,7 +1,7 @@
 //! What every page needs to know about the request: the language, the
 //! signed-in user and the CSRF token of the session.
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, OriginalUri};
 use axum::http::header::{ACCEPT_LANGUAGE, COOKIE};
 use axum::http::request::Parts;
 
@@ -74,8 +74,13 @@ impl<S: Send + Sync> FromRequestParts<S> for Viewer {
                     .and_then(Locale::from_accept_language)
             })
             .unwrap_or(Locale::En);
-        let here = parts
-            .uri
+        // The UI is nested under `/app`, which strips the prefix from
+        // `parts.uri`: the address the browser asked for is the original one.
+        let uri = parts
+            .extensions
+            .get::<OriginalUri>()
+            .map_or(&parts.uri, |original| &original.0);
+        let here = uri
             .path_and_query()
             .map_or_else(|| "/app".to_owned(), |pq| pq.as_str().to_owned());
         Ok(Viewer {

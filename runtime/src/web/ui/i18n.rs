@@ -78,6 +78,7 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
     ("next_page", "Next page", "下一页"),
     ("no_records", "No records.", "没有记录。"),
     ("recycle_bin", "Recycle bin", "回收站"),
+    ("back_to_list", "Back to the list", "返回列表"),
     ("deleted_at", "Deleted", "删除时间"),
     (
         "deleted_notice",

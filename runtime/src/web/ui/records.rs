@@ -44,6 +44,8 @@ struct RelatedRow {
 
 #[derive(Debug, Serialize)]
 struct RelatedView {
+    /// The related entity (names the section for tests and styles).
+    entity: String,
     label: String,
     new_href: String,
     more_href: Option<String>,
@@ -394,6 +396,7 @@ async fn related_lists(
                 .unwrap_or_default()
         });
         out.push(RelatedView {
+            entity: re.def.name.clone(),
             label: rel
                 .label
                 .as_ref()
