@@ -5,8 +5,8 @@ use serde::Serialize;
 use sqlx::Row;
 use time::OffsetDateTime;
 
+use super::params::{ts_param, TsParam};
 use super::{Pool, StoreError};
-use crate::model::values::format_datetime;
 use crate::model::SourceFile;
 
 /// A release as listed: everything but its items.
@@ -255,43 +255,6 @@ impl BmStore {
     }
 
     fn ts(&self, t: OffsetDateTime) -> TsParam {
-        match self.pool {
-            Pool::Sqlite(_) => TsParam::Text(format_datetime(t)),
-            Pool::Postgres(_) => TsParam::Time(t),
-        }
-    }
-}
-
-/// A timestamp bound as text on SQLite and as TIMESTAMPTZ on PostgreSQL.
-enum TsParam {
-    Text(String),
-    Time(OffsetDateTime),
-}
-
-impl<'q, DB: sqlx::Database> sqlx::Encode<'q, DB> for TsParam
-where
-    String: sqlx::Encode<'q, DB>,
-    OffsetDateTime: sqlx::Encode<'q, DB>,
-{
-    fn encode_by_ref(
-        &self,
-        buf: &mut <DB as sqlx::Database>::ArgumentBuffer<'q>,
-    ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
-        match self {
-            TsParam::Text(s) => s.encode_by_ref(buf),
-            TsParam::Time(t) => t.encode_by_ref(buf),
-        }
-    }
-}
-
-impl sqlx::Type<sqlx::Sqlite> for TsParam {
-    fn type_info() -> sqlx::sqlite::SqliteTypeInfo {
-        <String as sqlx::Type<sqlx::Sqlite>>::type_info()
-    }
-}
-
-impl sqlx::Type<sqlx::Postgres> for TsParam {
-    fn type_info() -> sqlx::postgres::PgTypeInfo {
-        <OffsetDateTime as sqlx::Type<sqlx::Postgres>>::type_info()
+        ts_param(&self.pool, t)
     }
 }

@@ -7,6 +7,7 @@
 pub mod bm;
 pub mod ed;
 pub mod files;
+pub(crate) mod params;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;

@@ -11,7 +11,7 @@ use sqlx::Row;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::auth::{id_param, ts_param};
+use crate::store::params::{id_param, ts_param};
 use crate::store::{Pool, StoreError};
 
 macro_rules! on_pool {

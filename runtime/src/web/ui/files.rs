@@ -10,12 +10,13 @@ use axum::extract::{Multipart, Path};
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Serialize;
-use uuid::Uuid;
+use serde_json::Value;
 
 use super::context::Viewer;
 use super::i18n::Locale;
 use crate::engine::attachments::format_size;
 use crate::engine::{CompiledEntity, CurrentUser, Engine};
+use crate::store::ed::records::Record;
 use crate::web::attachments::receive;
 
 /// One attachment field on the record page.
@@ -40,41 +41,36 @@ struct FileView {
     remove_href: String,
 }
 
-/// The panels of a record's attachment fields; `error` is `(field, code)`
-/// of a refused upload to show next to its field.
-pub async fn panels(
+/// The panels of a record's attachment fields, from the descriptors a read
+/// of the record carries (no second query); `error` is `(field, code)` of a
+/// refused upload to show next to its field.
+pub fn panels(
     engine: &Engine,
     viewer: &Viewer,
     e: &CompiledEntity,
-    id: &str,
+    record: &Record,
     error: Option<(&str, &str)>,
 ) -> Vec<FilePanel> {
-    let Ok(uid) = Uuid::parse_str(id) else {
-        return Vec::new();
-    };
-    let stored = match engine.attachments_of(&e.def.name, uid).await {
-        Ok(s) => s,
-        Err(err) => {
-            tracing::warn!(entity = %e.def.name, %id, error = %err, "cannot list the files of a record");
-            Vec::new()
-        }
-    };
+    let id = record.get("id").and_then(Value::as_str).unwrap_or_default();
     e.attachments
         .iter()
         .map(|f| {
             let limits = f.attachment_limits();
             let limit = engine.attachment_limit(f);
-            let files = stored
-                .iter()
-                .find(|(name, _)| *name == f.name)
-                .map(|(_, files)| files.as_slice())
+            let files = record
+                .get(&f.name)
+                .and_then(Value::as_array)
+                .map(Vec::as_slice)
                 .unwrap_or_default()
                 .iter()
-                .map(|a| FileView {
-                    name: a.file_name.clone(),
-                    size: format_size(u64::try_from(a.size).unwrap_or_default()),
-                    href: a.url.clone(),
-                    remove_href: format!("/app/files/{}/remove?back=/app/r/{}/{id}", a.id, e.def.name),
+                .map(|a| {
+                    let text = |k: &str| a.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
+                    FileView {
+                        name: text("file_name"),
+                        size: format_size(a.get("size").and_then(Value::as_u64).unwrap_or_default()),
+                        href: text("url"),
+                        remove_href: format!("/app/files/{}/remove?back=/app/r/{}/{id}", text("id"), e.def.name),
+                    }
                 })
                 .collect();
             FilePanel {

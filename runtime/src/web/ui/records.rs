@@ -102,6 +102,30 @@ struct Show<'a> {
     files: Vec<super::files::FilePanel>,
 }
 
+impl<'a> Show<'a> {
+    /// A form page with nothing beside the form (no related lists, files
+    /// or notice): new records and pages sent back with errors.
+    fn form(mode: &'static str, record: &'a Record) -> Show<'a> {
+        Show {
+            mode,
+            record,
+            submitted: None,
+            errors: &[],
+            theirs: None,
+            related: Vec::new(),
+            notice: None,
+            files: Vec::new(),
+        }
+    }
+
+    /// The same page with what the user sent and why it was refused.
+    fn refused(mut self, submitted: &'a Submitted, errors: &'a [FieldError]) -> Show<'a> {
+        self.submitted = Some(submitted);
+        self.errors = errors;
+        self
+    }
+}
+
 fn record_id(r: &Record) -> String {
     r.get("id").and_then(Value::as_str).unwrap_or_default().to_owned()
 }
@@ -464,7 +488,7 @@ async fn show_existing(
     let param = |k: &str| params.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
     let files = if mode == "view" {
         let error = param("file_field").zip(param("file_error"));
-        super::files::panels(&engine, &viewer, e, &id, error).await
+        super::files::panels(&engine, &viewer, e, &record, error)
     } else {
         Vec::new()
     };
@@ -512,16 +536,7 @@ pub async fn new(
         };
         record.insert(f.name.clone(), value);
     }
-    let show = Show {
-        mode: "new",
-        record: &record,
-        submitted: None,
-        errors: &[],
-        theirs: None,
-        related: Vec::new(),
-        notice: None,
-        files: Vec::new(),
-    };
+    let show = Show::form("new", &record);
     render_record(&model, &engine.picklists(), &viewer, e, show, StatusCode::OK)
 }
 
@@ -554,16 +569,7 @@ pub async fn create(
         Ok(r) => Redirect::to(&format!("/app/r/{entity}/{}?notice=saved", record_id(&r))).into_response(),
         Err(EngineError::Invalid { errors, .. }) => {
             let record = Record::default();
-            let show = Show {
-                mode: "new",
-                record: &record,
-                submitted: Some(&submitted),
-                errors: &errors,
-                theirs: None,
-                related: Vec::new(),
-                notice: None,
-                files: Vec::new(),
-            };
+            let show = Show::form("new", &record).refused(&submitted, &errors);
             render_record(
                 &model,
                 &engine.picklists(),
@@ -620,16 +626,7 @@ pub async fn update(
         Ok(_) => Redirect::to(&format!("/app/r/{entity}/{id}?notice=saved")).into_response(),
         Err(EngineError::Invalid { errors, .. }) => {
             let record = current(&engine, e, &id).await.unwrap_or_default();
-            let show = Show {
-                mode: "edit",
-                record: &record,
-                submitted: Some(&submitted),
-                errors: &errors,
-                theirs: None,
-                related: Vec::new(),
-                notice: None,
-                files: Vec::new(),
-            };
+            let show = Show::form("edit", &record).refused(&submitted, &errors);
             render_record(
                 &model,
                 &engine.picklists(),
@@ -644,16 +641,8 @@ pub async fn update(
             // new version, so saving again is a deliberate choice.
             let theirs = current(&engine, e, &id).await.unwrap_or(*theirs);
             let mine: Record = submitted_as_record(e, &body, &theirs);
-            let show = Show {
-                mode: "edit",
-                record: &mine,
-                submitted: Some(&submitted),
-                errors: &[],
-                theirs: Some(&theirs),
-                related: Vec::new(),
-                notice: None,
-                files: Vec::new(),
-            };
+            let mut show = Show::form("edit", &mine).refused(&submitted, &[]);
+            show.theirs = Some(&theirs);
             render_record(&model, &engine.picklists(), &viewer, e, show, StatusCode::CONFLICT)
         }
         Err(err) => failure(&model, &viewer, err),
