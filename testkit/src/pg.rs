@@ -49,7 +49,7 @@ const DB_PREFIX: &str = "relata_t_";
 /// Databases of this harness older than this are dropped (when unused) the
 /// first time a test process reaches the server, so that repeated local runs
 /// do not fill the disk.
-const STALE_AFTER: Duration = Duration::from_secs(6 * 3600);
+const STALE_AFTER: Duration = Duration::from_secs(3600);
 
 /// What to tell someone whose machine cannot run the PostgreSQL half.
 const HOW_TO_FIX: &str = "\

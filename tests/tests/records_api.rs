@@ -123,6 +123,16 @@ async fn contact_lifecycle(backend: TestBackend) -> Result<()> {
         "case-insensitive"
     );
     assert_eq!(
+        by_op("full_name=starts_with.zHA".into()).await?,
+        ["Zhang San", "Zhao Lei"],
+        "every case variant of a longer prefix"
+    );
+    assert_eq!(by_op("full_name=starts_with.ZHANG%20s".into()).await?, ["Zhang San"]);
+    assert!(
+        by_op("full_name=starts_with.Z_".into()).await?.is_empty(),
+        "wildcards are plain characters"
+    );
+    assert_eq!(
         by_op("full_name=in.(Li%20Wei,Zhao%20Lei)".into()).await?,
         ["Li Wei", "Zhao Lei"]
     );

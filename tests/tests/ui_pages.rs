@@ -249,10 +249,11 @@ async fn a_release_changes_the_live_form(backend: TestBackend) -> Result<()> {
     let mut files = read_dir(&stock_metadata())?;
     for f in files.iter_mut() {
         if f.path.ends_with("contact.yaml") {
-            f.text = f
-                .text
-                .replace("indexes:\n  - fields: [full_name]\n  - fields: [city]\n", "")
-                + "  - { name: nickname, type: text, label: { en: Nickname, zh-CN: 昵称 } }\n";
+            f.text = f.text.replacen(
+                "\nfields:\n",
+                "\nfields:\n  - { name: nickname, type: text, label: { en: Nickname, zh-CN: 昵称 } }\n",
+                1,
+            );
         }
         if f.path.ends_with("contact_form.yaml") {
             f.text = f.text.replace(

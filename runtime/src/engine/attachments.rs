@@ -18,7 +18,7 @@ use uuid::Uuid;
 use super::compiled::CompiledEntity;
 use super::Engine;
 use crate::model::FieldDef;
-use crate::store::ed::attachments::AttachmentRow;
+use crate::store::ed::attachments::{AttachedFile, AttachmentRow};
 use crate::store::files::{BoxFuture, ChunkSource, FileError, SourceStopped, StoredFile};
 use crate::store::StoreError;
 
@@ -128,17 +128,33 @@ pub struct AttachmentInfo {
 }
 
 impl AttachmentInfo {
-    fn of(row: &AttachmentRow) -> Self {
+    fn of(f: &AttachedFile) -> Self {
         AttachmentInfo {
-            id: row.id,
-            field: row.field.clone(),
-            file_name: row.file_name.clone(),
-            content_type: row.content_type.clone(),
-            size: row.size_bytes,
-            created_at: crate::model::values::format_datetime(row.created_at),
-            url: format!("/api/v1/attachments/{}", row.id),
+            id: f.id,
+            field: f.field.clone(),
+            file_name: f.file_name.clone(),
+            content_type: f.content_type.clone(),
+            size: f.size_bytes,
+            created_at: crate::model::values::format_datetime(f.created_at),
+            url: format!("/api/v1/attachments/{}", f.id),
         }
     }
+}
+
+/// The files of a record grouped by attachment field, every attachment
+/// field of `e` present (empty when it has no file), in display order.
+pub(super) fn by_field(e: &CompiledEntity, files: &[AttachedFile]) -> Vec<(String, Vec<AttachmentInfo>)> {
+    e.attachments
+        .iter()
+        .map(|f| {
+            let infos = files
+                .iter()
+                .filter(|file| file.field == f.name)
+                .map(AttachmentInfo::of)
+                .collect();
+            (f.name.clone(), infos)
+        })
+        .collect()
 }
 
 /// An upload to an attachment field.
@@ -402,32 +418,7 @@ impl Engine {
             }
             return Err(err.into());
         }
-        Ok(AttachmentInfo::of(&row))
-    }
-
-    /// The live attachments of a record, by field, every attachment field
-    /// present (empty when it has no file).
-    pub async fn attachments_of(
-        &self,
-        entity: &str,
-        record_id: Uuid,
-    ) -> Result<Vec<(String, Vec<AttachmentInfo>)>, AttachmentError> {
-        let e = entity_of(&self.model(), entity)?;
-        if e.attachments.is_empty() {
-            return Ok(Vec::new());
-        }
-        let rows = self.attachment_rows.list(entity, record_id).await?;
-        Ok(e.attachments
-            .iter()
-            .map(|f| {
-                let files = rows
-                    .iter()
-                    .filter(|r| r.field == f.name)
-                    .map(AttachmentInfo::of)
-                    .collect();
-                (f.name.clone(), files)
-            })
-            .collect())
+        Ok(AttachmentInfo::of(&row.file()))
     }
 
     /// A live attachment and its bytes.
@@ -439,14 +430,14 @@ impl Engine {
             .await?
             .ok_or_else(|| AttachmentError::NotFound(id.to_owned()))?;
         let file = self.files.open(&row.id.to_string()).await?;
-        Ok((AttachmentInfo::of(&row), file))
+        Ok((AttachmentInfo::of(&row.file()), file))
     }
 
     /// A live attachment's descriptor.
     pub async fn attachment(&self, id: &str) -> Result<AttachmentInfo, AttachmentError> {
         let uid = parse_attachment_id(id)?;
         let row = self.attachment_rows.get(uid).await?;
-        row.map(|r| AttachmentInfo::of(&r))
+        row.map(|r| AttachmentInfo::of(&r.file()))
             .ok_or_else(|| AttachmentError::NotFound(id.to_owned()))
     }
 

@@ -102,7 +102,7 @@ impl CompiledModel {
 
 impl CompiledEntity {
     fn compile(full: &EntityDef, backend: Backend) -> Result<CompiledEntity, CompileError> {
-        let attachments = full.attachment_fields().cloned().collect();
+        let attachments: Vec<FieldDef> = full.attachment_fields().cloned().collect();
         let def = &full.stored();
         let build = |kind| {
             jsonschema::options()
@@ -110,7 +110,10 @@ impl CompiledEntity {
                 .build(&payload_schema(def, kind))
                 .map_err(|e| CompileError(format!("entity {}: {e}", def.name)))
         };
-        let table = EntityTable::new(def, backend);
+        let table = match attachments.is_empty() {
+            true => EntityTable::new(def, backend),
+            false => EntityTable::new(def, backend).with_files(),
+        };
         let field_columns = def
             .fields
             .iter()

@@ -177,24 +177,27 @@ impl Engine {
         let e = entity(&snap, entity_name)?;
         let uid = parse_id(entity_name, id)?;
         let (cols, expand) = projection(e, opts)?;
-        let record = e.table.get(&self.dbs.ed, uid, cols.as_deref()).await?;
-        let mut record = record.ok_or_else(|| EngineError::NotFound {
+        let not_found = || EngineError::NotFound {
             entity: entity_name.to_owned(),
             id: id.to_owned(),
-        })?;
+        };
+        // Each attachment field reads as the list of its files, fetched in
+        // the same statement (not with a projection: `fields=` names columns
+        // only).
+        let mut record = if cols.is_none() && !e.attachments.is_empty() {
+            let (mut record, files) = e.table.get_with_files(&self.dbs.ed, uid).await?.ok_or_else(not_found)?;
+            for (field, infos) in super::attachments::by_field(e, &files) {
+                record.insert(field, serde_json::to_value(infos).unwrap_or_default());
+            }
+            record
+        } else {
+            e.table
+                .get(&self.dbs.ed, uid, cols.as_deref())
+                .await?
+                .ok_or_else(not_found)?
+        };
         self.expand(&snap, e, std::slice::from_mut(&mut record), &expand)
             .await?;
-        // Each attachment field reads as the list of its files (not with a
-        // projection: `fields=` names columns only).
-        if opts.fields.is_none() && !e.attachments.is_empty() {
-            let by_field = self.attachments_of(entity_name, uid).await.map_err(|err| match err {
-                super::AttachmentError::Store(s) => EngineError::Store(s),
-                other => EngineError::Store(StoreError::Corrupt(other.to_string())),
-            })?;
-            for (field, files) in by_field {
-                record.insert(field, serde_json::to_value(files).unwrap_or_default());
-            }
-        }
         Ok(record)
     }
 

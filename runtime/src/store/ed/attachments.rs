@@ -2,6 +2,8 @@
 //! record and field. All the SQL of attachments; the bytes themselves are in
 //! the [`crate::store::files`] store.
 
+use sea_query::{Alias, Expr, Func, Query, SimpleExpr};
+use serde_json::Value as Json;
 use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
@@ -9,7 +11,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::model::values::{format_datetime, parse_datetime};
-use crate::store::{Pool, StoreError};
+use crate::store::{Backend, Pool, StoreError};
 
 /// One attachment row.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +38,95 @@ pub struct AttachmentRow {
     pub created_by: Option<Uuid>,
     /// When it was removed or replaced.
     pub deleted_at: Option<OffsetDateTime>,
+}
+
+impl AttachmentRow {
+    /// What a reader of the record sees of it.
+    pub fn file(&self) -> AttachedFile {
+        AttachedFile {
+            id: self.id,
+            field: self.field.clone(),
+            file_name: self.file_name.clone(),
+            content_type: self.content_type.clone(),
+            size_bytes: self.size_bytes,
+            created_at: self.created_at,
+        }
+    }
+}
+
+/// A live file of a record, as read together with the record (see
+/// [`files_column`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachedFile {
+    /// Id of the attachment row (and key of the file).
+    pub id: Uuid,
+    /// The attachment field.
+    pub field: String,
+    /// The file's name, sanitised.
+    pub file_name: String,
+    /// The media type it is served with.
+    pub content_type: String,
+    /// Its size in bytes.
+    pub size_bytes: i64,
+    /// When it was uploaded.
+    pub created_at: OffsetDateTime,
+}
+
+/// The columns of a file in the JSON array of [`files_column`], in order.
+const FILE_COLUMNS: [&str; 6] = ["id", "field", "file_name", "content_type", "size_bytes", "created_at"];
+
+/// A select-list expression giving, as JSON text, the live files of the row
+/// of entity table `table` it is selected with: a correlated sub-select on
+/// the `(entity, record_id, field)` index, so that reading a record with its
+/// files is one statement, not two round trips.
+pub fn files_column(backend: Backend, table: &str) -> SimpleExpr {
+    let a = Alias::new("relata_attachments");
+    let (row_fn, agg_fn) = match backend {
+        Backend::Sqlite => ("json_array", "json_group_array"),
+        Backend::Postgres => ("json_build_array", "json_agg"),
+    };
+    let row = Func::cust(Alias::new(row_fn))
+        .args(FILE_COLUMNS.map(|c| SimpleExpr::from(Expr::col((a.clone(), Alias::new(c))))));
+    let agg: SimpleExpr = Func::cust(Alias::new(agg_fn)).arg(row).into();
+    let agg = match backend {
+        Backend::Sqlite => agg,
+        Backend::Postgres => agg.cast_as(Alias::new("text")),
+    };
+    let sub = Query::select()
+        .expr(agg)
+        .from(a.clone())
+        .and_where(Expr::col((a.clone(), Alias::new("entity"))).eq(table))
+        .and_where(Expr::col((a.clone(), Alias::new("record_id"))).equals((Alias::new(table), Alias::new("id"))))
+        .and_where(Expr::col((a, Alias::new("deleted_at"))).is_null())
+        .to_owned();
+    SimpleExpr::SubQuery(None, Box::new(sub.into_sub_query_statement()))
+}
+
+/// Parses what [`files_column`] selected (NULL when there is no file on
+/// PostgreSQL), oldest first.
+pub fn parse_files(text: Option<&str>) -> Result<Vec<AttachedFile>, StoreError> {
+    let Some(text) = text else {
+        return Ok(Vec::new());
+    };
+    let bad = || corrupt("(files of a record)", text);
+    let rows: Vec<Vec<Json>> = serde_json::from_str(text).map_err(|_| bad())?;
+    let mut files = rows
+        .iter()
+        .map(|r| {
+            let s = |i: usize| r.get(i).and_then(Json::as_str).ok_or_else(bad);
+            Ok(AttachedFile {
+                id: Uuid::parse_str(s(0)?).map_err(|_| bad())?,
+                field: s(1)?.to_owned(),
+                file_name: s(2)?.to_owned(),
+                content_type: s(3)?.to_owned(),
+                size_bytes: r.get(4).and_then(Json::as_i64).ok_or_else(bad)?,
+                created_at: parse_datetime(s(5)?).ok_or_else(bad)?,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    // UUIDv7 ids sort in upload order.
+    files.sort_by_key(|f| f.id);
+    Ok(files)
 }
 
 /// The store of attachment rows, in the ED database.

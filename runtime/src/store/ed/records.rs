@@ -7,11 +7,13 @@ use sea_query::{
 };
 use sea_query_binder::{SqlxBinder, SqlxValues};
 use serde_json::Value as Json;
+use sqlx::Row;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use std::sync::Arc;
 
+use super::attachments::{files_column, parse_files, AttachedFile};
 use super::shape::{Shape, ShapeCache};
 use super::values::{from_pg, from_sqlite, instant, null_of, to_sql, uuid, ColumnKind};
 use crate::model::EntityDef;
@@ -58,6 +60,9 @@ pub struct EntityTable {
     insert_sql: String,
     /// `get_any`: by id, live or deleted (1 parameter: id).
     get_any: Shape,
+    /// A live record by id with the files of its attachment fields as a
+    /// last column (1 parameter: id); only for entities that have such fields.
+    get_with_files: Option<Shape>,
     /// Soft delete, without and with a version check (now, actor, id[, version]).
     delete: [Shape; 2],
     /// Restore (now, actor, id).
@@ -217,6 +222,7 @@ impl EntityTable {
             get_sql: String::new(),
             insert_sql: String::new(),
             get_any: Shape::prepare(backend, 0, |_| Query::select()),
+            get_with_files: None,
             delete: [
                 Shape::prepare(backend, 0, |_| Query::select()),
                 Shape::prepare(backend, 0, |_| Query::select()),
@@ -253,6 +259,21 @@ impl EntityTable {
             .to_owned();
         t.insert_sql = t.build(&insert).0;
         t
+    }
+
+    /// Also prepares the read of a record with its attachment files in one
+    /// statement ([`EntityTable::get_with_files`]), for an entity that has
+    /// attachment fields.
+    pub fn with_files(mut self) -> EntityTable {
+        let shape = Shape::prepare(self.backend, 1, |p| {
+            self.select(None)
+                .expr(files_column(self.backend, &self.table))
+                .and_where(Expr::col(col("id")).eq(p[0].clone()))
+                .and_where(Expr::col(col("deleted_at")).is_null())
+                .to_owned()
+        });
+        self.get_with_files = Some(shape);
+        self
     }
 
     /// The table's columns: system columns, then fields.
@@ -324,6 +345,42 @@ impl EntityTable {
                 Ok(self.fetch(pool, &sql, values, Some(p)).await?.pop())
             }
         }
+    }
+
+    /// Reads a live record by id, whole, with the live files of its
+    /// attachment fields (none unless the table was built
+    /// [`EntityTable::with_files`]).
+    pub async fn get_with_files(
+        &self,
+        pool: &Pool,
+        id: Uuid,
+    ) -> Result<Option<(Record, Vec<AttachedFile>)>, StoreError> {
+        let Some(shape) = &self.get_with_files else {
+            return Ok(self.get(pool, id, None).await?.map(|r| (r, Vec::new())));
+        };
+        let cols = self.projected(None);
+        let files_at = cols.len();
+        let values = shape.bind(vec![self.id(id)]);
+        let row = match pool {
+            Pool::Sqlite(p) => match sqlx::query_with(shape.sql(), values).fetch_optional(p).await? {
+                None => None,
+                Some(r) => {
+                    let record = self.decode(&cols, &self.names, |i, k| from_sqlite(&r, i, k))?;
+                    let files: Option<String> = r.try_get(files_at)?;
+                    Some((record, files))
+                }
+            },
+            Pool::Postgres(p) => match sqlx::query_with(shape.sql(), values).fetch_optional(p).await? {
+                None => None,
+                Some(r) => {
+                    let record = self.decode(&cols, &self.names, |i, k| from_pg(&r, i, k))?;
+                    let files: Option<String> = r.try_get(files_at)?;
+                    Some((record, files))
+                }
+            },
+        };
+        row.map(|(record, files)| Ok((record, parse_files(files.as_deref())?)))
+            .transpose()
     }
 
     /// Reads a record by id whether live or in the recycle bin.
@@ -611,7 +668,22 @@ impl EntityTable {
             FilterOp::Gt => Expr::col(c).gt(first()),
             FilterOp::Ge => Expr::col(c).gte(first()),
             FilterOp::Contains => like(false),
-            FilterOp::StartsWith => like(true),
+            // SQLite cannot answer a case-insensitive LIKE from an index;
+            // the range of the folded prefix can, from the folded index the
+            // schema builder makes for indexed text columns (SQLite's lower()
+            // and LIKE both fold ASCII only), and the LIKE stays to check.
+            FilterOp::StartsWith => match (self.backend, f.values.first()) {
+                (Backend::Sqlite, Some(Value::String(Some(text)))) if !text.is_empty() => {
+                    let lo = text.to_ascii_lowercase();
+                    let folded = || Expr::expr(Func::lower(Expr::col(c.clone())));
+                    let mut all = Cond::all().add(folded().gte(lo.as_str()));
+                    if let Some(hi) = successor(&lo) {
+                        all = all.add(folded().lt(hi));
+                    }
+                    SimpleExpr::from(all.add(like(true)))
+                }
+                _ => like(true),
+            },
             FilterOp::In => Expr::col(c).is_in(f.values.iter().cloned()),
             FilterOp::IsNull(true) => Expr::col(c).is_null(),
             FilterOp::IsNull(false) => Expr::col(c).is_not_null(),
@@ -782,5 +854,31 @@ pub enum ListError {
 impl From<sqlx::Error> for ListError {
     fn from(e: sqlx::Error) -> Self {
         ListError::Store(StoreError::Sql(e))
+    }
+}
+
+/// The smallest text greater than every text starting with `v` (UTF-8 byte
+/// order is code point order): `v` with its last character incremented.
+fn successor(v: &str) -> Option<String> {
+    let mut chars: Vec<char> = v.chars().collect();
+    while let Some(last) = chars.pop() {
+        let next = (last as u32 + 1..=char::MAX as u32).find_map(char::from_u32);
+        if let Some(next) = next {
+            chars.push(next);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_successor_skips_surrogates_and_carries_past_the_last_char() {
+        assert_eq!(successor("a\u{d7ff}").as_deref(), Some("a\u{e000}"));
+        assert_eq!(successor("a\u{10ffff}").as_deref(), Some("b"));
+        assert_eq!(successor("\u{10ffff}"), None);
     }
 }

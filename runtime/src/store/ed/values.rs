@@ -154,7 +154,8 @@ pub fn from_sqlite(row: &SqliteRow, i: usize, kind: ColumnKind) -> Result<Json, 
 pub fn from_pg(row: &PgRow, i: usize, kind: ColumnKind) -> Result<Json, sqlx::Error> {
     Ok(match kind {
         ColumnKind::Uuid => opt(row.try_get::<Option<Uuid>, _>(i)?, |u| {
-            Json::String(u.hyphenated().to_string())
+            let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
+            Json::String(u.hyphenated().encode_lower(&mut buf).to_owned())
         }),
         ColumnKind::Instant => opt(row.try_get::<Option<OffsetDateTime>, _>(i)?, |t| {
             Json::String(format_datetime(t))

@@ -149,8 +149,9 @@ async fn read_sqlite(pool: &sqlx::SqlitePool) -> Result<Catalog, StoreError> {
                 partial: row.try_get::<i64, _>(3)? != 0,
             });
         }
-        if let (Some(ix), Some(column)) = (info.indexes.last_mut(), column) {
-            ix.columns.push(column);
+        // An expression (`lower(name)`) has no column name.
+        if let Some(ix) = info.indexes.last_mut() {
+            ix.columns.push(column.unwrap_or_else(|| "(expression)".to_owned()));
         }
     }
     let fks = sqlx::query(
@@ -207,8 +208,9 @@ async fn read_pg(pool: &sqlx::PgPool) -> Result<Catalog, StoreError> {
     }
     let indexes = sqlx::query(
         "SELECT t.relname::text, i.relname::text, ix.indisunique, ix.indpred IS NOT NULL, \
-           ARRAY(SELECT a.attname::text FROM unnest(ix.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord) \
-                 JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum ORDER BY k.ord) \
+           ARRAY(SELECT coalesce(a.attname::text, '(expression)') \
+                 FROM unnest(ix.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord) \
+                 LEFT JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum ORDER BY k.ord) \
          FROM pg_index ix JOIN pg_class t ON t.oid = ix.indrelid JOIN pg_class i ON i.oid = ix.indexrelid \
          JOIN pg_namespace n ON n.oid = t.relnamespace \
          WHERE n.nspname = current_schema() AND NOT ix.indisprimary ORDER BY t.relname, i.relname",

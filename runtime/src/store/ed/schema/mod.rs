@@ -145,10 +145,15 @@ fn index_name(unique: bool, table: &str, columns: &[String]) -> String {
     fit(format!("{prefix}_{table}__{}", columns.join("__")))
 }
 
+/// The name of the folded (lower-cased) index of text column `column`.
+fn folded_index_name(table: &str, column: &str) -> String {
+    fit(format!("lx_{table}__{column}"))
+}
+
 /// Whether an index name follows the builder's convention (other indexes,
 /// e.g. added by a DBA, are left alone).
 fn is_managed_index(name: &str) -> bool {
-    name.starts_with("ix_") || name.starts_with("ux_")
+    ["ix_", "ux_", "lx_"].iter().any(|p| name.starts_with(p))
 }
 
 /// The name of the foreign key of `column` in `table`.

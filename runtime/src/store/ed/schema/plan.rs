@@ -5,13 +5,14 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use super::catalog::{Catalog, TableInfo};
 use super::shape::{value_checks, Check, Shape};
 pub use super::step::{Action, IndexSpec, Plan, Safety, Step};
-use super::{archive_name, index_name, is_managed_index, search};
+use super::{archive_name, folded_index_name, index_name, is_managed_index, search};
 use crate::model::{EntityDef, FieldType, Model, OnDelete};
 use crate::store::Backend;
 
 /// The indexes an entity's table has: one per reference field, the declared
 /// indexes, one unique per unique field and per unique group (deduplicated
-/// by name).
+/// by name), and a folded (lower-cased) companion of each declared index that
+/// starts with a short text field, for `starts_with` filters.
 pub(crate) fn desired_indexes(e: &EntityDef) -> Vec<IndexSpec> {
     let one = |f: &str| vec![f.to_owned()];
     let lists = e
@@ -26,7 +27,28 @@ pub(crate) fn desired_indexes(e: &EntityDef) -> Vec<IndexSpec> {
     for (unique, columns) in lists {
         let name = index_name(unique, &e.name, &columns);
         if !out.iter().any(|ix| ix.name == name) {
-            out.push(IndexSpec { name, columns, unique });
+            out.push(IndexSpec {
+                name,
+                columns,
+                unique,
+                folded: false,
+            });
+        }
+    }
+    let text_firsts = e.indexes.iter().filter_map(|ix| ix.fields.first()).filter(|first| {
+        e.fields
+            .iter()
+            .any(|f| &f.name == *first && f.field_type.is_short_text())
+    });
+    for column in text_firsts {
+        let name = folded_index_name(&e.name, column);
+        if !out.iter().any(|ix| ix.name == name) {
+            out.push(IndexSpec {
+                name,
+                columns: vec![column.clone()],
+                unique: false,
+                folded: true,
+            });
         }
     }
     out
@@ -277,11 +299,11 @@ impl<'a> Planner<'a> {
                 ("index", Safety::Safe, "")
             };
             let live = if ix.unique { " among live records" } else { "" };
-            let description = format!(
-                "create {kind} {} on {table} ({}){live}{extra}",
-                ix.name,
-                ix.columns.join(", ")
-            );
+            let columns = match ix.folded {
+                true => format!("lower({})", ix.columns.join(", ")),
+                false => ix.columns.join(", "),
+            };
+            let description = format!("create {kind} {} on {table} ({columns}){live}{extra}", ix.name);
             let action = Action::CreateIndex {
                 table: table.clone(),
                 index: ix,

@@ -40,12 +40,16 @@ pub enum Safety {
 /// block a new one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct IndexSpec {
-    /// The index name (`ix_...` / `ux_...`).
+    /// The index name (`ix_...` / `ux_...`, `lx_...` when `folded`).
     pub name: String,
     /// The indexed columns.
     pub columns: Vec<String>,
     /// UNIQUE among live records.
     pub unique: bool,
+    /// On the lower-cased value of its one text column: what answers a
+    /// case-insensitive `starts_with` filter from an index.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub folded: bool,
 }
 
 /// What a step does.

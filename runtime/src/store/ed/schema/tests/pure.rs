@@ -148,3 +148,30 @@ fn search_index_plan_and_ddl() {
         .iter()
         .all(|s| !matches!(s.action, Action::DropSearch { .. })));
 }
+
+#[test]
+fn declared_indexes_led_by_text_get_a_folded_companion_for_prefix_filters() {
+    let fields = [
+        f("name", "type: text, required: true, max_length: 200"),
+        f("city", "type: text, max_length: 100"),
+        f("size", "type: integer"),
+    ];
+    let indexes = "indexes:\n  - fields: [city, name]\n  - fields: [city]\n  - fields: [size, name]\n";
+    let m = model(&[entity("shop", &fields, indexes)]);
+    let specs = desired_indexes(&m.entities["shop"]);
+    let folded: Vec<(&str, &[String])> = specs
+        .iter()
+        .filter(|ix| ix.folded)
+        .map(|ix| (ix.name.as_str(), ix.columns.as_slice()))
+        .collect();
+    // One per leading text column, however many indexes it leads; none for
+    // an index led by a number.
+    assert_eq!(folded, [("lx_shop__city", &["city".to_owned()][..])]);
+    let ix = specs.iter().find(|ix| ix.folded).expect("folded index");
+    assert_eq!(
+        ddl::create_index(Backend::Sqlite, "shop", ix),
+        r#"CREATE INDEX IF NOT EXISTS "lx_shop__city" ON "shop" (lower("city"), "id")"#
+    );
+    let p = plan(None, &m, &Catalog::empty(Backend::Sqlite), 1);
+    assert!(p.to_string().contains("create table shop (3 fields, 4 indexes)"), "{p}");
+}
