@@ -394,7 +394,84 @@ async fn the_record_page_uploads_and_removes(backend: TestBackend) -> Result<()>
     Ok(())
 }
 
+/// The files of a record in the recycle bin are out of reach (download and
+/// delete are 404, uploads refused, the UI's remove changes nothing) and
+/// come back, all of them, when the record is restored.
+async fn files_follow_their_record_to_the_bin_and_back(backend: TestBackend) -> Result<()> {
+    let Some(app) = app(backend).await? else { return Ok(()) };
+    let browser = app.sign_in("admin", ADMIN_PASSWORD).await?;
+    let id = new_company(&app, "Binned Files Ltd").await?;
+    let path = format!("/api/v1/records/company/{id}/attachments/documents");
+    let up = upload(&app, &path, "offer.pdf", "application/pdf", PDF).await?;
+    assert_eq!(up.status, StatusCode::CREATED, "{}", up.body);
+    let url = up.body["url"].as_str().context("no url")?.to_owned();
+    let file_id = up.body["id"].as_str().context("no id")?.to_owned();
+    let record = format!("/api/v1/records/company/{id}");
+
+    let del = app.call(reqwest::Method::DELETE, &record, None, &[]).await?;
+    assert_eq!(del.status, StatusCode::OK, "{}", del.body);
+    let r = app.get(&url).await?;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "no download from the recycle bin");
+    assert_eq!(r.body["error"]["code"], "not_found");
+    let r = app.call(reqwest::Method::DELETE, &url, None, &[]).await?;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "no delete in the recycle bin: {}", r.body);
+    let r = upload(&app, &path, "more.pdf", "application/pdf", PDF).await?;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "no upload to a deleted record: {}", r.body);
+    assert_eq!(r.body["error"]["code"], "not_found");
+    let removed = browser
+        .client
+        .post(browser.url(&format!("/app/files/{file_id}/remove?back=/app/r/company/{id}")))
+        .form(&[("_csrf", browser.csrf.as_str())])
+        .send()
+        .await?;
+    assert_eq!(removed.status(), StatusCode::SEE_OTHER, "the UI goes back without a change");
+
+    let restored = app.post(&format!("{record}/restore"), &json!({})).await?;
+    assert_eq!(restored.status, StatusCode::OK, "{}", restored.body);
+    let r = app.client.get(app.url(&url)).send().await?;
+    assert_eq!(r.status(), StatusCode::OK, "the file is back with its record");
+    assert_eq!(r.bytes().await?.as_ref(), PDF);
+    let got = app.get(&record).await?;
+    let docs = got.body["documents"].as_array().context("no documents")?;
+    assert_eq!(docs.len(), 1, "only the file uploaded while live: {}", got.body);
+    assert_eq!(docs[0]["id"], file_id.as_str());
+    Ok(())
+}
+
+/// A file of an attachment field that a release removes is out of reach
+/// until a release brings the field back (its row and bytes are kept).
+async fn files_of_a_removed_field_are_out_of_reach(backend: TestBackend) -> Result<()> {
+    let Some(app) = app(backend).await? else { return Ok(()) };
+    let apply = |add: bool| {
+        let mut files = read_dir(&stock_metadata()).map_err(anyhow::Error::from)?;
+        with_brochure(&mut files, add);
+        anyhow::Ok(ApplyRequest {
+            files,
+            author: "test".into(),
+            comment: format!("brochure: {add}"),
+            plan_only: false,
+        })
+    };
+    app.engine.apply(apply(true)?).await?;
+    let id = new_company(&app, "Brochure Co").await?;
+    let path = format!("/api/v1/records/company/{id}/attachments/brochure");
+    let up = upload(&app, &path, "brochure.pdf", "application/pdf", PDF).await?;
+    assert_eq!(up.status, StatusCode::CREATED, "{}", up.body);
+    let url = up.body["url"].as_str().context("no url")?.to_owned();
+
+    app.engine.apply(apply(false)?).await?;
+    assert_eq!(app.get(&url).await?.status, StatusCode::NOT_FOUND, "the field is gone");
+    let r = app.call(reqwest::Method::DELETE, &url, None, &[]).await?;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+
+    app.engine.apply(apply(true)?).await?;
+    assert_eq!(app.get(&url).await?.status, StatusCode::OK, "the field is back, and its file");
+    Ok(())
+}
+
 on_both_backends!(
+    files_follow_their_record_to_the_bin_and_back,
+    files_of_a_removed_field_are_out_of_reach,
     the_record_page_uploads_and_removes,
     round_trip_and_delete,
     single_file_fields_replace,
