@@ -128,7 +128,8 @@ pub struct AttachmentInfo {
 }
 
 impl AttachmentInfo {
-    fn of(row: &AttachmentRow) -> Self {
+    /// The descriptor of a stored row.
+    pub(super) fn of(row: &AttachmentRow) -> Self {
         AttachmentInfo {
             id: row.id,
             field: row.field.clone(),
