@@ -414,9 +414,19 @@ async fn files_follow_their_record_to_the_bin_and_back(backend: TestBackend) -> 
     assert_eq!(r.status, StatusCode::NOT_FOUND, "no download from the recycle bin");
     assert_eq!(r.body["error"]["code"], "not_found");
     let r = app.call(reqwest::Method::DELETE, &url, None, &[]).await?;
-    assert_eq!(r.status, StatusCode::NOT_FOUND, "no delete in the recycle bin: {}", r.body);
+    assert_eq!(
+        r.status,
+        StatusCode::NOT_FOUND,
+        "no delete in the recycle bin: {}",
+        r.body
+    );
     let r = upload(&app, &path, "more.pdf", "application/pdf", PDF).await?;
-    assert_eq!(r.status, StatusCode::NOT_FOUND, "no upload to a deleted record: {}", r.body);
+    assert_eq!(
+        r.status,
+        StatusCode::NOT_FOUND,
+        "no upload to a deleted record: {}",
+        r.body
+    );
     assert_eq!(r.body["error"]["code"], "not_found");
     let removed = browser
         .client
@@ -424,7 +434,11 @@ async fn files_follow_their_record_to_the_bin_and_back(backend: TestBackend) -> 
         .form(&[("_csrf", browser.csrf.as_str())])
         .send()
         .await?;
-    assert_eq!(removed.status(), StatusCode::SEE_OTHER, "the UI goes back without a change");
+    assert_eq!(
+        removed.status(),
+        StatusCode::SEE_OTHER,
+        "the UI goes back without a change"
+    );
 
     let restored = app.post(&format!("{record}/restore"), &json!({})).await?;
     assert_eq!(restored.status, StatusCode::OK, "{}", restored.body);
@@ -465,7 +479,11 @@ async fn files_of_a_removed_field_are_out_of_reach(backend: TestBackend) -> Resu
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
 
     app.engine.apply(apply(true)?).await?;
-    assert_eq!(app.get(&url).await?.status, StatusCode::OK, "the field is back, and its file");
+    assert_eq!(
+        app.get(&url).await?.status,
+        StatusCode::OK,
+        "the field is back, and its file"
+    );
     Ok(())
 }
 
@@ -512,7 +530,9 @@ async fn lists_show_attachment_columns(backend: TestBackend) -> Result<()> {
         .replace("&#x2f;", "/");
     assert!(page.contains(">Documents<"), "the column is there");
     assert!(
-        page.contains(&format!("<a href=\"{first_url}\">offer.pdf</a> <span class=\"muted\">(2 files)</span>")),
+        page.contains(&format!(
+            "<a href=\"{first_url}\">offer.pdf</a> <span class=\"muted\">(2 files)</span>"
+        )),
         "first file, linked, and the count: {page}"
     );
     assert!(!page.contains("name=\"f.documents\""), "no filter on files");
@@ -526,7 +546,9 @@ async fn lists_show_attachment_columns(backend: TestBackend) -> Result<()> {
     assert_eq!(chosen.status(), StatusCode::OK);
     assert!(chosen.text().await?.contains(">Documents<"));
 
-    let r = app.get("/api/v1/records/company?fields=name,documents&sort=name").await?;
+    let r = app
+        .get("/api/v1/records/company?fields=name,documents&sort=name")
+        .await?;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let data = r.body["data"].as_array().context("no data")?;
     assert_eq!(data[0]["name"], "Aardvark Files");

@@ -494,7 +494,11 @@ async fn another_node_sees_changes_promptly(backend: TestBackend) -> Result<()> 
     })
     .await?;
     other
-        .create("contact", &json!({"full_name": "Line User", "preferred_channel": "line"}), None)
+        .create(
+            "contact",
+            &json!({"full_name": "Line User", "preferred_channel": "line"}),
+            None,
+        )
         .await?;
 
     let r = app
@@ -513,7 +517,11 @@ async fn another_node_sees_changes_promptly(backend: TestBackend) -> Result<()> 
     })
     .await?;
     let refused = other
-        .create("contact", &json!({"full_name": "Late", "preferred_channel": "line"}), None)
+        .create(
+            "contact",
+            &json!({"full_name": "Late", "preferred_channel": "line"}),
+            None,
+        )
         .await;
     assert!(
         matches!(refused, Err(relata::engine::EngineError::Invalid { .. })),

@@ -409,7 +409,9 @@ async fn search_survives_vacuum_and_renumbered_rowids(backend: TestBackend) -> R
                 .await?;
             sqlx::query("VACUUM").execute(p).await?;
             // Dense rowids in the reverse order of the ids: Charlie 1, Alpha 2.
-            sqlx::query("UPDATE company SET rowid = rowid + 1000").execute(p).await?;
+            sqlx::query("UPDATE company SET rowid = rowid + 1000")
+                .execute(p)
+                .await?;
             sqlx::query("UPDATE company SET rowid = (SELECT count(*) FROM company c2 WHERE c2.id >= company.id)")
                 .execute(p)
                 .await?;
@@ -433,14 +435,24 @@ async fn search_survives_vacuum_and_renumbered_rowids(backend: TestBackend) -> R
     assert!(found(&app, "alpha").await?.is_empty(), "the old text is gone");
     assert_eq!(found(&app, "alpine").await?, ["company:Alpine Trading"]);
 
-    let delta = app.post("/api/v1/records/company", &json!({"name": "Delta Trading"})).await?;
-    assert_eq!(delta.status, StatusCode::CREATED, "a new record is indexed: {}", delta.body);
+    let delta = app
+        .post("/api/v1/records/company", &json!({"name": "Delta Trading"}))
+        .await?;
+    assert_eq!(
+        delta.status,
+        StatusCode::CREATED,
+        "a new record is indexed: {}",
+        delta.body
+    );
     assert_eq!(found(&app, "delta").await?, ["company:Delta Trading"]);
 
     let charlie_path = format!("/api/v1/records/company/{}", id(&charlie));
     let r = app.call(Method::DELETE, &charlie_path, None, &[]).await?;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    assert!(found(&app, "charlie").await?.is_empty(), "the recycle bin is not searched");
+    assert!(
+        found(&app, "charlie").await?.is_empty(),
+        "the recycle bin is not searched"
+    );
     let r = app.post(&format!("{charlie_path}/restore"), &json!({})).await?;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(
@@ -507,11 +519,15 @@ async fn an_index_of_the_old_shape_is_rebuilt(backend: TestBackend) -> Result<()
         .plan;
     let steps: Vec<&str> = plan.steps.iter().map(|s| s.description.as_str()).collect();
     assert!(
-        steps.iter().any(|s| s.contains("drop the search index of company (its format changed")),
+        steps
+            .iter()
+            .any(|s| s.contains("drop the search index of company (its format changed")),
         "{steps:?}"
     );
     assert!(
-        steps.iter().any(|s| s.starts_with("create the search index of company")),
+        steps
+            .iter()
+            .any(|s| s.starts_with("create the search index of company")),
         "{steps:?}"
     );
 

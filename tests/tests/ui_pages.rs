@@ -349,7 +349,10 @@ async fn forms_hide_what_only_a_saved_record_has(backend: TestBackend) -> Result
     let new = get(&app, "/app/r/company/new", "en").await?;
     assert_eq!(new.status, StatusCode::OK);
     assert!(new.html.contains("data-tab=\"overview\"") && new.html.contains("data-tab=\"notes\""));
-    assert!(!new.html.contains("data-tab=\"contacts\""), "no related-list tab on the new form");
+    assert!(
+        !new.html.contains("data-tab=\"contacts\""),
+        "no related-list tab on the new form"
+    );
     assert!(!new.html.contains("id=\"tab-contacts\""), "no empty panel either");
     assert!(!new.html.contains("<legend>Files</legend>"), "no empty section");
 
@@ -357,11 +360,17 @@ async fn forms_hide_what_only_a_saved_record_has(backend: TestBackend) -> Result
     assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.html);
     let location = created.location.context("redirect")?;
     let view = get(&app, &location, "en").await?;
-    assert!(view.html.contains("data-tab=\"contacts\""), "the saved record has its tab");
+    assert!(
+        view.html.contains("data-tab=\"contacts\""),
+        "the saved record has its tab"
+    );
     assert!(view.html.contains("data-test=\"related-contact\""));
     let edit = get(&app, &format!("/app/r/company/{}/edit", id_of(&location)), "en").await?;
     assert_eq!(edit.status, StatusCode::OK);
-    assert!(!edit.html.contains("data-tab=\"contacts\""), "the edit form shows fields only");
+    assert!(
+        !edit.html.contains("data-tab=\"contacts\""),
+        "the edit form shows fields only"
+    );
     Ok(())
 }
 

@@ -8,10 +8,10 @@ use serde_json::Value as Json;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::attachments::AttachmentInfo;
 use super::compiled::CompiledEntity;
 use super::payload::{self, FieldError};
 use super::picklists::{self, PicklistValues};
-use super::attachments::AttachmentInfo;
 use super::query::{parse_list, projection, ListParams, Projection};
 use super::{Engine, EngineError, Snapshot};
 use crate::model::{FieldDef, FieldType};
@@ -200,8 +200,7 @@ impl Engine {
             attachments
         };
         if !wanted.is_empty() {
-            self.attach_files(e, std::slice::from_mut(&mut record), &wanted)
-                .await?;
+            self.attach_files(e, std::slice::from_mut(&mut record), &wanted).await?;
         }
         Ok(record)
     }
@@ -243,7 +242,12 @@ impl Engine {
     /// Sets each of `fields` (attachment fields) of every record to the
     /// descriptors of its live files, oldest first: one query for all the
     /// records, however many.
-    async fn attach_files(&self, e: &CompiledEntity, records: &mut [Record], fields: &[String]) -> Result<(), EngineError> {
+    async fn attach_files(
+        &self,
+        e: &CompiledEntity,
+        records: &mut [Record],
+        fields: &[String],
+    ) -> Result<(), EngineError> {
         let ids: Vec<Uuid> = records
             .iter()
             .filter_map(|r| r.get("id").and_then(Json::as_str).and_then(|s| Uuid::parse_str(s).ok()))

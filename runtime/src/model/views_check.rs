@@ -70,7 +70,9 @@ fn check_columns(ctx: &mut Ctx<'_>, path: &str, e: &EntityDef, columns: &[String
         } else if is_attachment(e, c) && i == 0 {
             ctx.error(
                 format!("{path}[{i}]"),
-                format!("`{c}` is an attachment field: the first column links to the record, so it must be another field"),
+                format!(
+                    "`{c}` is an attachment field: the first column links to the record, so it must be another field"
+                ),
             );
         }
     }

@@ -470,7 +470,12 @@ fn file_cell(viewer: &Viewer, v: &Value, deleted: bool) -> Cell {
         text: text("file_name").unwrap_or_default(),
         href: if deleted { None } else { text("url") },
         numeric: false,
-        more: (files.len() > 1).then(|| viewer.locale.text("files_count").replace("{n}", &files.len().to_string())),
+        more: (files.len() > 1).then(|| {
+            viewer
+                .locale
+                .text("files_count")
+                .replace("{n}", &files.len().to_string())
+        }),
     }
 }
 
