@@ -157,7 +157,7 @@ impl TestApp {
         config.location = self.location.clone();
         config.attachments.dir = self.attachments_dir.clone();
         configure(&mut config);
-        Ok(app::open(&config).await.context("opening a second engine")?)
+        app::open(&config).await.context("opening a second engine")
     }
 
     /// A client with no credentials that does not follow redirects.
