@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 
@@ -12,6 +13,9 @@ use crate::engine::{
 use crate::model::{read_dir, MetadataErrors};
 use crate::store::{Databases, Location, StoreError};
 use crate::web::WebOptions;
+
+/// How often pick lists are compared with the database by default.
+pub const DEFAULT_PICKLIST_POLL: Duration = Duration::from_secs(5);
 
 /// Everything the runtime is configured with, read once at start-up.
 #[derive(Debug, Clone)]
@@ -27,6 +31,9 @@ pub struct Config {
     /// Where attachment files go (`<data-dir>/attachments`, on every
     /// backend) and the largest file accepted.
     pub attachments: AttachmentSettings,
+    /// How often a node compares its pick lists with the database (the
+    /// fallback of PostgreSQL's notifications, the only way on SQLite).
+    pub picklist_poll: Duration,
 }
 
 impl Config {
@@ -43,6 +50,7 @@ impl Config {
             auth: AuthSettings::default(),
             secure_cookies: false,
             attachments,
+            picklist_poll: DEFAULT_PICKLIST_POLL,
         }
     }
 
@@ -82,7 +90,9 @@ pub enum AppError {
 /// Opens the databases and starts the engine.
 pub async fn open(config: &Config) -> Result<Arc<Engine>, AppError> {
     let dbs = Databases::open(&config.location).await?;
-    Ok(Engine::start(dbs, config.limits, config.auth, config.attachments.clone()).await?)
+    let engine = Engine::start(dbs, config.limits, config.auth, config.attachments.clone()).await?;
+    engine.watch_picklists(config.picklist_poll);
+    Ok(engine)
 }
 
 /// Applies the package in `dir` as a new release.

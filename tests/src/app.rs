@@ -149,6 +149,17 @@ impl TestApp {
         }))
     }
 
+    /// Another engine on this app's databases and attachment directory, as
+    /// a second runtime process would have (another node of a cluster, or
+    /// the same one restarted), its configuration adjusted by `configure`.
+    pub async fn open_engine(&self, configure: impl FnOnce(&mut Config)) -> anyhow::Result<Arc<Engine>> {
+        let mut config = Config::new(self._tmp.path().to_owned(), None);
+        config.location = self.location.clone();
+        config.attachments.dir = self.attachments_dir.clone();
+        configure(&mut config);
+        app::open(&config).await.context("opening a second engine")
+    }
+
     /// A client with no credentials that does not follow redirects.
     pub fn anonymous(&self) -> anyhow::Result<reqwest::Client> {
         Ok(reqwest::Client::builder().redirect(Policy::none()).build()?)

@@ -394,7 +394,181 @@ async fn the_record_page_uploads_and_removes(backend: TestBackend) -> Result<()>
     Ok(())
 }
 
+/// The files of a record in the recycle bin are out of reach (download and
+/// delete are 404, uploads refused, the UI's remove changes nothing) and
+/// come back, all of them, when the record is restored.
+async fn files_follow_their_record_to_the_bin_and_back(backend: TestBackend) -> Result<()> {
+    let Some(app) = app(backend).await? else { return Ok(()) };
+    let browser = app.sign_in("admin", ADMIN_PASSWORD).await?;
+    let id = new_company(&app, "Binned Files Ltd").await?;
+    let path = format!("/api/v1/records/company/{id}/attachments/documents");
+    let up = upload(&app, &path, "offer.pdf", "application/pdf", PDF).await?;
+    assert_eq!(up.status, StatusCode::CREATED, "{}", up.body);
+    let url = up.body["url"].as_str().context("no url")?.to_owned();
+    let file_id = up.body["id"].as_str().context("no id")?.to_owned();
+    let record = format!("/api/v1/records/company/{id}");
+
+    let del = app.call(reqwest::Method::DELETE, &record, None, &[]).await?;
+    assert_eq!(del.status, StatusCode::OK, "{}", del.body);
+    let r = app.get(&url).await?;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "no download from the recycle bin");
+    assert_eq!(r.body["error"]["code"], "not_found");
+    let r = app.call(reqwest::Method::DELETE, &url, None, &[]).await?;
+    assert_eq!(
+        r.status,
+        StatusCode::NOT_FOUND,
+        "no delete in the recycle bin: {}",
+        r.body
+    );
+    let r = upload(&app, &path, "more.pdf", "application/pdf", PDF).await?;
+    assert_eq!(
+        r.status,
+        StatusCode::NOT_FOUND,
+        "no upload to a deleted record: {}",
+        r.body
+    );
+    assert_eq!(r.body["error"]["code"], "not_found");
+    let removed = browser
+        .client
+        .post(browser.url(&format!("/app/files/{file_id}/remove?back=/app/r/company/{id}")))
+        .form(&[("_csrf", browser.csrf.as_str())])
+        .send()
+        .await?;
+    assert_eq!(
+        removed.status(),
+        StatusCode::SEE_OTHER,
+        "the UI goes back without a change"
+    );
+
+    let restored = app.post(&format!("{record}/restore"), &json!({})).await?;
+    assert_eq!(restored.status, StatusCode::OK, "{}", restored.body);
+    let r = app.client.get(app.url(&url)).send().await?;
+    assert_eq!(r.status(), StatusCode::OK, "the file is back with its record");
+    assert_eq!(r.bytes().await?.as_ref(), PDF);
+    let got = app.get(&record).await?;
+    let docs = got.body["documents"].as_array().context("no documents")?;
+    assert_eq!(docs.len(), 1, "only the file uploaded while live: {}", got.body);
+    assert_eq!(docs[0]["id"], file_id.as_str());
+    Ok(())
+}
+
+/// A file of an attachment field that a release removes is out of reach
+/// until a release brings the field back (its row and bytes are kept).
+async fn files_of_a_removed_field_are_out_of_reach(backend: TestBackend) -> Result<()> {
+    let Some(app) = app(backend).await? else { return Ok(()) };
+    let apply = |add: bool| {
+        let mut files = read_dir(&stock_metadata()).map_err(anyhow::Error::from)?;
+        with_brochure(&mut files, add);
+        anyhow::Ok(ApplyRequest {
+            files,
+            author: "test".into(),
+            comment: format!("brochure: {add}"),
+            plan_only: false,
+        })
+    };
+    app.engine.apply(apply(true)?).await?;
+    let id = new_company(&app, "Brochure Co").await?;
+    let path = format!("/api/v1/records/company/{id}/attachments/brochure");
+    let up = upload(&app, &path, "brochure.pdf", "application/pdf", PDF).await?;
+    assert_eq!(up.status, StatusCode::CREATED, "{}", up.body);
+    let url = up.body["url"].as_str().context("no url")?.to_owned();
+
+    app.engine.apply(apply(false)?).await?;
+    assert_eq!(app.get(&url).await?.status, StatusCode::NOT_FOUND, "the field is gone");
+    let r = app.call(reqwest::Method::DELETE, &url, None, &[]).await?;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+
+    app.engine.apply(apply(true)?).await?;
+    assert_eq!(
+        app.get(&url).await?.status,
+        StatusCode::OK,
+        "the field is back, and its file"
+    );
+    Ok(())
+}
+
+/// A list column may name an attachment field: the list page shows the
+/// first file's name linking to its download and how many files there are
+/// (read for the whole page at once), and the record API gives the files'
+/// descriptors when `fields=` names the field.
+async fn lists_show_attachment_columns(backend: TestBackend) -> Result<()> {
+    let Some(app) = app(backend).await? else { return Ok(()) };
+    let mut files = read_dir(&stock_metadata())?;
+    let list = files
+        .iter_mut()
+        .find(|f| f.path.ends_with("company_list.yaml"))
+        .context("no company list")?;
+    list.text = list.text.replace(
+        "columns: [name, company_type, industry, city, phone, key_customer]",
+        "columns: [name, city, documents]",
+    );
+    app.engine
+        .apply(ApplyRequest {
+            files,
+            author: "test".into(),
+            comment: "documents in the list".into(),
+            plan_only: false,
+        })
+        .await?;
+    let with_files = new_company(&app, "Aardvark Files").await?;
+    new_company(&app, "Bare Company").await?;
+    let path = format!("/api/v1/records/company/{with_files}/attachments/documents");
+    let first = upload(&app, &path, "offer.pdf", "application/pdf", PDF).await?;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
+    let second = upload(&app, &path, "terms.pdf", "application/pdf", PDF).await?;
+    assert_eq!(second.status, StatusCode::CREATED, "{}", second.body);
+    let first_url = first.body["url"].as_str().context("no url")?.to_owned();
+
+    let browser = app.sign_in("admin", ADMIN_PASSWORD).await?;
+    let page = browser
+        .client
+        .get(browser.url("/app/l/company"))
+        .send()
+        .await?
+        .text()
+        .await?
+        .replace("&#x2f;", "/");
+    assert!(page.contains(">Documents<"), "the column is there");
+    assert!(
+        page.contains(&format!(
+            "<a href=\"{first_url}\">offer.pdf</a> <span class=\"muted\">(2 files)</span>"
+        )),
+        "first file, linked, and the count: {page}"
+    );
+    assert!(!page.contains("name=\"f.documents\""), "no filter on files");
+    assert!(!page.contains("data-test=\"sort-documents\""), "no sort on files");
+    // The column chooser offers the field on any list.
+    let chosen = browser
+        .client
+        .get(browser.url("/app/l/key_customers?col=name&col=documents"))
+        .send()
+        .await?;
+    assert_eq!(chosen.status(), StatusCode::OK);
+    assert!(chosen.text().await?.contains(">Documents<"));
+
+    let r = app
+        .get("/api/v1/records/company?fields=name,documents&sort=name")
+        .await?;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let data = r.body["data"].as_array().context("no data")?;
+    assert_eq!(data[0]["name"], "Aardvark Files");
+    assert_eq!(data[0]["documents"].as_array().map(Vec::len), Some(2), "{}", r.body);
+    assert_eq!(data[0]["documents"][0]["url"], first_url.as_str());
+    assert_eq!(data[1]["documents"], json!([]));
+    let r = app.get("/api/v1/records/company?sort=name").await?;
+    assert!(r.body["data"][0].get("documents").is_none(), "only when asked for");
+    let one = app
+        .get(&format!("/api/v1/records/company/{with_files}?fields=documents"))
+        .await?;
+    assert_eq!(one.body["documents"].as_array().map(Vec::len), Some(2), "{}", one.body);
+    assert!(one.body.get("name").is_none());
+    Ok(())
+}
+
 on_both_backends!(
+    lists_show_attachment_columns,
+    files_follow_their_record_to_the_bin_and_back,
+    files_of_a_removed_field_are_out_of_reach,
     the_record_page_uploads_and_removes,
     round_trip_and_delete,
     single_file_fields_replace,

@@ -197,7 +197,7 @@ async fn attachment_errors(backend: TestBackend) -> Result<()> {
         "  - { name: title, type: attachment, label: { en: T, zh-CN: 标题 } }\n",
     );
     let list = "version: 1\nkind: list\nname: docs\nentity: doc\nlabel: { en: D, zh-CN: 文 }\n\
-                columns: [title, files]\nsort: [files]\nfilter: { files: eq.x }\nquick_search: [files]\n";
+                columns: [files, title]\nsort: [files]\nfilter: { files: eq.x }\nquick_search: [files]\n";
     let errors = refused(
         &app,
         &[("doc.yaml", &doc), ("shown.yaml", &shown), ("docs_list.yaml", list)],
@@ -214,7 +214,7 @@ async fn attachment_errors(backend: TestBackend) -> Result<()> {
             "doc.yaml: fields[2].attachment: `attachment` does not apply to a text field",
             "doc.yaml: indexes[0].fields[0]: `files` is an attachment field and has no column to index",
             "shown.yaml: display_field: `title` is an attachment field; expected a text, email, phone or url field",
-            "docs_list.yaml: columns[1]: `files` is an attachment field and cannot be a list column",
+            "docs_list.yaml: columns[0]: `files` is an attachment field: the first column links to the record, so it must be another field",
             "docs_list.yaml: sort[0]: `files` is an attachment field and cannot be sorted on",
             "docs_list.yaml: filter.files: `files` is an attachment field and cannot be filtered on",
             "docs_list.yaml: quick_search[0]: `files` is an attachment field; quick search looks in text fields",

@@ -458,7 +458,80 @@ async fn releases_merge_with_admin_changes(backend: TestBackend) -> Result<()> {
     Ok(())
 }
 
+/// Two runtime nodes on one database: a change made through one is in
+/// force on the other within a bounded wait. On PostgreSQL the other node
+/// polls once an hour, so only the notification can bring it there; on
+/// SQLite it polls the change counter every 200 ms.
+async fn another_node_sees_changes_promptly(backend: TestBackend) -> Result<()> {
+    let Some(app) = app(backend).await? else { return Ok(()) };
+    let poll = match backend {
+        TestBackend::Postgres => std::time::Duration::from_secs(3600),
+        TestBackend::Sqlite => std::time::Duration::from_millis(200),
+    };
+    let other = app.open_engine(|c| c.picklist_poll = poll).await?;
+    assert!(other.picklist("contact_channel")?.value("line").is_none());
+
+    async fn wait_for(what: &str, ok: impl Fn() -> bool) -> Result<()> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        while !ok() {
+            anyhow::ensure!(std::time::Instant::now() < deadline, "the other node never saw {what}");
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        Ok(())
+    }
+
+    let r = app
+        .post(
+            &format!("{LIST}/values"),
+            &json!({"code": "line", "label": {"en": "LINE", "zh-CN": "连我"}}),
+        )
+        .await?;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    wait_for("the new value", || {
+        other
+            .picklist("contact_channel")
+            .is_ok_and(|l| l.value("line").is_some_and(|v| v.active))
+    })
+    .await?;
+    other
+        .create(
+            "contact",
+            &json!({"full_name": "Line User", "preferred_channel": "line"}),
+            None,
+        )
+        .await?;
+
+    let r = app
+        .call(
+            Method::PATCH,
+            &format!("{LIST}/values/line"),
+            Some(&json!({"active": false, "label": {"en": "LINE app"}})),
+            &[],
+        )
+        .await?;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    wait_for("the deactivation", || {
+        other
+            .picklist("contact_channel")
+            .is_ok_and(|l| l.value("line").is_some_and(|v| !v.active && v.label.en == "LINE app"))
+    })
+    .await?;
+    let refused = other
+        .create(
+            "contact",
+            &json!({"full_name": "Late", "preferred_channel": "line"}),
+            None,
+        )
+        .await;
+    assert!(
+        matches!(refused, Err(relata::engine::EngineError::Invalid { .. })),
+        "the other node refuses the deactivated code: {refused:?}"
+    );
+    Ok(())
+}
+
 on_both_backends!(
+    another_node_sees_changes_promptly,
     add_rename_reorder_deactivate,
     bad_inputs_change_nothing,
     non_admins_are_refused,

@@ -383,7 +383,169 @@ async fn query_plans_use_the_index(backend: TestBackend) -> Result<()> {
     Ok(())
 }
 
+async fn sorted(app: &TestApp, q: &str) -> Result<Vec<String>> {
+    let mut v = found(app, q).await?;
+    v.sort();
+    Ok(v)
+}
+
+/// The index follows records by id, not by the entity table's rowid: after
+/// a VACUUM, and after the rowids are renumbered as VACUUM may do and a dump
+/// and restore does, edits, deletes, restores and new records still keep
+/// the index right (on SQLite the old rowid link found stale text, kept
+/// deleted records and refused new ones).
+async fn search_survives_vacuum_and_renumbered_rowids(backend: TestBackend) -> Result<()> {
+    use relata::store::Pool;
+    let Some(app) = app(backend).await? else { return Ok(()) };
+    let alpha = app.create("company", json!({"name": "Alpha Trading"})).await?;
+    let bravo = app.create("company", json!({"name": "Bravo Trading"})).await?;
+    let charlie = app.create("company", json!({"name": "Charlie Trading"})).await?;
+    match &app.engine.databases().ed {
+        Pool::Sqlite(p) => {
+            // A purge (hard delete) leaves a gap in the rowids.
+            sqlx::query("DELETE FROM company WHERE id = $1")
+                .bind(id(&bravo))
+                .execute(p)
+                .await?;
+            sqlx::query("VACUUM").execute(p).await?;
+            // Dense rowids in the reverse order of the ids: Charlie 1, Alpha 2.
+            sqlx::query("UPDATE company SET rowid = rowid + 1000")
+                .execute(p)
+                .await?;
+            sqlx::query("UPDATE company SET rowid = (SELECT count(*) FROM company c2 WHERE c2.id >= company.id)")
+                .execute(p)
+                .await?;
+        }
+        Pool::Postgres(p) => {
+            sqlx::query("DELETE FROM company WHERE id = $1::uuid")
+                .bind(id(&bravo))
+                .execute(p)
+                .await?;
+            sqlx::query("VACUUM FULL company").execute(p).await?;
+        }
+    }
+    assert_eq!(
+        sorted(&app, "trading").await?,
+        ["company:Alpha Trading", "company:Charlie Trading"]
+    );
+    let path = format!("/api/v1/records/company/{}", id(&alpha));
+    let version = alpha["row_version"].as_i64().context("version")?;
+    let r = app.patch(&path, version, &json!({"name": "Alpine Trading"})).await?;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(found(&app, "alpha").await?.is_empty(), "the old text is gone");
+    assert_eq!(found(&app, "alpine").await?, ["company:Alpine Trading"]);
+
+    let delta = app
+        .post("/api/v1/records/company", &json!({"name": "Delta Trading"}))
+        .await?;
+    assert_eq!(
+        delta.status,
+        StatusCode::CREATED,
+        "a new record is indexed: {}",
+        delta.body
+    );
+    assert_eq!(found(&app, "delta").await?, ["company:Delta Trading"]);
+
+    let charlie_path = format!("/api/v1/records/company/{}", id(&charlie));
+    let r = app.call(Method::DELETE, &charlie_path, None, &[]).await?;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(
+        found(&app, "charlie").await?.is_empty(),
+        "the recycle bin is not searched"
+    );
+    let r = app.post(&format!("{charlie_path}/restore"), &json!({})).await?;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        sorted(&app, "trading").await?,
+        [
+            "company:Alpine Trading",
+            "company:Charlie Trading",
+            "company:Delta Trading"
+        ]
+    );
+    Ok(())
+}
+
+/// A SQLite index built by an older runtime (keyed by the entity table's
+/// rowid, no key table) is planned for a rebuild by the next release and
+/// rebuilt at the next start without one.
+async fn an_index_of_the_old_shape_is_rebuilt(backend: TestBackend) -> Result<()> {
+    use relata::store::Pool;
+    let Some(app) = app(backend).await? else { return Ok(()) };
+    let Pool::Sqlite(p) = &app.engine.databases().ed else {
+        return Ok(()); // The PostgreSQL index has had one shape only.
+    };
+    app.create("company", json!({"name": "Old Shape Ltd", "city": "Ningbo"}))
+        .await?;
+    // The index as the previous runtime built it.
+    let fts = "\"_search_company\"(rowid, record_id, c0, c1, c2, c3)";
+    let new = "NEW.\"name\", NEW.\"city\", NEW.\"email\", NEW.\"phone\"";
+    for sql in [
+        "DROP TRIGGER \"_search_company__ai\"".to_owned(),
+        "DROP TRIGGER \"_search_company__ad\"".to_owned(),
+        "DROP TRIGGER \"_search_company__au\"".to_owned(),
+        "DROP TABLE \"_searchid_company\"".to_owned(),
+        "DELETE FROM \"_search_company\"".to_owned(),
+        format!(
+            "CREATE TRIGGER \"_search_company__ai\" AFTER INSERT ON \"company\" WHEN NEW.\"deleted_at\" IS NULL \
+             BEGIN INSERT INTO {fts} VALUES (NEW.rowid, NEW.\"id\", {new}); END"
+        ),
+        "CREATE TRIGGER \"_search_company__ad\" AFTER DELETE ON \"company\" \
+         BEGIN DELETE FROM \"_search_company\" WHERE rowid = OLD.rowid; END"
+            .to_owned(),
+        format!(
+            "CREATE TRIGGER \"_search_company__au\" AFTER UPDATE OF \"deleted_at\", \"name\", \"city\", \"email\", \"phone\" \
+             ON \"company\" BEGIN DELETE FROM \"_search_company\" WHERE rowid = OLD.rowid; \
+             INSERT INTO {fts} SELECT NEW.rowid, NEW.\"id\", {new} WHERE NEW.\"deleted_at\" IS NULL; END"
+        ),
+        format!(
+            "INSERT INTO {fts} SELECT rowid, \"id\", \"name\", \"city\", \"email\", \"phone\" FROM \"company\" \
+             WHERE \"deleted_at\" IS NULL"
+        ),
+    ] {
+        sqlx::query(&sql).execute(p).await?;
+    }
+    assert_eq!(found(&app, "old shape").await?, ["company:Old Shape Ltd"]);
+
+    let plan = app
+        .engine
+        .apply(ApplyRequest {
+            files: read_dir(&stock_metadata())?,
+            author: "test".into(),
+            comment: "plan".into(),
+            plan_only: true,
+        })
+        .await?
+        .plan;
+    let steps: Vec<&str> = plan.steps.iter().map(|s| s.description.as_str()).collect();
+    assert!(
+        steps
+            .iter()
+            .any(|s| s.contains("drop the search index of company (its format changed")),
+        "{steps:?}"
+    );
+    assert!(
+        steps
+            .iter()
+            .any(|s| s.starts_with("create the search index of company")),
+        "{steps:?}"
+    );
+
+    // A restart rebuilds it, with no release.
+    let restarted = app.open_engine(|_| {}).await?;
+    let keys: i64 = sqlx::query_scalar("SELECT count(*) FROM \"_searchid_company\"")
+        .fetch_one(p)
+        .await?;
+    assert_eq!(keys, 1, "the key table is back and filled");
+    let groups = restarted.search("ningbo", None).await?;
+    assert_eq!(groups.len(), 1);
+    assert_eq!(groups[0].hits[0].display, "Old Shape Ltd");
+    Ok(())
+}
+
 on_both_backends!(
+    search_survives_vacuum_and_renumbered_rowids,
+    an_index_of_the_old_shape_is_rebuilt,
     finds_by_display_and_search_fields,
     follows_deletes_restores_and_updates,
     a_release_that_adds_a_search_field_backfills,

@@ -340,7 +340,43 @@ async fn a_signed_in_session_works_the_forms(backend: TestBackend) -> Result<()>
     Ok(())
 }
 
+/// The new and edit forms show no related lists (of a record that does
+/// not exist yet) nor sections without fields (files come after the first
+/// save); the saved record's page has them.
+async fn forms_hide_what_only_a_saved_record_has(backend: TestBackend) -> Result<()> {
+    let Some(app) = TestApp::spawn(backend, Some(&stock_metadata())).await? else {
+        return Ok(());
+    };
+    let new = get(&app, "/app/r/company/new", "en").await?;
+    assert_eq!(new.status, StatusCode::OK);
+    assert!(new.html.contains("data-tab=\"overview\"") && new.html.contains("data-tab=\"notes\""));
+    assert!(
+        !new.html.contains("data-tab=\"contacts\""),
+        "no related-list tab on the new form"
+    );
+    assert!(!new.html.contains("id=\"tab-contacts\""), "no empty panel either");
+    assert!(!new.html.contains("<legend>Files</legend>"), "no empty section");
+
+    let created = post(&app, "/app/r/company", &[("name", "First Save Ltd")]).await?;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.html);
+    let location = created.location.context("redirect")?;
+    let view = get(&app, &location, "en").await?;
+    assert!(
+        view.html.contains("data-tab=\"contacts\""),
+        "the saved record has its tab"
+    );
+    assert!(view.html.contains("data-test=\"related-contact\""));
+    let edit = get(&app, &format!("/app/r/company/{}/edit", id_of(&location)), "en").await?;
+    assert_eq!(edit.status, StatusCode::OK);
+    assert!(
+        !edit.html.contains("data-tab=\"contacts\""),
+        "the edit form shows fields only"
+    );
+    Ok(())
+}
+
 on_both_backends!(
+    forms_hide_what_only_a_saved_record_has,
     a_signed_in_session_works_the_forms,
     pages_in_both_languages,
     create_edit_conflict_delete_restore,

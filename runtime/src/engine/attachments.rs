@@ -128,7 +128,8 @@ pub struct AttachmentInfo {
 }
 
 impl AttachmentInfo {
-    fn of(f: &AttachedFile) -> Self {
+    /// The descriptor of a stored file.
+    pub(super) fn of(f: &AttachedFile) -> Self {
         AttachmentInfo {
             id: f.id,
             field: f.field.clone(),
@@ -369,7 +370,7 @@ impl Engine {
             id: up.record_id.to_owned(),
         };
         let record_id = Uuid::parse_str(up.record_id).map_err(|_| not_found())?;
-        if e.table.get(&self.dbs.ed, record_id, None).await?.is_none() {
+        if !e.table.is_live(&self.dbs.ed, record_id).await? {
             return Err(not_found());
         }
         let mut checked = Checked {
@@ -421,37 +422,48 @@ impl Engine {
         Ok(AttachmentInfo::of(&row.file()))
     }
 
-    /// A live attachment and its bytes.
-    pub async fn download(&self, id: &str) -> Result<(AttachmentInfo, StoredFile), AttachmentError> {
+    /// A live attachment row whose owner is live too: its entity and
+    /// attachment field are in the active release and its record is not in
+    /// the recycle bin. Anything else reads as "no such attachment", so a
+    /// file of a deleted record (or of a removed field) is not served nor
+    /// changed until the record (or field) comes back.
+    async fn live_row(&self, id: &str) -> Result<AttachmentRow, AttachmentError> {
+        let not_found = || AttachmentError::NotFound(id.to_owned());
         let uid = parse_attachment_id(id)?;
-        let row = self
-            .attachment_rows
-            .get(uid)
-            .await?
-            .ok_or_else(|| AttachmentError::NotFound(id.to_owned()))?;
+        let row = self.attachment_rows.get(uid).await?.ok_or_else(not_found)?;
+        let snap = self.snapshot().await;
+        let e = snap.model.entity(&row.entity).ok_or_else(not_found)?;
+        if e.attachment(&row.field).is_none() || !e.table.is_live(&self.dbs.ed, row.record_id).await? {
+            return Err(not_found());
+        }
+        Ok(row)
+    }
+
+    /// A live attachment of a live record, and its bytes.
+    pub async fn download(&self, id: &str) -> Result<(AttachmentInfo, StoredFile), AttachmentError> {
+        let row = self.live_row(id).await?;
         let file = self.files.open(&row.id.to_string()).await?;
         Ok((AttachmentInfo::of(&row.file()), file))
     }
 
-    /// A live attachment's descriptor.
+    /// A live attachment's descriptor (its record live too).
     pub async fn attachment(&self, id: &str) -> Result<AttachmentInfo, AttachmentError> {
-        let uid = parse_attachment_id(id)?;
-        let row = self.attachment_rows.get(uid).await?;
-        row.map(|r| AttachmentInfo::of(&r.file()))
-            .ok_or_else(|| AttachmentError::NotFound(id.to_owned()))
+        Ok(AttachmentInfo::of(&self.live_row(id).await?.file()))
     }
 
-    /// Marks an attachment deleted; its file is kept until a purge.
+    /// Marks an attachment of a live record deleted; its file is kept until
+    /// a purge. The attachment of a record in the recycle bin is refused
+    /// (404), so restoring the record brings back all its files.
     pub async fn delete_attachment(&self, id: &str) -> Result<AttachmentInfo, AttachmentError> {
-        let info = self.attachment(id).await?;
+        let row = self.live_row(id).await?;
         if !self
             .attachment_rows
-            .mark_deleted(info.id, OffsetDateTime::now_utc())
+            .mark_deleted(row.id, OffsetDateTime::now_utc())
             .await?
         {
             return Err(AttachmentError::NotFound(id.to_owned()));
         }
-        Ok(info)
+        Ok(AttachmentInfo::of(&row.file()))
     }
 }
 

@@ -18,6 +18,7 @@ mod release;
 mod search;
 mod views;
 
+use std::sync::atomic::AtomicI64;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
@@ -113,6 +114,9 @@ pub struct Engine {
     /// between releases, so kept apart from the release's compiled model.
     picklists: ArcSwap<PicklistValues>,
     picklist_store: PicklistStore,
+    /// The change counter of the stored values the lists were built from
+    /// (see [`Engine::watch_picklists`]).
+    picklist_version: AtomicI64,
     /// Requests hold it shared while they use the database; applying a release
     /// holds it exclusively for the DDL and the swap, so no request runs an old
     /// model's SQL against a new schema.
@@ -164,6 +168,7 @@ impl Engine {
             model: ArcSwap::from_pointee(CompiledModel::empty(dbs.backend())),
             picklists: ArcSwap::from_pointee(PicklistValues::default()),
             picklist_store: PicklistStore::new(dbs.ed.clone()),
+            picklist_version: AtomicI64::new(-1),
             dbs,
             bm,
             gate: RwLock::new(()),

@@ -3,7 +3,9 @@
 //! by the store, and followed by a reload of the effective lists, so the
 //! next request validates against it.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde::Deserialize;
 use time::OffsetDateTime;
@@ -247,10 +249,69 @@ impl Engine {
 
     /// Rebuilds the effective lists from the table for the current model.
     pub(super) async fn reload_picklists(&self) -> Result<(), StoreError> {
+        // The version first: a change committed between the two reads is
+        // in the rows and makes the next check reload once more, never less.
+        let version = self.picklist_store.version().await?;
         let rows = self.picklist_store.all().await?;
         let model = self.model.load_full();
         self.picklists
             .store(Arc::new(PicklistValues::build(&model.model, &rows)));
+        self.picklist_version.store(version, Ordering::Release);
         Ok(())
+    }
+
+    /// Reloads the lists if any node changed them since they were built
+    /// (one cheap read of the change counter otherwise). Serialised with
+    /// releases and local changes, which rebuild the lists too.
+    pub async fn sync_picklists(&self) -> Result<bool, StoreError> {
+        let stored = self.picklist_store.version().await?;
+        if stored == self.picklist_version.load(Ordering::Acquire) {
+            return Ok(false);
+        }
+        let _one_at_a_time = self.applying.lock().await;
+        self.reload_picklists().await?;
+        Ok(true)
+    }
+
+    /// Keeps this node's lists in step with changes other nodes make: on
+    /// PostgreSQL at once, through `LISTEN relata_picklists` (every change
+    /// sends a `NOTIFY` in its own transaction); on every backend, and as a
+    /// fallback for notices lost while a connection was down, by comparing
+    /// the change counter every `every`. Runs until the engine is dropped.
+    pub fn watch_picklists(self: &Arc<Self>, every: Duration) {
+        let weak = Arc::downgrade(self);
+        let store = self.picklist_store.clone();
+        tokio::spawn(async move {
+            let mut notices = match store.listen().await {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot listen for pick-list changes; polling only");
+                    None
+                }
+            };
+            loop {
+                // First a check: it catches a change made before the listener
+                // was up; then every notice, or every `every` at the latest.
+                let Some(engine) = weak.upgrade() else { return };
+                match engine.sync_picklists().await {
+                    Ok(true) => tracing::info!("pick lists reloaded after a change on another node"),
+                    Ok(false) => {}
+                    Err(e) => tracing::warn!(error = %e, "cannot check pick lists for changes"),
+                }
+                drop(engine);
+                match notices.as_mut() {
+                    Some(n) => {
+                        tokio::select! {
+                            got = n.next() => if let Err(e) = got {
+                                tracing::warn!(error = %e, "pick-list notices failed; polling until they come back");
+                                tokio::time::sleep(every).await;
+                            },
+                            () = tokio::time::sleep(every) => {}
+                        }
+                    }
+                    None => tokio::time::sleep(every).await,
+                }
+            }
+        });
     }
 }

@@ -39,6 +39,9 @@ pub struct ParsedList {
     pub query: ListQuery,
     /// Reference fields to expand.
     pub expand: Vec<String>,
+    /// Attachment fields named in `fields=`: each record gets the
+    /// descriptors of its files (read for the whole page at once).
+    pub attachments: Vec<String>,
     /// Whether a total was asked for.
     pub total: bool,
     sort_text: String,
@@ -109,8 +112,12 @@ pub fn parse_list(
     if let Some(c) = cursor {
         query.after = Some(decode_cursor(&c, &sort_text)?);
     }
-    let (projection, expand) = projection(e, &opts)?;
-    query.projection = projection.map(|mut p| {
+    let Projection {
+        columns,
+        expand,
+        attachments,
+    } = projection(e, &opts)?;
+    query.projection = columns.map(|mut p| {
         for k in &query.sort {
             if !p.contains(&k.column) {
                 p.push(k.column);
@@ -121,6 +128,7 @@ pub fn parse_list(
     Ok(ParsedList {
         query,
         expand,
+        attachments,
         total,
         sort_text,
     })
@@ -296,8 +304,22 @@ fn operand_value(key: &str, kind: ColumnKind, text: &str) -> Result<Json, Engine
     parsed.ok_or_else(|| bad(format!("filter `{key}`: `{text}` is not a valid value for this field")))
 }
 
-/// The columns to select for `fields=` (None: all) and the fields to expand.
-pub fn projection(e: &CompiledEntity, opts: &ReadOptions) -> Result<(Option<Vec<usize>>, Vec<String>), EngineError> {
+/// What a read selects: `fields=` turned into columns, attachment fields
+/// and reference fields to expand.
+#[derive(Debug, Default)]
+pub struct Projection {
+    /// The columns to select (None: all).
+    pub columns: Option<Vec<usize>>,
+    /// Reference fields to expand.
+    pub expand: Vec<String>,
+    /// Attachment fields named in `fields=`, whose file descriptors are
+    /// read with the records.
+    pub attachments: Vec<String>,
+}
+
+/// The columns to select for `fields=` (None: all), the attachment fields
+/// it names and the fields to expand.
+pub fn projection(e: &CompiledEntity, opts: &ReadOptions) -> Result<Projection, EngineError> {
     let mut expand = Vec::new();
     if let Some(list) = &opts.expand {
         for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
@@ -309,15 +331,26 @@ pub fn projection(e: &CompiledEntity, opts: &ReadOptions) -> Result<(Option<Vec<
         }
     }
     let Some(list) = &opts.fields else {
-        return Ok((None, expand));
+        return Ok(Projection {
+            columns: None,
+            expand,
+            attachments: Vec::new(),
+        });
     };
     let mut cols = vec![0, e.table.column_index("row_version").unwrap_or(0)];
+    let mut attachments: Vec<String> = Vec::new();
     for name in list
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .chain(expand.iter().map(String::as_str))
     {
+        if e.attachment(name).is_some() {
+            if !attachments.iter().any(|a| a == name) {
+                attachments.push(name.to_owned());
+            }
+            continue;
+        }
         let i = e
             .table
             .column_index(name)
@@ -326,5 +359,9 @@ pub fn projection(e: &CompiledEntity, opts: &ReadOptions) -> Result<(Option<Vec<
             cols.push(i);
         }
     }
-    Ok((Some(cols), expand))
+    Ok(Projection {
+        columns: Some(cols),
+        expand,
+        attachments,
+    })
 }

@@ -1,17 +1,21 @@
 //! Record operations: validate, convert, write, and explain what the
 //! database refused in terms of fields.
 
+use std::collections::HashMap;
+
 use sea_query::Value;
 use serde_json::Value as Json;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::attachments::AttachmentInfo;
 use super::compiled::CompiledEntity;
 use super::payload::{self, FieldError};
 use super::picklists::{self, PicklistValues};
-use super::query::{parse_list, projection, ListParams};
+use super::query::{parse_list, projection, ListParams, Projection};
 use super::{Engine, EngineError, Snapshot};
 use crate::model::{FieldDef, FieldType};
+use crate::store::ed::attachments::AttachmentRow;
 use crate::store::ed::records::{ListError, Record, Stamp, WriteError, WriteOutcome};
 use crate::store::ed::values::{to_sql, ColumnKind};
 use crate::store::StoreError;
@@ -176,15 +180,19 @@ impl Engine {
         let snap = self.snapshot().await;
         let e = entity(&snap, entity_name)?;
         let uid = parse_id(entity_name, id)?;
-        let (cols, expand) = projection(e, opts)?;
+        let Projection {
+            columns,
+            expand,
+            attachments,
+        } = projection(e, opts)?;
         let not_found = || EngineError::NotFound {
             entity: entity_name.to_owned(),
             id: id.to_owned(),
         };
-        // Each attachment field reads as the list of its files, fetched in
-        // the same statement (not with a projection: `fields=` names columns
-        // only).
-        let mut record = if cols.is_none() && !e.attachments.is_empty() {
+        // Each attachment field reads as the list of its files: without a
+        // projection all of them, fetched in the same statement as the row;
+        // with one, those `fields=` names.
+        let mut record = if columns.is_none() && !e.attachments.is_empty() {
             let (mut record, files) = e.table.get_with_files(&self.dbs.ed, uid).await?.ok_or_else(not_found)?;
             for (field, infos) in super::attachments::by_field(e, &files) {
                 record.insert(field, serde_json::to_value(infos).unwrap_or_default());
@@ -192,12 +200,15 @@ impl Engine {
             record
         } else {
             e.table
-                .get(&self.dbs.ed, uid, cols.as_deref())
+                .get(&self.dbs.ed, uid, columns.as_deref())
                 .await?
                 .ok_or_else(not_found)?
         };
         self.expand(&snap, e, std::slice::from_mut(&mut record), &expand)
             .await?;
+        if !attachments.is_empty() {
+            self.attach_files(e, std::slice::from_mut(&mut record), &attachments).await?;
+        }
         Ok(record)
     }
 
@@ -216,6 +227,9 @@ impl Engine {
             })?;
         let mut data = page.records;
         self.expand(&snap, e, &mut data, &parsed.expand).await?;
+        if !parsed.attachments.is_empty() {
+            self.attach_files(e, &mut data, &parsed.attachments).await?;
+        }
         let (total, total_capped) = if parsed.total {
             let cap = self.limits.count_cap;
             let n = e.table.count(&self.dbs.ed, &parsed.query, cap).await?;
@@ -230,6 +244,40 @@ impl Engine {
             total,
             total_capped,
         })
+    }
+
+    /// Sets each of `fields` (attachment fields) of every record to the
+    /// descriptors of its live files, oldest first: one query for all the
+    /// records, however many.
+    async fn attach_files(
+        &self,
+        e: &CompiledEntity,
+        records: &mut [Record],
+        fields: &[String],
+    ) -> Result<(), EngineError> {
+        let ids: Vec<Uuid> = records
+            .iter()
+            .filter_map(|r| r.get("id").and_then(Json::as_str).and_then(|s| Uuid::parse_str(s).ok()))
+            .collect();
+        let rows = self.attachment_rows.list_for(&e.def.name, &ids).await?;
+        let mut by_record: HashMap<Uuid, Vec<&AttachmentRow>> = HashMap::new();
+        for row in &rows {
+            by_record.entry(row.record_id).or_default().push(row);
+        }
+        for r in records.iter_mut() {
+            let id = r.get("id").and_then(Json::as_str).and_then(|s| Uuid::parse_str(s).ok());
+            let own = id.and_then(|id| by_record.get(&id));
+            for field in fields {
+                let files: Vec<Json> = own
+                    .into_iter()
+                    .flatten()
+                    .filter(|row| row.field == *field)
+                    .map(|row| serde_json::to_value(AttachmentInfo::of(&row.file())).unwrap_or_default())
+                    .collect();
+                r.insert(field.clone(), Json::Array(files));
+            }
+        }
+        Ok(())
     }
 
     /// Replaces reference ids by the referenced records, one query per field.

@@ -11,7 +11,7 @@ use super::picklists::PicklistValues;
 use super::Engine;
 use crate::model::{load_files, MetadataErrors, Model, SourceFile, SourcedItem};
 use crate::store::bm::{NewRelease, StoredItem};
-use crate::store::ed::schema::{self, Plan, SchemaError, SchemaState};
+use crate::store::ed::schema::{self, Action, Plan, SchemaError, SchemaState};
 use crate::store::StoreError;
 
 /// A package to apply.
@@ -195,9 +195,39 @@ impl Engine {
         };
         let Some(number) = number else { return Ok(()) };
         self.load_release(number).await?;
+        self.refresh_search_indexes().await?;
         let model = self.model.load_full();
         self.merge_picklist_defaults(&model.model).await?;
         self.reload_picklists().await?;
+        Ok(())
+    }
+
+    /// Rebuilds the search indexes the live release needs that are missing
+    /// or in a shape this runtime no longer builds (after an upgrade), so no
+    /// release has to be applied for it. Search indexes are derived from the
+    /// records: nothing is lost, and no other step of a plan is run here.
+    async fn refresh_search_indexes(&self) -> Result<(), ApplyError> {
+        let current = self.model.load_full();
+        let catalog = schema::read_catalog(&self.dbs.ed).await?;
+        let plan = schema::plan(Some(&current.model), &current.model, &catalog, current.release);
+        let steps: Vec<schema::Step> = plan
+            .steps
+            .into_iter()
+            .filter(|s| matches!(s.action, Action::DropSearch { .. } | Action::CreateSearch { .. }))
+            .collect();
+        if steps.is_empty() {
+            return Ok(());
+        }
+        for s in &steps {
+            tracing::info!(step = %s.description, "rebuilding a search index at start");
+        }
+        let state = SchemaState {
+            release: current.release,
+            checksum: current.checksum.clone(),
+        };
+        let _exclusive = self.gate.write().await;
+        schema::apply(&self.dbs.ed, &Plan { steps }, &current.model, &state).await?;
+        self.dbs.mark_schema_changed();
         Ok(())
     }
 

@@ -47,17 +47,32 @@ fn column_ok(e: &EntityDef, name: &str) -> bool {
     has_field(e, name) || LISTABLE_SYSTEM_COLUMNS.contains(&name)
 }
 
-fn check_columns(ctx: &mut Ctx<'_>, path: &str, e: &EntityDef, columns: &[String]) {
+/// Where a column list is: a list shows attachment fields (the files'
+/// count and first name), a related list does not.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Columns {
+    List,
+    Related,
+}
+
+fn check_columns(ctx: &mut Ctx<'_>, path: &str, e: &EntityDef, columns: &[String], kind: Columns) {
     if columns.is_empty() {
         ctx.error(path, "list at least one column");
     }
     for (i, c) in columns.iter().enumerate() {
         if !column_ok(e, c) {
             ctx.error(format!("{path}[{i}]"), format!("`{c}` is not a field of {}", e.name));
-        } else if is_attachment(e, c) {
+        } else if is_attachment(e, c) && kind == Columns::Related {
             ctx.error(
                 format!("{path}[{i}]"),
-                format!("`{c}` is an attachment field and cannot be a list column"),
+                format!("`{c}` is an attachment field: a related list cannot show it (a list can)"),
+            );
+        } else if is_attachment(e, c) && i == 0 {
+            ctx.error(
+                format!("{path}[{i}]"),
+                format!(
+                    "`{c}` is an attachment field: the first column links to the record, so it must be another field"
+                ),
             );
         }
     }
@@ -169,7 +184,7 @@ pub(super) fn check_form(ctx: &mut Ctx<'_>, f: &FormDef, model: &Model) {
                 ),
                 Some(_) => {}
             }
-            check_columns(ctx, &format!("{at}.columns"), re, &rel.columns);
+            check_columns(ctx, &format!("{at}.columns"), re, &rel.columns, Columns::Related);
             check_sort(ctx, &format!("{at}.sort"), re, &rel.sort);
             if rel.page_size.is_some_and(|n| !(1..=100).contains(&n)) {
                 ctx.error(format!("{at}.page_size"), "expected 1 to 100");
@@ -188,7 +203,7 @@ pub(super) fn check_list(ctx: &mut Ctx<'_>, l: &ListDef, model: &Model) {
     let Some(e) = entity(ctx, model, "entity", &l.entity) else {
         return;
     };
-    check_columns(ctx, "columns", e, &l.columns);
+    check_columns(ctx, "columns", e, &l.columns, Columns::List);
     check_sort(ctx, "sort", e, &l.sort);
     for (key, value) in &l.filter {
         let at = format!("filter.{key}");

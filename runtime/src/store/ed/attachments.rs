@@ -304,6 +304,43 @@ impl AttachmentRows {
         }
     }
 
+    /// The live attachments of several records of one entity (a list
+    /// page), oldest first, in one query.
+    pub async fn list_for(&self, entity: &str, record_ids: &[Uuid]) -> Result<Vec<AttachmentRow>, StoreError> {
+        if record_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        match &self.pool {
+            Pool::Sqlite(p) => {
+                let marks: Vec<String> = (2..record_ids.len() + 2).map(|i| format!("${i}")).collect();
+                let sql = format!(
+                    "SELECT {COLUMNS} FROM relata_attachments \
+                     WHERE entity = $1 AND record_id IN ({}) AND deleted_at IS NULL ORDER BY id",
+                    marks.join(", ")
+                );
+                let mut q = sqlx::query(&sql).bind(entity);
+                for id in record_ids {
+                    q = q.bind(id.to_string());
+                }
+                q.fetch_all(p).await?.iter().map(sqlite_row).collect()
+            }
+            Pool::Postgres(p) => {
+                let sql = format!(
+                    "SELECT {COLUMNS} FROM relata_attachments \
+                     WHERE entity = $1 AND record_id = ANY($2) AND deleted_at IS NULL ORDER BY id"
+                );
+                sqlx::query(&sql)
+                    .bind(entity)
+                    .bind(record_ids)
+                    .fetch_all(p)
+                    .await?
+                    .iter()
+                    .map(pg_row)
+                    .collect()
+            }
+        }
+    }
+
     /// Marks a live attachment deleted; false when there was none.
     pub async fn mark_deleted(&self, id: Uuid, now: OffsetDateTime) -> Result<bool, StoreError> {
         let sql = "UPDATE relata_attachments SET deleted_at = $1 WHERE id = $2 AND deleted_at IS NULL";

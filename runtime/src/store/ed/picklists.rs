@@ -23,6 +23,43 @@ macro_rules! on_pool {
     };
 }
 
+/// The PostgreSQL channel a pick-list change is announced on (`NOTIFY`,
+/// sent by the changing transaction, so delivered when it commits).
+pub const CHANNEL: &str = "relata_picklists";
+
+const BUMP: &str = "UPDATE relata_picklist_version SET version = version + 1 WHERE id = 1";
+const ANNOUNCE: &str = "SELECT pg_notify('relata_picklists', '')";
+
+/// Bumps the change counter inside the changing transaction; on PostgreSQL
+/// also announces the change to the other nodes.
+macro_rules! bump {
+    ($pool:expr, $tx:expr) => {{
+        sqlx::query(BUMP).execute(&mut *$tx).await?;
+        if matches!($pool, Pool::Postgres(_)) {
+            sqlx::query(ANNOUNCE).execute(&mut *$tx).await?;
+        }
+    }};
+}
+
+/// Notices of pick-list changes made by any node (PostgreSQL `LISTEN`).
+pub struct PicklistNotices(sqlx::postgres::PgListener);
+
+impl std::fmt::Debug for PicklistNotices {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PicklistNotices")
+    }
+}
+
+impl PicklistNotices {
+    /// Waits for the next notice. A lost connection is reopened by the
+    /// next call (notices sent meanwhile are lost: callers also compare
+    /// versions from time to time); an error means it could not be.
+    pub async fn next(&mut self) -> Result<(), StoreError> {
+        self.0.recv().await?;
+        Ok(())
+    }
+}
+
 /// Where a value comes from.
 pub const ORIGIN_METADATA: &str = "metadata";
 /// A value an administrator added, or one a release removed from metadata.
@@ -121,6 +158,28 @@ impl PicklistStore {
         PicklistStore { pool }
     }
 
+    /// The change counter: it grows with every change to pick-list values.
+    pub async fn version(&self) -> Result<i64, StoreError> {
+        let sql = "SELECT version FROM relata_picklist_version WHERE id = 1";
+        on_pool!(&self.pool, |p| Ok(sqlx::query_scalar::<_, i64>(sql)
+            .fetch_optional(p)
+            .await?
+            .unwrap_or_default()))
+    }
+
+    /// Listens for changes announced by any node: `Some` on PostgreSQL,
+    /// `None` on SQLite (which has no notifications; versions are polled).
+    pub async fn listen(&self) -> Result<Option<PicklistNotices>, StoreError> {
+        match &self.pool {
+            Pool::Sqlite(_) => Ok(None),
+            Pool::Postgres(p) => {
+                let mut listener = sqlx::postgres::PgListener::connect_with(p).await?;
+                listener.listen(CHANNEL).await?;
+                Ok(Some(PicklistNotices(listener)))
+            }
+        }
+    }
+
     /// Every stored value, by list and position.
     pub async fn all(&self) -> Result<Vec<PicklistRow>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM relata_picklist_value ORDER BY picklist, position, code");
@@ -147,6 +206,7 @@ impl PicklistStore {
         on_pool!(&self.pool, |p| {
             let mut tx = p.begin().await?;
             let mut inserted = 0;
+            let mut changed = false;
             for (list, defaults) in lists {
                 let stored: Vec<(String, String)> =
                     sqlx::query_as("SELECT code, origin FROM relata_picklist_value WHERE picklist = $1")
@@ -179,6 +239,7 @@ impl PicklistStore {
                             .execute(&mut *tx)
                             .await?;
                             inserted += done.rows_affected();
+                            changed = true;
                             position += 1;
                         }
                         // An admin's value that metadata now defines too: it
@@ -192,6 +253,7 @@ impl PicklistStore {
                             .bind(ORIGIN_METADATA)
                             .execute(&mut *tx)
                             .await?;
+                            changed = true;
                         }
                         Some(_) => {}
                     }
@@ -212,8 +274,12 @@ impl PicklistStore {
                         .bind(&now)
                         .execute(&mut *tx)
                         .await?;
+                        changed = true;
                     }
                 }
+            }
+            if changed {
+                bump!(&self.pool, tx);
             }
             tx.commit().await?;
             Ok(inserted)
@@ -232,6 +298,7 @@ impl PicklistStore {
         let by = v.by.map(|id| id_param(&self.pool, id));
         let now = ts_param(&self.pool, v.now);
         on_pool!(&self.pool, |p| {
+            let mut tx = p.begin().await?;
             let done = sqlx::query(sql)
                 .bind(v.picklist)
                 .bind(v.code)
@@ -241,9 +308,14 @@ impl PicklistStore {
                 .bind(ORIGIN_RUNTIME)
                 .bind(&now)
                 .bind(&by)
-                .execute(p)
+                .execute(&mut *tx)
                 .await?;
-            Ok(done.rows_affected() == 1)
+            let added = done.rows_affected() == 1;
+            if added {
+                bump!(&self.pool, tx);
+            }
+            tx.commit().await?;
+            Ok(added)
         })
     }
 
@@ -264,6 +336,7 @@ impl PicklistStore {
         let by = by.map(|id| id_param(&self.pool, id));
         let now = ts_param(&self.pool, now);
         on_pool!(&self.pool, |p| {
+            let mut tx = p.begin().await?;
             let done = sqlx::query(sql)
                 .bind(picklist)
                 .bind(code)
@@ -272,9 +345,14 @@ impl PicklistStore {
                 .bind(change.active)
                 .bind(&now)
                 .bind(&by)
-                .execute(p)
+                .execute(&mut *tx)
                 .await?;
-            Ok(done.rows_affected() == 1)
+            let updated = done.rows_affected() == 1;
+            if updated {
+                bump!(&self.pool, tx);
+            }
+            tx.commit().await?;
+            Ok(updated)
         })
     }
 
@@ -304,6 +382,7 @@ impl PicklistStore {
                     .execute(&mut *tx)
                     .await?;
             }
+            bump!(&self.pool, tx);
             tx.commit().await?;
             Ok(())
         })

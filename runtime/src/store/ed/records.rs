@@ -827,11 +827,23 @@ impl EntityTable {
 
     /// Whether a record with this id exists in this table (live or deleted).
     pub async fn exists(&self, pool: &Pool, id: Uuid) -> Result<bool, StoreError> {
-        let q = Query::select()
+        self.exists_by_id(pool, id, false).await
+    }
+
+    /// Whether a live record (not in the recycle bin) has this id.
+    pub async fn is_live(&self, pool: &Pool, id: Uuid) -> Result<bool, StoreError> {
+        self.exists_by_id(pool, id, true).await
+    }
+
+    async fn exists_by_id(&self, pool: &Pool, id: Uuid, live_only: bool) -> Result<bool, StoreError> {
+        let mut q = Query::select()
             .expr(Expr::val(1))
             .from(col(&self.table))
             .and_where(Expr::col(col("id")).eq(self.id(id)))
             .to_owned();
+        if live_only {
+            q.and_where(Expr::col(col("deleted_at")).is_null());
+        }
         let (sql, values) = self.build(&q);
         Ok(match pool {
             Pool::Sqlite(p) => sqlx::query_with(&sql, values).fetch_optional(p).await?.is_some(),

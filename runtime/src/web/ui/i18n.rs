@@ -96,6 +96,7 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
     ("replace_file", "Replace", "替换"),
     ("remove_file", "Remove", "移除"),
     ("no_files", "No files yet.", "暂无文件。"),
+    ("files_count", "({n} files)", "（{n} 个文件）"),
     ("max_size", "Up to", "最大"),
     ("any_file", "any file", "任意文件"),
     (

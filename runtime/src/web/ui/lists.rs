@@ -27,6 +27,8 @@ struct Column {
     sorted: &'static str,
     filter: String,
     numeric: bool,
+    /// Attachment columns are neither sorted nor filtered on.
+    files: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -34,6 +36,8 @@ struct Cell {
     text: String,
     href: Option<String>,
     numeric: bool,
+    /// After the text, muted: how many files an attachment cell has.
+    more: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -87,8 +91,8 @@ fn query_string(pairs: &[(String, String)]) -> String {
 
 /// The label of a column (a field or a listable system column).
 fn column_label(e: &CompiledEntity, viewer: &Viewer, name: &str) -> String {
-    match e.field(name) {
-        Some((_, f)) => viewer.locale.pick(&f.label),
+    match e.field(name).map(|(_, f)| f).or_else(|| e.attachment(name)) {
+        Some(f) => viewer.locale.pick(&f.label),
         None if name == "created_at" => viewer.locale.text("created").to_owned(),
         None if name == "updated_at" => viewer.locale.text("updated").to_owned(),
         None => name.to_owned(),
@@ -204,7 +208,7 @@ async fn show(
         .iter()
         .filter(|(k, _)| k == "col")
         .map(|(_, v)| v.clone())
-        .filter(|c| e.field(c).is_some())
+        .filter(|c| e.field(c).is_some() || e.attachment(c).is_some())
         .collect();
     let columns = if chosen.is_empty() {
         list.columns.clone()
@@ -216,7 +220,7 @@ async fn show(
     let filters: Vec<(String, String)> = params
         .iter()
         .filter_map(|(k, v)| k.strip_prefix("f.").map(|c| (c.to_owned(), v.clone())))
-        .filter(|(c, _)| columns.contains(c))
+        .filter(|(c, _)| columns.contains(c) && e.attachment(c).is_none())
         .collect();
     // The state of the page without paging, to build links.
     let mut state: Vec<(String, String)> = Vec::new();
@@ -252,6 +256,15 @@ async fn show(
         .collect();
     if !refs.is_empty() {
         api.push(("expand".into(), refs.join(",")));
+    }
+    // Attachment columns are read with the page (one query for all its
+    // rows), which takes a projection: the columns shown and the title.
+    if columns.iter().any(|c| e.attachment(c).is_some()) {
+        let mut fields = columns.clone();
+        if !fields.contains(&e.def.display_field) {
+            fields.push(e.def.display_field.clone());
+        }
+        api.push(("fields".into(), fields.join(",")));
     }
     if let Some(cursor) = get("cursor") {
         api.push(("cursor".into(), cursor));
@@ -292,6 +305,7 @@ async fn show(
             let numeric = e
                 .field(c)
                 .is_some_and(|(_, f)| f.field_type == FieldType::Integer || f.field_type.is_decimal());
+            let files = e.attachment(c).is_some();
             Column {
                 name: c.clone(),
                 label: column_label(e, &viewer, c),
@@ -303,12 +317,13 @@ async fn show(
                     .map(|(_, v)| v.clone())
                     .unwrap_or_default(),
                 numeric,
+                files,
             }
         })
         .collect();
     let rows = records
         .iter()
-        .map(|r| row(&model, &lists, e, &viewer, &columns, r))
+        .map(|r| row(&model, &lists, e, &viewer, &columns, r, deleted))
         .collect();
     let mut paging = state.clone();
     paging.push(("sort".into(), sort.clone()));
@@ -328,6 +343,7 @@ async fn show(
         .fields
         .iter()
         .filter(|f| f.field_type != FieldType::LongText)
+        .chain(&e.attachments)
         .map(|f| Choice {
             name: f.name.clone(),
             label: viewer.locale.pick(&f.label),
@@ -390,12 +406,16 @@ fn row(
     viewer: &Viewer,
     columns: &[String],
     r: &crate::store::ed::records::Record,
+    deleted: bool,
 ) -> Row {
     let id = r.get("id").and_then(Value::as_str).unwrap_or_default().to_owned();
     let cells = columns
         .iter()
         .map(|c| {
             let v = r.get(c).unwrap_or(&Value::Null);
+            if e.attachment(c).is_some() {
+                return file_cell(viewer, v, deleted);
+            }
             match e.field(c) {
                 Some((_, f)) => Cell {
                     text: display(model, lists, viewer.locale, f, v),
@@ -405,6 +425,7 @@ fn row(
                         None
                     },
                     numeric: f.field_type == FieldType::Integer || f.field_type.is_decimal(),
+                    more: None,
                 },
                 None => Cell {
                     text: v
@@ -413,6 +434,7 @@ fn row(
                         .unwrap_or_default(),
                     href: None,
                     numeric: false,
+                    more: None,
                 },
             }
         })
@@ -427,6 +449,33 @@ fn row(
         id,
         title,
         cells,
+    }
+}
+
+/// An attachment column's cell: the first file's name, linking to its
+/// download (not in the recycle bin, where files are out of reach), and the
+/// number of files when there are several.
+fn file_cell(viewer: &Viewer, v: &Value, deleted: bool) -> Cell {
+    let files = v.as_array().map(Vec::as_slice).unwrap_or_default();
+    let Some(first) = files.first() else {
+        return Cell {
+            text: viewer.locale.text("none").to_owned(),
+            href: None,
+            numeric: false,
+            more: None,
+        };
+    };
+    let text = |k: &str| first.get(k).and_then(Value::as_str).map(str::to_owned);
+    Cell {
+        text: text("file_name").unwrap_or_default(),
+        href: if deleted { None } else { text("url") },
+        numeric: false,
+        more: (files.len() > 1).then(|| {
+            viewer
+                .locale
+                .text("files_count")
+                .replace("{n}", &files.len().to_string())
+        }),
     }
 }
 

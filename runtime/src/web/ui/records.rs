@@ -154,7 +154,7 @@ fn render_record(
         });
     let id = record_id(show.record);
     let mut related = show.related.into_iter();
-    let tabs = form
+    let tabs: Vec<TabView> = form
         .tabs
         .iter()
         .map(|t| TabView {
@@ -196,6 +196,16 @@ fn render_record(
                 })
                 .collect(),
             related: t.related.iter().filter_map(|_| related.next()).collect(),
+        })
+        .filter_map(|mut t| {
+            // The new and edit forms show fields only: a section with none
+            // (files are uploaded on the saved record) and a tab of related
+            // lists (of a record that may not exist yet) would be empty.
+            if show.mode == "view" {
+                return Some(t);
+            }
+            t.sections.retain(|s| !s.fields.is_empty());
+            (!t.sections.is_empty() || !t.related.is_empty()).then_some(t)
         })
         .collect();
     let known: Vec<&str> = form_fields(&form).map(|p| p.field.as_str()).collect();

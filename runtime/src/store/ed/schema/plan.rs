@@ -346,16 +346,19 @@ impl<'a> Planner<'a> {
                 _ => false,
             });
             let changed = want != had;
-            if exists && (want.is_none() || changed || touched) {
+            // Built by an older runtime in a shape this one no longer keeps.
+            let stale = exists && !search::current(self.catalog, &e.name);
+            if exists && (want.is_none() || changed || touched || stale) {
                 let why = match (&want, changed) {
                     (None, _) => "no longer searchable",
                     (Some(_), true) => "searched fields changed",
-                    (Some(_), false) => "its table changes",
+                    (Some(_), false) if touched => "its table changes",
+                    (Some(_), false) => "its format changed",
                 };
                 self.drop_search(&e.name, why);
             }
             let Some(fields) = want else { continue };
-            if exists && !changed && !touched {
+            if exists && !changed && !touched && !stale {
                 continue;
             }
             let fill = if self.catalog.table(&e.name).is_some() {

@@ -15,11 +15,16 @@
 //!   and `delete` commands of an external-content table (which read the
 //!   entity table, recycle bin included) would not fit, and the results
 //!   (id and display value) come from the index alone, without a join.
-//!   Triggers on the entity table keep it in step, keyed by the entity
-//!   table's rowid. That rowid is not an alias of a declared key, so it
-//!   changes when the builder rebuilds the table: the planner rebuilds the
-//!   index around every step that can rebuild the table. (A manual `VACUUM`
-//!   may renumber rowids too; see docs/api/search.md.)
+//!   Triggers on the entity table keep it in step. An FTS5 row is found by
+//!   its integer rowid, and the entity table's own rowid is no stable key
+//!   (it is not an alias of a declared key, so a table rebuild, a `VACUUM`
+//!   or a dump and restore may renumber it). So the rowid of an index row
+//!   comes from a key table `_searchid_{entity}` (`n INTEGER PRIMARY KEY`,
+//!   `id` the record id, unique): an `INTEGER PRIMARY KEY` is never
+//!   renumbered, and the triggers find a record's index row through its id
+//!   with two index lookups. The key table lists the indexed (live)
+//!   records. A database whose index predates the key table is rebuilt by
+//!   the next release, or at start (see [`current`]).
 //! - **PostgreSQL**: a generated column `_search tsvector` (`simple`
 //!   configuration, no stemming: names and addresses are not prose) with a
 //!   GIN index on live records. `simple` keeps a run of Chinese characters as
@@ -45,6 +50,13 @@ pub(crate) fn search_name(entity: &str) -> String {
     fit(format!("_search_{entity}"))
 }
 
+/// The key table of `entity`'s FTS5 table (SQLite): record id -> index
+/// rowid. `_searchid_` cannot be the start of an entity's table, of an
+/// FTS5 table (`_search_`) or of its shadow tables.
+pub(crate) fn keys_name(entity: &str) -> String {
+    fit(format!("_searchid_{entity}"))
+}
+
 /// The name of one of the sync triggers (`ai`, `ad`, `au`) of `entity`.
 fn trigger_name(entity: &str, which: &str) -> String {
     fit(format!("_search_{entity}__{which}"))
@@ -58,14 +70,26 @@ pub(crate) fn exists(catalog: &Catalog, table: &str) -> bool {
     }
 }
 
+/// Whether the search structure of `table` exists in the shape this
+/// runtime builds; an older shape (SQLite: an FTS5 table without its key
+/// table, keyed by the entity table's rowid) is rebuilt.
+pub(crate) fn current(catalog: &Catalog, table: &str) -> bool {
+    match catalog.backend {
+        Backend::Sqlite => exists(catalog, table) && catalog.table(&keys_name(table)).is_some(),
+        Backend::Postgres => exists(catalog, table),
+    }
+}
+
 /// The FTS5 column of the `i`-th search field.
 pub(crate) fn fts_column(i: usize) -> String {
     format!("c{i}")
 }
 
-/// SQLite: the FTS5 table, its triggers, and the backfill of live records.
+/// SQLite: the key table, the FTS5 table, their triggers, and the
+/// backfill of live records.
 pub(crate) fn sqlite_create(table: &str, fields: &[String]) -> Vec<String> {
     let fts = q(&search_name(table));
+    let keys = q(&keys_name(table));
     let t = q(table);
     let fts_cols: Vec<String> = (0..fields.len()).map(fts_column).collect();
     let into = format!("{fts}(rowid, record_id, {})", fts_cols.join(", "));
@@ -75,44 +99,61 @@ pub(crate) fn sqlite_create(table: &str, fields: &[String]) -> Vec<String> {
         .chain(fields.iter().map(String::as_str))
         .map(q)
         .collect();
-    let plain: Vec<String> = fields.iter().map(|f| q(f)).collect();
+    let stored: Vec<String> = fields.iter().map(|f| format!("{t}.{}", q(f))).collect();
+    let key_of = |rec: &str| format!("(SELECT \"n\" FROM {keys} WHERE \"id\" = {rec}.\"id\")");
     vec![
+        format!("DROP TABLE IF EXISTS {keys}"),
+        format!("CREATE TABLE {keys} (\"n\" INTEGER PRIMARY KEY, \"id\" TEXT NOT NULL UNIQUE)"),
         format!(
             "CREATE VIRTUAL TABLE {fts} USING fts5(record_id UNINDEXED, {}, tokenize = 'trigram')",
             fts_cols.join(", ")
         ),
         format!(
             "CREATE TRIGGER {} AFTER INSERT ON {t} WHEN NEW.\"deleted_at\" IS NULL BEGIN \
-             INSERT INTO {into} VALUES (NEW.rowid, NEW.\"id\", {new_values}); END",
-            q(&trigger_name(table, "ai"))
+             INSERT INTO {keys}(\"id\") VALUES (NEW.\"id\"); \
+             INSERT INTO {into} VALUES ({}, NEW.\"id\", {new_values}); END",
+            q(&trigger_name(table, "ai")),
+            key_of("NEW")
         ),
         format!(
-            "CREATE TRIGGER {} AFTER DELETE ON {t} BEGIN DELETE FROM {fts} WHERE rowid = OLD.rowid; END",
-            q(&trigger_name(table, "ad"))
+            "CREATE TRIGGER {} AFTER DELETE ON {t} BEGIN \
+             DELETE FROM {fts} WHERE rowid = {}; \
+             DELETE FROM {keys} WHERE \"id\" = OLD.\"id\"; END",
+            q(&trigger_name(table, "ad")),
+            key_of("OLD")
         ),
         // Moving to the recycle bin, restoring and editing a searched field
-        // all come here: take the old entry out, put the new one in if live.
+        // all come here: take the old entry out, put the new one in if live
+        // (a record keeps its key while it stays live).
         format!(
             "CREATE TRIGGER {} AFTER UPDATE OF {} ON {t} BEGIN \
-             DELETE FROM {fts} WHERE rowid = OLD.rowid; \
-             INSERT INTO {into} SELECT NEW.rowid, NEW.\"id\", {new_values} WHERE NEW.\"deleted_at\" IS NULL; END",
+             DELETE FROM {fts} WHERE rowid = {}; \
+             DELETE FROM {keys} WHERE \"id\" = OLD.\"id\" AND NEW.\"deleted_at\" IS NOT NULL; \
+             INSERT OR IGNORE INTO {keys}(\"id\") SELECT NEW.\"id\" WHERE NEW.\"deleted_at\" IS NULL; \
+             INSERT INTO {into} SELECT \"n\", NEW.\"id\", {new_values} FROM {keys} \
+             WHERE \"id\" = NEW.\"id\" AND NEW.\"deleted_at\" IS NULL; END",
             q(&trigger_name(table, "au")),
-            watched.join(", ")
+            watched.join(", "),
+            key_of("OLD")
         ),
+        format!("INSERT INTO {keys}(\"id\") SELECT \"id\" FROM {t} WHERE \"deleted_at\" IS NULL"),
         format!(
-            "INSERT INTO {into} SELECT rowid, \"id\", {} FROM {t} WHERE \"deleted_at\" IS NULL",
-            plain.join(", ")
+            "INSERT INTO {into} SELECT k.\"n\", {t}.\"id\", {} FROM {t} JOIN {keys} AS k ON k.\"id\" = {t}.\"id\" \
+             WHERE {t}.\"deleted_at\" IS NULL",
+            stored.join(", ")
         ),
     ]
 }
 
-/// SQLite: drops the triggers and the FTS5 table (derived: nothing is lost).
+/// SQLite: drops the triggers, the FTS5 table and its key table (derived:
+/// nothing is lost).
 pub(crate) fn sqlite_drop(table: &str) -> Vec<String> {
     let mut out: Vec<String> = ["ai", "ad", "au"]
         .iter()
         .map(|w| format!("DROP TRIGGER IF EXISTS {}", q(&trigger_name(table, w))))
         .collect();
     out.push(format!("DROP TABLE IF EXISTS {}", q(&search_name(table))));
+    out.push(format!("DROP TABLE IF EXISTS {}", q(&keys_name(table))));
     out
 }
 
