@@ -166,7 +166,7 @@ async fn a_release_that_adds_a_search_field_backfills(backend: TestBackend) -> R
     let mut files = read_dir(&stock_metadata())?;
     let company = files
         .iter_mut()
-        .find(|f| f.path.ends_with("company.yaml"))
+        .find(|f| f.path == "marketing/company.yaml")
         .context("company.yaml")?;
     let from = "fields: [city, email, phone]";
     assert!(
@@ -201,7 +201,7 @@ async fn a_release_that_adds_a_search_field_backfills(backend: TestBackend) -> R
     let files: Vec<_> = files
         .into_iter()
         .map(|mut f| {
-            if f.path.ends_with("company.yaml") {
+            if f.path == "marketing/company.yaml" {
                 f.text = f
                     .text
                     .replace("search:", "#search:")
