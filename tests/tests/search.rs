@@ -122,7 +122,20 @@ async fn finds_by_display_and_search_fields(backend: TestBackend) -> Result<()> 
     assert_eq!(
         search["responses"]["200"]["content"]["application/json"]["schema"]["properties"]["data"]["items"]
             ["properties"]["entity"]["enum"],
-        json!(["company", "contact"])
+        json!([
+            "employee",
+            "product",
+            "company",
+            "contact",
+            "lead",
+            "opportunity",
+            "personal_contact",
+            "sales_order",
+            "knowledge_article",
+            "support_contract",
+            "support_incident"
+        ]),
+        "the searchable entities of the stock application, in package order"
     );
     Ok(())
 }
