@@ -252,7 +252,7 @@ async fn attachments_are_not_in_json_payloads(backend: TestBackend) -> Result<()
 }
 
 fn with_brochure(files: &mut [SourceFile], add: bool) {
-    if let Some(c) = files.iter_mut().find(|f| f.path.ends_with("company.yaml")) {
+    if let Some(c) = files.iter_mut().find(|f| f.path == "marketing/company.yaml") {
         if add {
             c.text = c.text.replace(
                 "indexes:",

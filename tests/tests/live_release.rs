@@ -12,11 +12,11 @@ use relata_tests::{on_both_backends, stock_metadata, TestApp, TestBackend};
 use reqwest::StatusCode;
 use serde_json::json;
 
-const LEAD: &str = "version: 1
+const TENDER: &str = "version: 1
 kind: entity
-name: lead
-label: { en: Lead, zh-CN: 销售线索 }
-plural_label: { en: Leads, zh-CN: 销售线索 }
+name: tender
+label: { en: Tender, zh-CN: 招标 }
+plural_label: { en: Tenders, zh-CN: 招标 }
 display_field: topic
 fields:
   - { name: topic, type: text, required: true, label: { en: Topic, zh-CN: 主题 } }
@@ -31,7 +31,7 @@ fn stock_with(edit: impl Fn(&mut Vec<SourceFile>)) -> Result<Vec<SourceFile>> {
 }
 
 fn edit_contact(files: &mut [SourceFile], f: impl Fn(&str) -> String) {
-    if let Some(c) = files.iter_mut().find(|f| f.path.ends_with("contact.yaml")) {
+    if let Some(c) = files.iter_mut().find(|f| f.path == "marketing/contact.yaml") {
         c.text = f(&c.text);
     }
 }
@@ -129,8 +129,8 @@ async fn releases_while_serving(backend: TestBackend) -> Result<()> {
     let files = stock_with(|files| {
         edit_contact(files, with_nickname);
         files.push(SourceFile {
-            path: "sales/lead.yaml".into(),
-            text: LEAD.into(),
+            path: "test/tender.yaml".into(),
+            text: TENDER.into(),
         });
     })?;
     let two = app
@@ -138,7 +138,7 @@ async fn releases_while_serving(backend: TestBackend) -> Result<()> {
         .apply(ApplyRequest {
             files,
             author: "test".into(),
-            comment: "nickname and leads".into(),
+            comment: "nickname and tenders".into(),
             plan_only: false,
         })
         .await?;
@@ -147,14 +147,14 @@ async fn releases_while_serving(backend: TestBackend) -> Result<()> {
         .create("contact", json!({"full_name": "Xiao Ming", "nickname": "明明"}))
         .await?;
     assert_eq!(nick["nickname"], "明明", "the new field works at once");
-    let company = app.create("company", json!({"name": "Lead Co"})).await?;
-    let lead = app
+    let company = app.create("company", json!({"name": "Tender Co"})).await?;
+    let tender = app
         .create(
-            "lead",
+            "tender",
             json!({"topic": "500 seats", "company": company["id"], "budget": 125000.5}),
         )
         .await?;
-    assert_eq!(lead["budget"], 125000.5);
+    assert_eq!(tender["budget"], 125000.5);
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
 
     // Release 3: job_title removed from contact.
@@ -168,8 +168,8 @@ async fn releases_while_serving(backend: TestBackend) -> Result<()> {
         });
         drop_from_views(files, "job_title");
         files.push(SourceFile {
-            path: "sales/lead.yaml".into(),
-            text: LEAD.into(),
+            path: "test/tender.yaml".into(),
+            text: TENDER.into(),
         });
     })?;
     let three = app
@@ -219,7 +219,7 @@ async fn releases_while_serving(backend: TestBackend) -> Result<()> {
         openapi.body["info"]["version"], "release 3",
         "the OpenAPI document follows the release"
     );
-    assert!(openapi.body["components"]["schemas"]["Lead"].is_object());
+    assert!(openapi.body["components"]["schemas"]["Tender"].is_object());
     assert!(openapi.body["components"]["schemas"]["Contact"]["properties"]
         .get("job_title")
         .is_none());
@@ -232,15 +232,15 @@ async fn restart_loads_the_active_release(backend: TestBackend) -> Result<()> {
     };
     let files = stock_with(|files| {
         files.push(SourceFile {
-            path: "sales/lead.yaml".into(),
-            text: LEAD.into(),
+            path: "test/tender.yaml".into(),
+            text: TENDER.into(),
         })
     })?;
     app.engine
         .apply(ApplyRequest {
             files: files.clone(),
             author: "test".into(),
-            comment: "leads".into(),
+            comment: "tenders".into(),
             plan_only: false,
         })
         .await?;
@@ -260,7 +260,7 @@ async fn restart_loads_the_active_release(backend: TestBackend) -> Result<()> {
     config.location = location;
     let reopened = relata::app::open(&config).await?;
     assert_eq!(reopened.model().release, 2);
-    assert!(reopened.model().entity("lead").is_some());
+    assert!(reopened.model().entity("tender").is_some());
     let releases = reopened.bm().list().await?;
     assert_eq!(
         releases
@@ -269,14 +269,14 @@ async fn restart_loads_the_active_release(backend: TestBackend) -> Result<()> {
             .collect::<Vec<_>>(),
         [(2, "applied"), (1, "applied")]
     );
-    assert_eq!(releases[0].comment, "leads");
+    assert_eq!(releases[0].comment, "tenders");
     assert_eq!(releases[0].checksum.len(), 64);
     reopened.databases().close().await;
     Ok(())
 }
 
 fn edit_company(files: &mut [SourceFile], from: &str, to: &str) {
-    if let Some(c) = files.iter_mut().find(|f| f.path.ends_with("company.yaml")) {
+    if let Some(c) = files.iter_mut().find(|f| f.path == "marketing/company.yaml") {
         assert!(
             c.text.contains(from),
             "the stock company.yaml changed: update this test"

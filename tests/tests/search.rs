@@ -122,7 +122,20 @@ async fn finds_by_display_and_search_fields(backend: TestBackend) -> Result<()> 
     assert_eq!(
         search["responses"]["200"]["content"]["application/json"]["schema"]["properties"]["data"]["items"]
             ["properties"]["entity"]["enum"],
-        json!(["company", "contact"])
+        json!([
+            "employee",
+            "product",
+            "company",
+            "contact",
+            "lead",
+            "opportunity",
+            "personal_contact",
+            "sales_order",
+            "knowledge_article",
+            "support_contract",
+            "support_incident"
+        ]),
+        "the searchable entities of the stock application, in package order"
     );
     Ok(())
 }
@@ -166,7 +179,7 @@ async fn a_release_that_adds_a_search_field_backfills(backend: TestBackend) -> R
     let mut files = read_dir(&stock_metadata())?;
     let company = files
         .iter_mut()
-        .find(|f| f.path.ends_with("company.yaml"))
+        .find(|f| f.path == "marketing/company.yaml")
         .context("company.yaml")?;
     let from = "fields: [city, email, phone]";
     assert!(
@@ -201,7 +214,7 @@ async fn a_release_that_adds_a_search_field_backfills(backend: TestBackend) -> R
     let files: Vec<_> = files
         .into_iter()
         .map(|mut f| {
-            if f.path.ends_with("company.yaml") {
+            if f.path == "marketing/company.yaml" {
                 f.text = f
                     .text
                     .replace("search:", "#search:")
