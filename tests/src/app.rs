@@ -162,7 +162,9 @@ impl TestApp {
 
     /// A client with no credentials that does not follow redirects.
     pub fn anonymous(&self) -> anyhow::Result<reqwest::Client> {
-        Ok(reqwest::Client::builder().redirect(Policy::none()).build()?)
+        Ok(fresh_connections(reqwest::Client::builder())
+            .redirect(Policy::none())
+            .build()?)
     }
 
     /// A client authenticated by `token`, not following redirects.
@@ -197,7 +199,7 @@ impl TestApp {
 
     /// A browser-like client with an empty cookie store, not signed in.
     pub fn browser(&self) -> anyhow::Result<Browser> {
-        let client = reqwest::Client::builder()
+        let client = fresh_connections(reqwest::Client::builder())
             .cookie_store(true)
             .redirect(Policy::none())
             .build()?;
@@ -274,10 +276,17 @@ impl TestApp {
     }
 }
 
+/// No idle connection is reused: a test that sends a refused body (413) has
+/// the server close that connection, and a pooled request racing the close
+/// fails with a transport error that says nothing about the code under test.
+fn fresh_connections(builder: reqwest::ClientBuilder) -> reqwest::ClientBuilder {
+    builder.pool_max_idle_per_host(0)
+}
+
 fn bearer_client(token: &str) -> anyhow::Result<reqwest::Client> {
     let mut headers = HeaderMap::new();
     headers.insert(AUTHORIZATION, HeaderValue::from_str(&format!("Bearer {token}"))?);
-    Ok(reqwest::Client::builder()
+    Ok(fresh_connections(reqwest::Client::builder())
         .default_headers(headers)
         .redirect(Policy::none())
         .build()?)

@@ -530,7 +530,67 @@ async fn another_node_sees_changes_promptly(backend: TestBackend) -> Result<()> 
     Ok(())
 }
 
+/// A field that becomes a pick list is checked against the codes in force,
+/// metadata's and administrators' alike: a code an admin added is kept, an
+/// unknown value refuses the release and names itself.
+async fn a_field_becoming_a_picklist_accepts_admin_codes(backend: TestBackend) -> Result<()> {
+    let Some(app) = app(backend).await? else { return Ok(()) };
+    let r = app
+        .post(
+            &format!("{LIST}/values"),
+            &json!({"code": "pager", "label": {"en": "Pager", "zh-CN": "寻呼机"}}),
+        )
+        .await?;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    app.create("contact", json!({"full_name": "Beeper", "department": "pager"}))
+        .await?;
+    app.create("contact", json!({"full_name": "Mailer", "department": "email"}))
+        .await?;
+    let typo = app
+        .create("contact", json!({"full_name": "Typo", "department": "pagr"}))
+        .await?;
+    let release = || -> Result<ApplyRequest> {
+        let mut files = read_dir(&stock_metadata())?;
+        let contact = files
+            .iter_mut()
+            .find(|f| f.path == "marketing/contact.yaml")
+            .context("contact.yaml")?;
+        contact.text = contact.text.replace(
+            "  - name: department\n    type: text\n    label: { en: Department, zh-CN: 部门 }\n    max_length: 120\n",
+            "  - name: department\n    type: picklist\n    picklist: contact_channel\n    label: { en: Department, zh-CN: 部门 }\n",
+        );
+        anyhow::ensure!(contact
+            .text
+            .contains("picklist: contact_channel\n    label: { en: Department"));
+        Ok(ApplyRequest {
+            files,
+            author: "test".into(),
+            comment: "department from a list".into(),
+            plan_only: false,
+        })
+    };
+    let refused = app.engine.apply(release()?).await;
+    let message = refused.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(message.contains("pagr"), "the unknown value is named: {message}");
+    assert!(!message.contains("pager"), "the admin's code is known: {message}");
+
+    let r = app
+        .patch(
+            &format!("/api/v1/records/contact/{}", id(&typo)),
+            typo["row_version"].as_i64().unwrap_or_default(),
+            &json!({"department": "pager"}),
+        )
+        .await?;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let outcome = app.engine.apply(release()?).await?;
+    assert!(outcome.release.is_some());
+    let beeper = app.get("/api/v1/records/contact?department=eq.pager").await?.body;
+    assert_eq!(beeper["data"].as_array().map(Vec::len), Some(2), "{beeper}");
+    Ok(())
+}
+
 on_both_backends!(
+    a_field_becoming_a_picklist_accepts_admin_codes,
     another_node_sees_changes_promptly,
     add_rename_reorder_deactivate,
     bad_inputs_change_nothing,

@@ -207,7 +207,8 @@ impl Engine {
         self.expand(&snap, e, std::slice::from_mut(&mut record), &expand)
             .await?;
         if !attachments.is_empty() {
-            self.attach_files(e, std::slice::from_mut(&mut record), &attachments).await?;
+            self.attach_files(e, std::slice::from_mut(&mut record), &attachments)
+                .await?;
         }
         Ok(record)
     }

@@ -99,7 +99,8 @@ impl Engine {
         if req.plan_only {
             let next = self.bm.list().await?.first().map_or(1, |r| r.number + 1);
             let plan = schema::plan(old, &model, &catalog, next);
-            schema::check_data(&self.dbs.ed, &plan, &model).await?;
+            let stored = self.picklist_store.all().await?;
+            schema::check_data(&self.dbs.ed, &plan, &model, &stored).await?;
             return Ok(ApplyOutcome {
                 release: None,
                 plan,
@@ -152,7 +153,8 @@ impl Engine {
         catalog: &schema::Catalog,
     ) -> Result<Plan, ApplyError> {
         let plan = schema::plan(old, &model, catalog, number);
-        schema::check_data(&self.dbs.ed, &plan, &model).await?;
+        let stored = self.picklist_store.all().await?;
+        schema::check_data(&self.dbs.ed, &plan, &model, &stored).await?;
         let compiled = CompiledModel::compile(model, number, sum.to_owned(), self.dbs.backend())?;
         let state = SchemaState {
             release: number,

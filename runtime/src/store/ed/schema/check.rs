@@ -12,7 +12,23 @@ use super::plan::{Action, IndexSpec, Plan};
 use super::shape::{bad_value, Check, Shape};
 use super::{q, Refusal, SchemaError};
 use crate::model::Model;
+use crate::store::ed::picklists::PicklistRow;
 use crate::store::Pool;
+
+/// The codes of pick list `name`: the metadata's and those stored (added by
+/// administrators), each once.
+fn known_codes(model: &Model, stored: &[PicklistRow], name: &str) -> Vec<String> {
+    let metadata = model
+        .picklists
+        .get(name)
+        .into_iter()
+        .flat_map(|p| p.values.iter().map(|v| v.code.clone()));
+    let added = stored.iter().filter(|r| r.picklist == name).map(|r| r.code.clone());
+    let mut codes: Vec<String> = metadata.chain(added).collect();
+    codes.sort();
+    codes.dedup();
+    codes
+}
 
 /// How many offending rows a refusal shows.
 const EXAMPLES: u64 = 5;
@@ -20,8 +36,10 @@ const EXAMPLES: u64 = 5;
 /// Runs the data checks of `plan` (narrowed types and lengths, fields that
 /// become required, new unique indexes) and refuses the plan, with the
 /// count and a few examples per problem, if stored values would be lost or
-/// rejected. Reads nothing for a plan without checks.
-pub async fn check_data(pool: &Pool, plan: &Plan, new: &Model) -> Result<(), SchemaError> {
+/// rejected. Reads nothing for a plan without checks. `stored` are the pick
+/// list values in the database: a field becoming a pick list may hold codes
+/// administrators added since the release, as well as the metadata's.
+pub async fn check_data(pool: &Pool, plan: &Plan, new: &Model, stored: &[PicklistRow]) -> Result<(), SchemaError> {
     let new = &new.stored();
     let backend = pool.backend();
     // Columns this plan adds: they hold no values yet (or, NOT NULL, the default).
@@ -44,12 +62,8 @@ pub async fn check_data(pool: &Pool, plan: &Plan, new: &Model) -> Result<(), Sch
                 checks,
             } => {
                 for check in checks {
-                    let codes: Vec<String> = match check {
-                        Check::Picklist { picklist } => new
-                            .picklists
-                            .get(picklist)
-                            .map(|p| p.values.iter().map(|v| v.code.clone()).collect())
-                            .unwrap_or_default(),
+                    let codes = match check {
+                        Check::Picklist { picklist } => known_codes(new, stored, picklist),
                         _ => Vec::new(),
                     };
                     let bad = bad_value(backend, check, from, to, &q(column), &codes);

@@ -68,7 +68,7 @@ impl Db {
     /// Plans, checks and applies a release, as the engine does.
     pub(super) async fn release(&self, old: Option<&Model>, new: &Model, n: i64) -> Result<Plan, SchemaError> {
         let p = plan(old, new, &self.catalog().await, n);
-        check_data(self.pool(), &p, new).await?;
+        check_data(self.pool(), &p, new, &[]).await?;
         apply(
             self.pool(),
             &p,
