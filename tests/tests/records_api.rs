@@ -87,6 +87,12 @@ async fn contact_lifecycle(backend: TestBackend) -> Result<()> {
     assert_eq!(p1.status, StatusCode::OK, "{}", p1.body);
     assert_eq!(ids(&p1.body), ["Zhao Lei", "Zhang San"]);
     assert_eq!(p1.body["total"], 5);
+    assert_eq!(p1.body["total_capped"], false);
+    let capped = app
+        .get("/api/v1/records/contact?company.name=eq.Acme%20%E4%B8%8A%E6%B5%B7&limit=1&total=3")
+        .await?;
+    assert_eq!(capped.body["total"], 3, "a caller's cap: {}", capped.body);
+    assert_eq!(capped.body["total_capped"], true);
     let cursor = p1.body["next_cursor"].as_str().unwrap_or_default().to_owned();
     let p2 = app
         .get(&format!(
@@ -357,7 +363,11 @@ async fn bad_list_parameters(backend: TestBackend) -> Result<()> {
         ),
         ("fields=full_name,shoe", "fields: `shoe` is not a field of contact"),
         ("expand=city", "expand: `city` is not a reference field"),
-        ("total=maybe", "total: expected true or false"),
+        (
+            "total=maybe",
+            "total: expected true, false or a count cap from 2 to 10000, found `maybe`",
+        ),
+        ("total=10001", "found `10001`"),
     ] {
         let r = app.get(&format!("/api/v1/records/contact?{query}")).await?;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{query}: {}", r.body);

@@ -42,8 +42,9 @@ pub struct ParsedList {
     /// Attachment fields named in `fields=`: each record gets the
     /// descriptors of its files (read for the whole page at once).
     pub attachments: Vec<String>,
-    /// Whether a total was asked for.
-    pub total: bool,
+    /// Count the matches up to this many (`total=true`: the count cap;
+    /// `total=N`: N, at most the cap); None when no total was asked for.
+    pub total: Option<u64>,
     sort_text: String,
 }
 
@@ -72,7 +73,7 @@ pub fn parse_list(
         deleted,
         ..ListQuery::default()
     };
-    let mut total = false;
+    let mut total = None;
     let mut sort_text = String::new();
     let mut cursor = None;
     for (key, value) in &params.pairs {
@@ -101,9 +102,17 @@ pub fn parse_list(
             "expand" => opts.expand = Some(value.clone()),
             "total" => {
                 total = match value.as_str() {
-                    "true" | "1" | "" => true,
-                    "false" | "0" => false,
-                    other => return Err(bad(format!("total: expected true or false, found `{other}`"))),
+                    "true" | "1" | "" => Some(limits.count_cap),
+                    "false" | "0" => None,
+                    n => match n.parse::<u64>() {
+                        Ok(n) if n <= limits.count_cap => Some(n),
+                        _ => {
+                            return Err(bad(format!(
+                                "total: expected true, false or a count cap from 2 to {}, found `{n}`",
+                                limits.count_cap
+                            )))
+                        }
+                    },
                 }
             }
             _ => query.filters.push(parse_filter(model, e, key, value)?),

@@ -231,8 +231,7 @@ impl Engine {
         if !parsed.attachments.is_empty() {
             self.attach_files(e, &mut data, &parsed.attachments).await?;
         }
-        let (total, total_capped) = if parsed.total {
-            let cap = self.limits.count_cap;
+        let (total, total_capped) = if let Some(cap) = parsed.total {
             let n = e.table.count(&self.dbs.ed, &parsed.query, cap).await?;
             (Some(n.min(cap)), n > cap)
         } else {
