@@ -319,4 +319,58 @@ async fn live_script_change(backend: TestBackend) -> Result<()> {
     Ok(())
 }
 
-on_both_backends!(handlers, nested_writes, commands, bad_bindings, live_script_change);
+async fn ui_commands_and_rule_errors(backend: TestBackend) -> Result<()> {
+    let Some(app) = app(backend).await? else { return Ok(()) };
+    let deal = app.create("deal", json!({"title": "Shown", "amount": 10})).await?;
+    let page_url = format!("/app/r/deal/{}", id(&deal));
+    let browser = app.sign_in("admin", relata_tests::ADMIN_PASSWORD).await?;
+    let page = browser.client.get(browser.url(&page_url)).send().await?.text().await?;
+    assert!(
+        page.contains(&format!("action=\"{page_url}/commands/win\"")),
+        "a button per command"
+    );
+    assert!(
+        page.contains("Mark won") && page.contains("name=\"subject\""),
+        "with its parameters"
+    );
+    let csrf = relata_tests::app::hidden_field(&page, "_csrf").context("csrf")?;
+    let done = browser
+        .client
+        .post(browser.url(&format!("{page_url}/commands/win")))
+        .form(&[("_csrf", csrf.as_str())])
+        .send()
+        .await?;
+    assert_eq!(done.status(), StatusCode::SEE_OTHER);
+    let to = done
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(to.starts_with(&page_url) && to.contains("message="), "{to}");
+    let shown = browser.client.get(browser.url(&to)).send().await?.text().await?;
+    assert!(shown.contains("The deal is won"), "the message is shown");
+    // A failing rule is shown on the form, not as a server error.
+    let refused = browser
+        .client
+        .post(browser.url("/app/r/deal"))
+        .form(&[("_csrf", csrf.as_str()), ("title", "boom")])
+        .send()
+        .await?;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = refused.text().await?;
+    assert!(
+        html.contains("boom is not a deal") && html.contains("form-errors"),
+        "inline"
+    );
+    Ok(())
+}
+
+on_both_backends!(
+    handlers,
+    nested_writes,
+    commands,
+    bad_bindings,
+    live_script_change,
+    ui_commands_and_rule_errors
+);

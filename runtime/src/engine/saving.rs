@@ -257,33 +257,20 @@ impl Engine {
         let old = old.map_or(Dynamic::UNIT, |o| Dynamic::from_map(record_to_dynamic(&e.def, o)));
         let mut this = record_to_dynamic(&e.def, record);
         this.insert("id".into(), Dynamic::from(id.to_string()));
-        let r = rules.clone();
-        let (result, host) = self
-            .run_script(save, old, changed, move |host: &Host| -> Result<Dynamic, RuleError> {
-                let mut this = Dynamic::from_map(this);
-                if let (true, Some(f)) = (is_new, &r.on_new) {
-                    let _ = r.call(host, "on_new", f, &mut this, Vec::new())?;
-                }
-                for (field, f) in &r.on_change {
-                    if host.0.changed.contains(field) {
-                        let _ = r.call(host, &format!("on_change {field}"), f, &mut this, Vec::new())?;
-                    }
-                }
-                if let Some(f) = &r.before_save {
-                    let _ = r.call(host, "before_save", f, &mut this, Vec::new())?;
-                }
-                for c in r.computed.iter().filter(|c| c.stored) {
-                    let v = r.compute(host, c, &mut this)?;
-                    if let Some(mut m) = this.write_lock::<rhai::Map>() {
-                        m.insert(c.field.as_str().into(), to_dynamic(&v, c.field_type.is_decimal()));
-                    }
-                }
-                if let Some(f) = &r.validate {
-                    let _ = r.call(host, "validate", f, &mut this, Vec::new())?;
-                }
-                Ok(this)
+        // Most rules before a save never reach the database: run them here
+        // first, with no thread hop; one that asks for the database stops
+        // (it has written nothing) and runs again on a thread with a link.
+        let inline = Host::inline(save.model.clone(), old.clone(), changed.clone());
+        let first = before_phase(rules, &inline, is_new, this.clone());
+        let (result, host) = if inline.wanted_database() {
+            let r = rules.clone();
+            self.run_script(save, old, changed, move |host: &Host| {
+                before_phase(&r, host, is_new, this)
             })
-            .await?;
+            .await?
+        } else {
+            (first, inline)
+        };
         let this = result.map_err(EngineError::Rule)?;
         let errors = host.take_errors();
         if !errors.is_empty() {
@@ -346,6 +333,34 @@ impl Engine {
             })
         }
     }
+}
+
+/// The handlers before a write, in order: `on_new` (new records),
+/// `on_change` of each changed field, `before_save`, the stored computed
+/// fields, `validate`.
+fn before_phase(r: &EntityRules, host: &Host, is_new: bool, this: rhai::Map) -> Result<Dynamic, RuleError> {
+    let mut this = Dynamic::from_map(this);
+    if let (true, Some(f)) = (is_new, &r.on_new) {
+        let _ = r.call(host, "on_new", f, &mut this, Vec::new())?;
+    }
+    for (field, f) in &r.on_change {
+        if host.0.changed.contains(field) {
+            let _ = r.call(host, &format!("on_change {field}"), f, &mut this, Vec::new())?;
+        }
+    }
+    if let Some(f) = &r.before_save {
+        let _ = r.call(host, "before_save", f, &mut this, Vec::new())?;
+    }
+    for c in r.computed.iter().filter(|c| c.stored) {
+        let v = r.compute(host, c, &mut this)?;
+        if let Some(mut m) = this.write_lock::<rhai::Map>() {
+            m.insert(c.field.as_str().into(), to_dynamic(&v, c.field_type.is_decimal()));
+        }
+    }
+    if let Some(f) = &r.validate {
+        let _ = r.call(host, "validate", f, &mut this, Vec::new())?;
+    }
+    Ok(this)
 }
 
 /// The field values of `this` after the rules, fitted to each field's type.

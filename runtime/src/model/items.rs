@@ -24,6 +24,8 @@ pub struct Labels {
 /// One metadata item, as found in one YAML file, tagged by `kind`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+// Items are read once per release, never on a request: their size does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum Item {
     /// A business object with its own table.
     Entity(EntityDef),

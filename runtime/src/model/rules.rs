@@ -244,5 +244,21 @@ pub(super) fn check_entity_rules(ctx: &mut Ctx<'_>, e: &EntityDef, model: &Model
         if !c.stored && e.display_field == f.name {
             ctx.error("display_field", "a virtual computed field cannot be the display field");
         }
+        if !c.stored {
+            let lists = e
+                .indexes
+                .iter()
+                .map(|x| ("indexes", &x.fields))
+                .chain(e.unique.iter().map(|x| ("unique", &x.fields)))
+                .chain(e.search.iter().map(|x| ("search", &x.fields)));
+            for (key, fields) in lists {
+                if fields.contains(&f.name) {
+                    ctx.error(
+                        key,
+                        format!("`{}` is a virtual computed field and has no column", f.name),
+                    );
+                }
+            }
+        }
     }
 }

@@ -112,6 +112,10 @@ pub struct HostState {
     /// A write that failed: the save fails with it.
     pub failure: Mutex<Option<String>>,
     user: Mutex<Option<Json>>,
+    /// Run inline (no database link): a database request stops the script
+    /// and marks it to be run again on a thread with a link.
+    inline: bool,
+    wanted_database: std::sync::atomic::AtomicBool,
 }
 
 /// The tag of a script call: a handle on its [`HostState`].
@@ -135,7 +139,24 @@ impl Host {
             outcome: Mutex::default(),
             failure: Mutex::default(),
             user: Mutex::default(),
+            inline: false,
+            wanted_database: std::sync::atomic::AtomicBool::new(false),
         }))
+    }
+
+    /// A host for a first, inline run of rules that may never reach the
+    /// database: if they do, the run stops and [`Host::wanted_database`] says so.
+    pub fn inline(model: Arc<CompiledModel>, old: Dynamic, changed: Vec<String>) -> Host {
+        let mut h = Host::new(model, None, old, changed);
+        if let Some(state) = Arc::get_mut(&mut h.0) {
+            state.inline = true;
+        }
+        h
+    }
+
+    /// Whether an inline run stopped at a database request.
+    pub fn wanted_database(&self) -> bool {
+        self.0.wanted_database.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     fn call(&self, what: &str, request: HostRequest) -> Fallible<Json> {
@@ -143,6 +164,10 @@ impl Host {
             return fail(why);
         }
         let Some(link) = &self.0.link else {
+            if self.0.inline {
+                self.0.wanted_database.store(true, std::sync::atomic::Ordering::Relaxed);
+                return fail("relata: this rule needs the database; running it again on a thread");
+            }
             return fail(format!("{what}() is not available in a computed field"));
         };
         let (reply, answer) = oneshot::channel();

@@ -377,7 +377,7 @@ impl EntityRules {
                 .with_tag(host.clone());
             sandbox::engine().call_fn_with_options::<Dynamic>(options, &mut Scope::new(), &self.ast, function, args)
         });
-        let out = result.map_err(|e| self.explain(&rule, function, &e))?;
+        let out = result.map_err(|e| self.explain(&rule, function, &e, host.wanted_database()))?;
         if let Some(why) = host.failure() {
             return Err(RuleError::Script {
                 rule,
@@ -418,7 +418,7 @@ impl EntityRules {
         self.call(host, &format!("command {name}"), &c.def.function, record, args)
     }
 
-    fn explain(&self, rule: &str, function: &str, e: &EvalAltResult) -> RuleError {
+    fn explain(&self, rule: &str, function: &str, e: &EvalAltResult, quiet: bool) -> RuleError {
         let inner = e.unwrap_inner();
         let line = inner
             .position()
@@ -460,7 +460,9 @@ impl EntityRules {
                 message: other.to_string(),
             },
         };
-        tracing::warn!(rule, file = %file, line = ?line, error = %e, "a business rule failed");
+        if !quiet {
+            tracing::warn!(rule, file = %file, line = ?line, error = %e, "a business rule failed");
+        }
         err
     }
 }

@@ -691,7 +691,7 @@ impl EntityTable {
         let q = |v| sqlx::query_with(sql, v);
         match db {
             Db::Pool(Pool::Sqlite(p)) => {
-                let rows = q(values).fetch_all(&*p).await?;
+                let rows = q(values).fetch_all(p).await?;
                 self.decode_all(&rows, &cols, &names, from_sqlite)
             }
             Db::Sqlite(c) => {
@@ -699,7 +699,7 @@ impl EntityTable {
                 self.decode_all(&rows, &cols, &names, from_sqlite)
             }
             Db::Pool(Pool::Postgres(p)) => {
-                let rows = sqlx::query_with(sql, values).fetch_all(&*p).await?;
+                let rows = sqlx::query_with(sql, values).fetch_all(p).await?;
                 self.decode_all(&rows, &cols, &names, from_pg)
             }
             Db::Postgres(c) => {
@@ -714,7 +714,7 @@ impl EntityTable {
         let names = &self.names;
         Ok(match db {
             Db::Pool(Pool::Sqlite(p)) => {
-                let rows = sqlx::query_with(sql, values).fetch_all(&*p).await?;
+                let rows = sqlx::query_with(sql, values).fetch_all(p).await?;
                 self.decode_all(&rows, &cols, names, from_sqlite)?
             }
             Db::Sqlite(c) => {
@@ -722,7 +722,7 @@ impl EntityTable {
                 self.decode_all(&rows, &cols, names, from_sqlite)?
             }
             Db::Pool(Pool::Postgres(p)) => {
-                let rows = sqlx::query_with(sql, values).fetch_all(&*p).await?;
+                let rows = sqlx::query_with(sql, values).fetch_all(p).await?;
                 self.decode_all(&rows, &cols, names, from_pg)?
             }
             Db::Postgres(c) => {
