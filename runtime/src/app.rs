@@ -10,7 +10,7 @@ use tokio::net::TcpListener;
 use crate::engine::{
     ApplyError, ApplyOutcome, ApplyRequest, AttachmentSettings, AuthError, AuthSettings, Engine, Limits,
 };
-use crate::model::{read_dir, MetadataErrors};
+use crate::model::{read_package, MetadataErrors};
 use crate::store::{Databases, Location, StoreError};
 use crate::web::WebOptions;
 
@@ -95,7 +95,8 @@ pub async fn open(config: &Config) -> Result<Arc<Engine>, AppError> {
     Ok(engine)
 }
 
-/// Applies the package in `dir` as a new release.
+/// Applies the package in `dir` (with its scripts found the default way,
+/// see [`read_package`]) as a new release.
 pub async fn apply_dir(
     engine: &Engine,
     dir: &Path,
@@ -103,7 +104,20 @@ pub async fn apply_dir(
     comment: &str,
     plan_only: bool,
 ) -> Result<ApplyOutcome, AppError> {
-    let files = read_dir(dir)?;
+    apply_package(engine, dir, None, author, comment, plan_only).await
+}
+
+/// Applies the package in `dir`, with the Rhai scripts of `scripts` (or
+/// found the default way), as a new release.
+pub async fn apply_package(
+    engine: &Engine,
+    dir: &Path,
+    scripts: Option<&Path>,
+    author: &str,
+    comment: &str,
+    plan_only: bool,
+) -> Result<ApplyOutcome, AppError> {
+    let files = read_package(dir, scripts)?;
     let req = ApplyRequest {
         files,
         author: author.to_owned(),
@@ -114,11 +128,12 @@ pub async fn apply_dir(
 }
 
 /// Applies `dir` as the first release when the business model is empty.
-pub async fn bootstrap(engine: &Engine, dir: &Path) -> Result<(), AppError> {
+pub async fn bootstrap(engine: &Engine, dir: &Path, scripts: Option<&Path>) -> Result<(), AppError> {
     if !engine.has_release().await? {
-        let outcome = apply_dir(
+        let outcome = apply_package(
             engine,
             dir,
+            scripts,
             "relata",
             "initial release from the stock application",
             false,

@@ -38,6 +38,10 @@ enum Command {
         /// The package applied as the first release when none exists.
         #[arg(long, default_value = "./metadata")]
         metadata: PathBuf,
+        /// The package's Rhai scripts; default: `<metadata>/scripts`, else
+        /// the `scripts` folder beside a folder named `metadata`.
+        #[arg(long)]
+        scripts: Option<PathBuf>,
         /// Mark cookies `Secure`: set it when Relata is reached over HTTPS.
         #[arg(long, env = "RELATA_SECURE_COOKIES")]
         secure_cookies: bool,
@@ -64,6 +68,9 @@ enum Command {
     Apply {
         /// The package directory.
         dir: PathBuf,
+        /// The package's Rhai scripts (default as for `serve`).
+        #[arg(long)]
+        scripts: Option<PathBuf>,
         /// Why this release.
         #[arg(long, default_value = "")]
         comment: String,
@@ -78,6 +85,9 @@ enum Command {
     Validate {
         /// The package directory.
         dir: PathBuf,
+        /// The package's Rhai scripts (default as for `serve`).
+        #[arg(long)]
+        scripts: Option<PathBuf>,
     },
     /// Write the JSON Schema of every item kind into a folder.
     Schema {
@@ -127,12 +137,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve {
             addr,
             metadata,
+            scripts,
             secure_cookies,
             admin_password,
         } => {
             config.secure_cookies = secure_cookies;
             let engine = app::open(&config).await?;
-            app::bootstrap(&engine, &metadata).await?;
+            app::bootstrap(&engine, &metadata, scripts.as_deref()).await?;
             let first_admin = engine.auth().ensure_first_admin(admin_password).await?;
             let server = Server::bind(engine.clone(), addr)
                 .await?
@@ -147,12 +158,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Apply {
             dir,
+            scripts,
             comment,
             author,
             plan,
         } => {
             let engine = app::open(&config).await?;
-            let outcome = app::apply_dir(&engine, &dir, &author, &comment, plan).await?;
+            let outcome = app::apply_package(&engine, &dir, scripts.as_deref(), &author, &comment, plan).await?;
             print!("{}", outcome.plan);
             match (plan, outcome.release, outcome.unchanged) {
                 (true, _, _) => println!("plan only: nothing was changed"),
@@ -183,9 +195,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             engine.databases().close().await;
         }
-        Command::Validate { dir } => {
-            let files = model::read_dir(&dir)?;
-            model::load_files(&files)?;
+        Command::Validate { dir, scripts } => {
+            let files = model::read_package(&dir, scripts.as_deref())?;
+            relata::engine::validate_package(&files)?;
             println!("{}: {} file(s), no errors", dir.display(), files.len());
         }
         Command::Schema { out } => {

@@ -2,6 +2,7 @@
 
 pub mod app;
 pub mod browser;
+pub mod rules_fixture;
 pub use relata_testkit::pg;
 
 pub use app::{stock_metadata, Browser, Reply, TestApp, TestBackend, ADMIN_PASSWORD};

@@ -375,6 +375,15 @@ impl AuthService {
             .map(|row| CurrentUser::from_row(&row, None)))
     }
 
+    /// A user by id (for the `user()` of business rules).
+    pub async fn user_by_id(&self, id: Uuid) -> Result<Option<CurrentUser>, AuthError> {
+        Ok(self
+            .store
+            .user_by_id(id)
+            .await?
+            .map(|row| CurrentUser::from_row(&row, None)))
+    }
+
     /// Sets a user's password (a generated one when `None`, returned) and
     /// ends all of the user's sessions.
     pub async fn reset_password(&self, username: &str, password: Option<String>) -> Result<String, AuthError> {

@@ -10,6 +10,7 @@ use crate::store::Backend;
 
 use super::openapi;
 use super::payload::{payload_schema, PayloadKind};
+use super::rules::{EntityRules, RuleSet};
 use super::views::Views;
 
 /// The active release, compiled.
@@ -48,6 +49,8 @@ pub struct CompiledEntity {
     field_index: HashMap<String, usize>,
     /// Unique groups, as field positions (single `unique: true` fields too).
     pub unique_groups: Vec<Vec<usize>>,
+    /// Its business rules (scripts compiled once per release), if any.
+    pub rules: Option<Arc<EntityRules>>,
 }
 
 /// Compiling failed: a bug, since the model was checked; reported, not panicked.
@@ -58,26 +61,32 @@ pub struct CompileError(pub String);
 impl CompiledModel {
     /// The model of an empty business model (before the first release).
     pub fn empty(backend: Backend) -> CompiledModel {
-        CompiledModel::compile(Model::default(), 0, String::new(), backend).unwrap_or_else(|_| CompiledModel {
-            release: 0,
-            checksum: String::new(),
-            model: Model::default(),
-            entities: HashMap::new(),
-            openapi: bytes::Bytes::new(),
-            views: Views::default(),
+        CompiledModel::compile(Model::default(), 0, String::new(), backend, RuleSet::new()).unwrap_or_else(|_| {
+            CompiledModel {
+                release: 0,
+                checksum: String::new(),
+                model: Model::default(),
+                entities: HashMap::new(),
+                openapi: bytes::Bytes::new(),
+                views: Views::default(),
+            }
         })
     }
 
-    /// Compiles a checked model for `backend`.
+    /// Compiles a checked model for `backend`, with the release's compiled
+    /// business rules (see [`super::rules::compile`]).
     pub fn compile(
         model: Model,
         release: i64,
         checksum: String,
         backend: Backend,
+        rules: RuleSet,
     ) -> Result<CompiledModel, CompileError> {
         let mut entities = HashMap::with_capacity(model.entities.len());
         for def in model.entities.values() {
-            entities.insert(def.name.clone(), Arc::new(CompiledEntity::compile(def, backend)?));
+            let mut e = CompiledEntity::compile(def, backend)?;
+            e.rules = rules.get(&def.name).cloned();
+            entities.insert(def.name.clone(), Arc::new(e));
         }
         let doc = openapi::document(&model, release);
         let openapi = serde_json::to_vec(&doc)
@@ -148,6 +157,7 @@ impl CompiledEntity {
             field_columns,
             field_index,
             unique_groups,
+            rules: None,
         })
     }
 

@@ -15,8 +15,11 @@ pub mod picklists;
 pub mod query;
 mod records;
 mod release;
+pub mod rules;
+mod saving;
 mod search;
 mod views;
+mod writes;
 
 use std::sync::atomic::AtomicI64;
 use std::sync::Arc;
@@ -32,7 +35,8 @@ pub use picklist_admin::{LabelInput, NewPicklistValue, PicklistError, PicklistVa
 pub use picklists::{CodeStatus, EffectiveList, EffectiveValue, PicklistValues};
 pub use query::ListParams;
 pub use records::{ListResult, ReadOptions};
-pub use release::{ApplyError, ApplyOutcome, ApplyRequest};
+pub use release::{validate_package, ApplyError, ApplyOutcome, ApplyRequest};
+pub use rules::{CommandOutcome, RuleError};
 pub use search::{SearchGroup, SearchHit, DEFAULT_PER_ENTITY, MAX_PER_ENTITY, MAX_TOTAL};
 pub use views::Views;
 
@@ -76,6 +80,18 @@ pub enum EngineError {
     /// An update needs the version read, in `If-Match`.
     #[error("send the row_version you read in an If-Match header")]
     PreconditionRequired,
+    /// The entity has no command of that name.
+    #[error("{entity} has no command `{command}`")]
+    UnknownCommand {
+        /// The entity.
+        entity: String,
+        /// The command asked for.
+        command: String,
+    },
+    /// A business rule failed (threw, or went past a sandbox limit); the
+    /// save was rolled back.
+    #[error(transparent)]
+    Rule(#[from] rules::RuleError),
     /// A malformed request (query parameters, cursor, id).
     #[error("{0}")]
     BadRequest(String),

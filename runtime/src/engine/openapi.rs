@@ -99,6 +99,9 @@ pub fn document(model: &Model, release: i64) -> Value {
                              "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Attachment"}}}}}))}
             }));
         }
+        for c in &e.commands {
+            paths.insert(format!("{base}/{{id}}/commands/{}", c.name), command_path(e, c, &tag));
+        }
         paths.insert(format!("/api/v1/recycle-bin/{}", e.name), json!({
             "get": {"tags": tag, "summary": format!("List deleted {}", e.plural_label.en), "operationId": format!("list_deleted_{}", e.name),
                     "parameters": list_parameters(), "responses": with_errors(json!({"200": page}))}
@@ -269,4 +272,36 @@ fn pascal(name: &str) -> String {
                 .unwrap_or_default()
         })
         .collect()
+}
+
+/// The path of one command: its parameters as the request body, what to
+/// show or open as the answer.
+fn command_path(e: &crate::model::EntityDef, c: &crate::model::CommandDef, tag: &Value) -> Value {
+    let mut props = Map::new();
+    let mut required = Vec::new();
+    for p in &c.params {
+        let mut s = match p.param_type {
+            crate::model::FieldType::Integer => json!({"type": "integer"}),
+            crate::model::FieldType::Boolean => json!({"type": "boolean"}),
+            t if t.is_decimal() => json!({"type": "number"}),
+            _ => json!({"type": "string"}),
+        };
+        s["description"] = json!(p.label.en);
+        props.insert(p.name.clone(), s);
+        if p.required {
+            required.push(json!(p.name));
+        }
+    }
+    json!({
+        "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}}],
+        "post": {"tags": tag, "summary": format!("{} ({})", c.label.en, e.label.en),
+                 "operationId": format!("command_{}_{}", e.name, c.name),
+                 "description": "Runs the command's rule in one transaction; changes it makes to the record are saved.",
+                 "requestBody": {"required": false, "content": {"application/json": {"schema": {
+                     "type": "object", "additionalProperties": false, "properties": props, "required": required}}}},
+                 "responses": with_errors(json!({"200": {"description": "What to show or open next",
+                     "content": {"application/json": {"schema": {"type": "object", "properties": {
+                         "message": {"type": "string"},
+                         "open": {"type": "object", "description": "{entity, id} of a record, or {url}"}}}}}}}))}
+    })
 }

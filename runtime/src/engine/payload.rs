@@ -43,9 +43,9 @@ pub fn payload_schema(entity: &EntityDef, kind: PayloadKind) -> Value {
     let mut props = Map::new();
     let mut required = Vec::new();
     // Attachment fields are uploaded on their own route, never in a payload.
-    for f in entity.fields.iter().filter(|f| f.field_type.is_stored_in_table()) {
+    for f in entity.fields.iter().filter(|f| f.has_column()) {
         props.insert(f.name.clone(), field_schema(f));
-        if kind == PayloadKind::Create && f.required && f.default.is_none() {
+        if kind == PayloadKind::Create && f.required && f.default.is_none() && f.computed.is_none() {
             required.push(json!(f.name));
         }
     }
@@ -126,6 +126,10 @@ pub fn field_schema(f: &FieldDef) -> Value {
         "description".into(),
         json!(f.help.as_ref().map_or(&f.label.en, |h| &h.en)),
     );
+    if f.computed.is_some() {
+        // Worked out by a rule: read it, never send it.
+        s.insert("readOnly".into(), json!(true));
+    }
     Value::Object(s)
 }
 

@@ -13,12 +13,13 @@ use super::compiled::CompiledEntity;
 use super::payload::{self, FieldError};
 use super::picklists::{self, PicklistValues};
 use super::query::{parse_list, projection, ListParams, Projection};
+use super::saving::{fill_virtual, Save};
 use super::{Engine, EngineError, Snapshot};
 use crate::model::{FieldDef, FieldType};
 use crate::store::ed::attachments::AttachmentRow;
 use crate::store::ed::records::{ListError, Record, Stamp, WriteError, WriteOutcome};
 use crate::store::ed::values::{to_sql, ColumnKind};
-use crate::store::StoreError;
+use crate::store::{Db, StoreError};
 
 /// Options of a read: projection and expansion.
 #[derive(Debug, Clone, Default)]
@@ -49,14 +50,14 @@ fn entity<'m>(snap: &'m Snapshot<'_>, name: &str) -> Result<&'m CompiledEntity, 
         .ok_or_else(|| EngineError::UnknownEntity(name.to_owned()))
 }
 
-fn parse_id(entity: &str, id: &str) -> Result<Uuid, EngineError> {
+pub(super) fn parse_id(entity: &str, id: &str) -> Result<Uuid, EngineError> {
     Uuid::parse_str(id).map_err(|_| EngineError::NotFound {
         entity: entity.to_owned(),
         id: id.to_owned(),
     })
 }
 
-fn stamp(actor: Option<Uuid>) -> Stamp {
+pub(super) fn stamp(actor: Option<Uuid>) -> Stamp {
     Stamp {
         actor,
         now: OffsetDateTime::now_utc(),
@@ -64,35 +65,16 @@ fn stamp(actor: Option<Uuid>) -> Stamp {
 }
 
 impl Engine {
-    /// Creates a record from a JSON payload.
+    /// Creates a record from a JSON payload, running the entity's rules.
     pub async fn create(&self, entity_name: &str, payload: &Json, actor: Option<Uuid>) -> Result<Record, EngineError> {
         let snap = self.snapshot().await;
-        let e = entity(&snap, entity_name)?;
-        let mut errors = payload::validate(&e.create_validator, payload, entity_name);
-        payload::attachment_errors(&mut errors, &e.attachments, entity_name);
-        let obj = payload.as_object();
-        let backend = e.table.backend();
-        let lists = self.picklists();
-        let mut values = Vec::with_capacity(e.def.fields.len());
-        for f in &e.def.fields {
-            let v = obj
-                .and_then(|o| o.get(&f.name))
-                .or(f.default.as_ref())
-                .unwrap_or(&Json::Null);
-            check_codes(&mut errors, &lists, f, v, None);
-            values.push(convert(&mut errors, backend, f, v));
-        }
-        if !errors.is_empty() {
-            return Err(invalid(entity_name, errors));
-        }
-        let id = Uuid::now_v7();
-        match e.table.insert(&self.dbs.ed, id, stamp(actor), values).await {
-            Ok(r) => Ok(r),
-            Err(err) => Err(self.explain(e, err, obj, None).await),
-        }
+        let mut save = Save::new(snap.model.clone(), actor);
+        let out = self.create_in(&mut save, entity_name, payload).await;
+        save.finish(out).await
     }
 
-    /// Applies a partial update at the version the caller read.
+    /// Applies a partial update at the version the caller read, running the
+    /// entity's rules.
     pub async fn update(
         &self,
         entity_name: &str,
@@ -102,45 +84,12 @@ impl Engine {
         actor: Option<Uuid>,
     ) -> Result<Record, EngineError> {
         let snap = self.snapshot().await;
-        let e = entity(&snap, entity_name)?;
-        let id = parse_id(entity_name, id)?;
-        let mut errors = payload::validate(&e.patch_validator, patch, entity_name);
-        payload::attachment_errors(&mut errors, &e.attachments, entity_name);
-        let backend = e.table.backend();
-        let lists = self.picklists();
-        // A deactivated code may only stay where it is: compare with the
-        // stored record, read only when such a code is sent at all.
-        let current = match patch.as_object() {
-            Some(obj)
-                if obj
-                    .iter()
-                    .any(|(n, v)| e.field(n).is_some_and(|(_, f)| picklists::has_inactive(&lists, f, v))) =>
-            {
-                e.table.get(&self.dbs.ed, id, None).await?
-            }
-            _ => None,
-        };
-        let mut sets = Vec::new();
-        if let Some(obj) = patch.as_object() {
-            for (name, v) in obj {
-                if let Some((i, f)) = e.field(name) {
-                    let kept = current.as_ref().and_then(|r| r.get(name));
-                    check_codes(&mut errors, &lists, f, v, kept);
-                    sets.push((e.column_of(i), convert(&mut errors, backend, f, v)));
-                }
-            }
-        }
-        if !errors.is_empty() {
-            return Err(invalid(entity_name, errors));
-        }
-        let version = version.ok_or(EngineError::PreconditionRequired)?;
-        match e.table.update(&self.dbs.ed, id, version, stamp(actor), sets).await {
-            Ok(outcome) => outcome_of(entity_name, id, Some(version), outcome),
-            Err(err) => Err(self.explain(e, err, patch.as_object(), Some(id)).await),
-        }
+        let mut save = Save::new(snap.model.clone(), actor);
+        let out = self.update_in(&mut save, entity_name, id, version, patch).await;
+        save.finish(out).await
     }
 
-    /// Moves a record to the recycle bin.
+    /// Moves a record to the recycle bin, after its `before_delete` rule.
     pub async fn delete(
         &self,
         entity_name: &str,
@@ -149,14 +98,9 @@ impl Engine {
         actor: Option<Uuid>,
     ) -> Result<Record, EngineError> {
         let snap = self.snapshot().await;
-        let e = entity(&snap, entity_name)?;
-        let id = parse_id(entity_name, id)?;
-        let outcome = e
-            .table
-            .soft_delete(&self.dbs.ed, id, version, stamp(actor))
-            .await
-            .map_err(write_error)?;
-        outcome_of(entity_name, id, version, outcome)
+        let mut save = Save::new(snap.model.clone(), actor);
+        let out = self.delete_in(&mut save, entity_name, id, version).await;
+        save.finish(out).await
     }
 
     /// Brings a record back from the recycle bin.
@@ -164,10 +108,14 @@ impl Engine {
         let snap = self.snapshot().await;
         let e = entity(&snap, entity_name)?;
         let uid = parse_id(entity_name, id)?;
-        match e.table.restore(&self.dbs.ed, uid, stamp(actor)).await {
+        match e.table.restore(&mut Db::Pool(&self.dbs.ed), uid, stamp(actor)).await {
             Ok(outcome) => outcome_of(entity_name, uid, None, outcome),
             Err(WriteError::Unique) => {
-                let current = e.table.get_any(&self.dbs.ed, uid).await?.map(|r| r.to_map());
+                let current = e
+                    .table
+                    .get_any(&mut Db::Pool(&self.dbs.ed), uid)
+                    .await?
+                    .map(|r| r.to_map());
                 let errs = self.unique_errors(e, current.as_ref(), Some(uid)).await;
                 Err(invalid(entity_name, errs))
             }
@@ -206,6 +154,7 @@ impl Engine {
         };
         self.expand(&snap, e, std::slice::from_mut(&mut record), &expand)
             .await?;
+        fill_virtual(&snap.model, e, std::slice::from_mut(&mut record))?;
         if !attachments.is_empty() {
             self.attach_files(e, std::slice::from_mut(&mut record), &attachments)
                 .await?;
@@ -231,6 +180,7 @@ impl Engine {
         if !parsed.attachments.is_empty() {
             self.attach_files(e, &mut data, &parsed.attachments).await?;
         }
+        fill_virtual(&snap.model, e, &mut data)?;
         let (total, total_capped) = if let Some(cap) = parsed.total {
             let n = e.table.count(&self.dbs.ed, &parsed.query, cap).await?;
             (Some(n.min(cap)), n > cap)
@@ -312,7 +262,7 @@ impl Engine {
     }
 
     /// Turns a refused write into field errors, looking up which values clash.
-    async fn explain(
+    pub(super) async fn explain(
         &self,
         e: &CompiledEntity,
         err: WriteError,
@@ -402,7 +352,7 @@ impl Engine {
     }
 }
 
-fn convert(errors: &mut Vec<FieldError>, backend: crate::store::Backend, f: &FieldDef, v: &Json) -> Value {
+pub(super) fn convert(errors: &mut Vec<FieldError>, backend: crate::store::Backend, f: &FieldDef, v: &Json) -> Value {
     let kind = ColumnKind::of_field(f.field_type);
     if f.field_type.is_decimal() {
         if let Some(err) = payload::check_decimal(f, v) {
@@ -426,7 +376,13 @@ fn convert(errors: &mut Vec<FieldError>, backend: crate::store::Backend, f: &Fie
 
 /// Adds a `not_in_picklist` error unless the JSON Schema already refused
 /// the value (wrong type) or its codes are acceptable.
-fn check_codes(errors: &mut Vec<FieldError>, lists: &PicklistValues, f: &FieldDef, v: &Json, current: Option<&Json>) {
+pub(super) fn check_codes(
+    errors: &mut Vec<FieldError>,
+    lists: &PicklistValues,
+    f: &FieldDef,
+    v: &Json,
+    current: Option<&Json>,
+) {
     if errors.iter().any(|e| e.field == f.name) {
         return;
     }
@@ -435,21 +391,26 @@ fn check_codes(errors: &mut Vec<FieldError>, lists: &PicklistValues, f: &FieldDe
     }
 }
 
-fn invalid(entity: &str, errors: Vec<FieldError>) -> EngineError {
+pub(super) fn invalid(entity: &str, errors: Vec<FieldError>) -> EngineError {
     EngineError::Invalid {
         entity: entity.to_owned(),
         errors,
     }
 }
 
-fn write_error(err: WriteError) -> EngineError {
+pub(super) fn write_error(err: WriteError) -> EngineError {
     match err {
         WriteError::Store(s) => EngineError::Store(s),
         other => EngineError::Store(StoreError::Corrupt(other.to_string())),
     }
 }
 
-fn outcome_of(entity: &str, id: Uuid, version: Option<i64>, outcome: WriteOutcome) -> Result<Record, EngineError> {
+pub(super) fn outcome_of(
+    entity: &str,
+    id: Uuid,
+    version: Option<i64>,
+    outcome: WriteOutcome,
+) -> Result<Record, EngineError> {
     match outcome {
         WriteOutcome::Done(r) => Ok(r),
         WriteOutcome::NotFound => Err(EngineError::NotFound {

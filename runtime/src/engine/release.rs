@@ -8,8 +8,9 @@ use sha2::{Digest, Sha256};
 
 use super::compiled::{CompileError, CompiledModel};
 use super::picklists::PicklistValues;
+use super::rules::{self, RuleSet};
 use super::Engine;
-use crate::model::{load_files, MetadataErrors, Model, SourceFile, SourcedItem};
+use crate::model::{load_files, MetadataErrors, Model, SourceFile, SourcedItem, SCRIPTS_DIR};
 use crate::store::bm::{NewRelease, StoredItem};
 use crate::store::ed::schema::{self, Action, Plan, SchemaError, SchemaState};
 use crate::store::StoreError;
@@ -71,8 +72,11 @@ pub fn checksum(items: &[StoredItem]) -> String {
     hex::encode(h.finalize())
 }
 
-fn stored(items: &[SourcedItem]) -> Vec<StoredItem> {
-    items
+/// The items of a release as stored: one row per YAML item, and one per
+/// script (kind `script`, named by its path under `scripts/`, its text as
+/// the body), so scripts are versioned, checksummed and diffed like the rest.
+fn stored(items: &[SourcedItem], model: &Model) -> Vec<StoredItem> {
+    let mut out: Vec<StoredItem> = items
         .iter()
         .map(|si| StoredItem {
             kind: si.item.kind().to_owned(),
@@ -81,7 +85,31 @@ fn stored(items: &[SourcedItem]) -> Vec<StoredItem> {
             body: serde_json::to_string(&si.item).unwrap_or_default(),
             source: si.source.clone(),
         })
-        .collect()
+        .collect();
+    for (name, text) in &model.scripts {
+        out.push(StoredItem {
+            kind: "script".to_owned(),
+            name: name.clone(),
+            path: format!("{SCRIPTS_DIR}/{name}"),
+            body: serde_json::to_string(text).unwrap_or_default(),
+            source: text.clone(),
+        });
+    }
+    out
+}
+
+/// Checks a package whole: every file, every cross reference, and the
+/// business rules (scripts compiled, bound functions present with the right
+/// number of parameters). Returns the model and its compiled rules.
+pub fn validate_package(files: &[SourceFile]) -> Result<(Model, RuleSet), MetadataErrors> {
+    let (model, items) = load_files(files)?;
+    let paths = items
+        .iter()
+        .filter(|si| si.item.kind() == "entity")
+        .map(|si| (si.item.name().to_owned(), si.path.clone()))
+        .collect();
+    let rules = rules::compile(&model, &paths)?;
+    Ok((model, rules))
 }
 
 impl Engine {
@@ -90,7 +118,8 @@ impl Engine {
     #[tracing::instrument(skip(self, req), fields(author = %req.author, plan_only = req.plan_only))]
     pub async fn apply(&self, req: ApplyRequest) -> Result<ApplyOutcome, ApplyError> {
         let (model, items) = load_files(&req.files)?;
-        let items = stored(&items);
+        let (_, rules) = validate_package(&req.files)?;
+        let items = stored(&items, &model);
         let sum = checksum(&items);
         let _one_at_a_time = self.applying.lock().await;
         let current = self.model.load_full();
@@ -126,7 +155,10 @@ impl Engine {
             items: &items,
         };
         let number = self.bm.insert_pending(&new).await?;
-        match self.activate(number, &sum, &req.author, model, old, &catalog).await {
+        match self
+            .activate(number, &sum, &req.author, (model, rules), old, &catalog)
+            .await
+        {
             Ok(plan) => {
                 tracing::info!(release = number, steps = plan.steps.len(), "release applied");
                 Ok(ApplyOutcome {
@@ -148,14 +180,14 @@ impl Engine {
         number: i64,
         sum: &str,
         by: &str,
-        model: Model,
+        (model, rules): (Model, RuleSet),
         old: Option<&Model>,
         catalog: &schema::Catalog,
     ) -> Result<Plan, ApplyError> {
         let plan = schema::plan(old, &model, catalog, number);
         let stored = self.picklist_store.all().await?;
         schema::check_data(&self.dbs.ed, &plan, &model, &stored).await?;
-        let compiled = CompiledModel::compile(model, number, sum.to_owned(), self.dbs.backend())?;
+        let compiled = CompiledModel::compile(model, number, sum.to_owned(), self.dbs.backend(), rules)?;
         let state = SchemaState {
             release: number,
             checksum: sum.to_owned(),
@@ -247,8 +279,8 @@ impl Engine {
             .iter()
             .map(StoredItem::to_source_file)
             .collect();
-        let (model, _) = load_files(&files)?;
-        let compiled = CompiledModel::compile(model, number, info.checksum, self.dbs.backend())?;
+        let (model, rules) = validate_package(&files)?;
+        let compiled = CompiledModel::compile(model, number, info.checksum, self.dbs.backend(), rules)?;
         self.model.store(Arc::new(compiled));
         Ok(())
     }

@@ -143,7 +143,15 @@ fn default_form(e: &EntityDef, model: &Model) -> FormDef {
         entity: e.name.clone(),
         label: None,
         tabs,
-        buttons: Vec::new(),
+        // Every command of the entity, in declaration order.
+        buttons: e
+            .commands
+            .iter()
+            .map(|c| crate::model::ButtonDef {
+                command: c.name.clone(),
+                label: None,
+            })
+            .collect(),
     }
 }
 

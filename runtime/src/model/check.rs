@@ -25,13 +25,27 @@ pub struct Model {
     pub lists: IndexMap<String, ListDef>,
     /// Modules by name, in package order.
     pub modules: IndexMap<String, ModuleDef>,
+    /// Rhai scripts by name (`opportunity.rhai`, the path under `scripts/`): their text.
+    pub scripts: IndexMap<String, String>,
 }
 
 impl Model {
     /// Cross-checks schema-valid items and builds the model, or returns every error found.
     pub fn build(items: &[SourcedItem]) -> Result<Model, MetadataErrors> {
+        Model::build_with_scripts(items, IndexMap::new())
+    }
+
+    /// Like [`Model::build`], with the package's scripts (name -> text),
+    /// which `rules:` blocks refer to.
+    pub fn build_with_scripts(
+        items: &[SourcedItem],
+        scripts: IndexMap<String, String>,
+    ) -> Result<Model, MetadataErrors> {
         let mut errors = Vec::new();
-        let mut model = Model::default();
+        let mut model = Model {
+            scripts,
+            ..Model::default()
+        };
         let mut seen: HashMap<(&str, &str), &str> = HashMap::new();
         for si in items {
             let key = (si.item.kind(), si.item.name());
@@ -86,7 +100,7 @@ impl Model {
     pub fn stored(&self) -> Model {
         let mut m = self.clone();
         for e in m.entities.values_mut() {
-            e.fields.retain(|f| f.field_type.is_stored_in_table());
+            e.fields.retain(FieldDef::has_column);
         }
         m
     }
@@ -160,6 +174,7 @@ fn check_entity(ctx: &mut Ctx<'_>, e: &EntityDef, model: &Model) {
         Some(_) => {}
     }
     check_search(ctx, e);
+    super::rules::check_entity_rules(ctx, e, model);
     let field_lists = e
         .indexes
         .iter()

@@ -24,6 +24,8 @@ pub struct Labels {
 /// One metadata item, as found in one YAML file, tagged by `kind`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+// Items are read once per release, never on a request: their size does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum Item {
     /// A business object with its own table.
     Entity(EntityDef),
@@ -95,6 +97,13 @@ pub struct EntityDef {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "SearchDef")]
     pub search: Option<SearchDef>,
+    /// The business rules: the script and the function run on each event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "super::rules::RulesDef")]
+    pub rules: Option<super::rules::RulesDef>,
+    /// Named actions on a record, run from a form button or the API.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub commands: Vec<super::rules::CommandDef>,
 }
 
 impl EntityDef {
@@ -320,6 +329,11 @@ pub struct FieldDef {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "AttachmentDef")]
     pub attachment: Option<AttachmentDef>,
+    /// The value is worked out by a rule (an expression or a script
+    /// function), stored on save or computed on read; never sent by clients.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "super::rules::ComputedDef")]
+    pub computed: Option<super::rules::ComputedDef>,
 }
 
 /// The limits of an `attachment` field. Every key is optional: one file of at
@@ -369,11 +383,11 @@ pub fn type_matches(pattern: &str, content_type: &str) -> bool {
 }
 
 impl EntityDef {
-    /// The entity as its table sees it: without the attachment fields, which
-    /// have no column.
+    /// The entity as its table sees it: without the attachment fields and
+    /// the virtual computed fields, which have no column.
     pub fn stored(&self) -> EntityDef {
         let mut e = self.clone();
-        e.fields.retain(|f| f.field_type.is_stored_in_table());
+        e.fields.retain(FieldDef::has_column);
         e
     }
 

@@ -8,6 +8,7 @@ mod error;
 mod ident;
 mod items;
 mod package;
+mod rules;
 mod schema;
 pub mod values;
 mod views;
@@ -17,7 +18,8 @@ pub use check::{decimal_shape, Model};
 pub use error::{describe_schema_error, pointer_to_path, MetadataError, MetadataErrors};
 pub use ident::{check_ident, IdentError, RESERVED_WORDS};
 pub use items::*;
-pub use package::{parse_file, parse_files, read_dir, SourceFile, SourcedItem};
+pub use package::{parse_file, parse_files, read_dir, read_package, SourceFile, SourcedItem};
+pub use rules::{script_name, CommandDef, CommandParam, ComputedDef, RulesDef, SCRIPTS_DIR, SCRIPT_EXTENSION};
 pub use schema::kind_schema;
 pub use views::*;
 
@@ -27,9 +29,18 @@ pub fn load_dir(dir: &std::path::Path) -> Result<(Model, Vec<SourcedItem>), Meta
     load_files(&files)
 }
 
-/// Parses and checks a package given as files in memory.
+/// Parses and checks a package given as files in memory: YAML items, and
+/// the Rhai scripts among them (paths `scripts/*.rhai`), which are kept as
+/// text in [`Model::scripts`] (they are compiled by the engine).
 pub fn load_files(files: &[SourceFile]) -> Result<(Model, Vec<SourcedItem>), MetadataErrors> {
-    let items = parse_files(files)?;
-    let model = Model::build(&items)?;
+    let (scripts, yaml): (Vec<&SourceFile>, Vec<&SourceFile>) =
+        files.iter().partition(|f| script_name(&f.path).is_some());
+    let yaml: Vec<SourceFile> = yaml.into_iter().cloned().collect();
+    let items = parse_files(&yaml)?;
+    let scripts = scripts
+        .into_iter()
+        .filter_map(|f| Some((script_name(&f.path)?.to_owned(), f.text.clone())))
+        .collect();
+    let model = Model::build_with_scripts(&items, scripts)?;
     Ok((model, items))
 }

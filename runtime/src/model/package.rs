@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::error::{describe_schema_error, pointer_to_path, MetadataError, MetadataErrors};
 use super::items::{Item, ITEM_KINDS};
+use super::rules::{SCRIPTS_DIR, SCRIPT_EXTENSION};
 use super::schema::kind_validator;
 
 /// One file of a package, as text.
@@ -30,11 +31,12 @@ pub struct SourcedItem {
 }
 
 /// Reads every `*.yaml` / `*.yml` file under `dir` (recursively, sorted by path).
-/// The `schema/` folder, which holds the generated JSON Schemas, is skipped.
+/// The `schema/` folder, which holds the generated JSON Schemas, is skipped,
+/// and so is a `scripts/` folder (see [`read_package`]).
 pub fn read_dir(dir: &Path) -> Result<Vec<SourceFile>, MetadataErrors> {
     let mut files = Vec::new();
     let mut errors = Vec::new();
-    walk(dir, dir, &mut files, &mut errors);
+    walk(dir, dir, &["yaml", "yml"], &mut files, &mut errors);
     if !errors.is_empty() {
         return Err(MetadataErrors(errors));
     }
@@ -42,7 +44,42 @@ pub fn read_dir(dir: &Path) -> Result<Vec<SourceFile>, MetadataErrors> {
     Ok(files)
 }
 
-fn walk(root: &Path, dir: &Path, files: &mut Vec<SourceFile>, errors: &mut Vec<MetadataError>) {
+/// Reads a whole package: the YAML files of `dir` and the Rhai scripts
+/// (`*.rhai`, recursively) of its scripts folder, which become files
+/// `scripts/<path>` of the package. The scripts folder is `scripts`
+/// when given, else `dir/scripts` when it exists, else the `scripts`
+/// folder beside `dir` when `dir` is named `metadata` (the repository
+/// layout: `metadata/` and `scripts/` side by side); else there are none.
+pub fn read_package(dir: &Path, scripts: Option<&Path>) -> Result<Vec<SourceFile>, MetadataErrors> {
+    let mut files = read_dir(dir)?;
+    let inside = dir.join(SCRIPTS_DIR);
+    let beside = dir
+        .file_name()
+        .filter(|n| *n == "metadata")
+        .and_then(|_| dir.parent())
+        .map(|p| p.join(SCRIPTS_DIR));
+    let scripts_dir = match scripts {
+        Some(s) => Some(s.to_owned()),
+        None if inside.is_dir() => Some(inside),
+        None => beside.filter(|b| b.is_dir()),
+    };
+    if let Some(sdir) = scripts_dir {
+        let mut found = Vec::new();
+        let mut errors = Vec::new();
+        walk(&sdir, &sdir, &[SCRIPT_EXTENSION], &mut found, &mut errors);
+        if !errors.is_empty() {
+            return Err(MetadataErrors(errors));
+        }
+        for mut f in found {
+            f.path = format!("{SCRIPTS_DIR}/{}", f.path);
+            files.push(f);
+        }
+    }
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(files)
+}
+
+fn walk(root: &Path, dir: &Path, exts: &[&str], files: &mut Vec<SourceFile>, errors: &mut Vec<MetadataError>) {
     let shown = |p: &Path| p.strip_prefix(root).unwrap_or(p).to_string_lossy().replace('\\', "/");
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
@@ -58,13 +95,16 @@ fn walk(root: &Path, dir: &Path, files: &mut Vec<SourceFile>, errors: &mut Vec<M
     for entry in entries.flatten() {
         let path = entry.path();
         if path.is_dir() {
-            if path != root.join("schema") {
-                walk(root, &path, files, errors);
+            if path != root.join("schema") && path != root.join(SCRIPTS_DIR) {
+                walk(root, &path, exts, files, errors);
             }
             continue;
         }
-        let is_yaml = matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"));
-        if !is_yaml {
+        let wanted = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| exts.contains(&e));
+        if !wanted {
             continue;
         }
         match std::fs::read_to_string(&path) {

@@ -193,6 +193,16 @@ pub(super) fn check_form(ctx: &mut Ctx<'_>, f: &FormDef, model: &Model) {
     }
     for (b, button) in f.buttons.iter().enumerate() {
         ctx.ident(format!("buttons[{b}].command"), &button.command);
+        let known = model
+            .entities
+            .get(&f.entity)
+            .is_none_or(|e| e.commands.iter().any(|c| c.name == button.command));
+        if !known {
+            ctx.error(
+                format!("buttons[{b}].command"),
+                format!("`{}` is not a command of {}", button.command, f.entity),
+            );
+        }
     }
 }
 

@@ -86,6 +86,61 @@ impl Pool {
     }
 }
 
+/// Where a statement runs: straight on the pool (each statement its own
+/// transaction), or on the connection of an open transaction.
+#[derive(Debug)]
+pub enum Db<'a> {
+    /// The pool.
+    Pool(&'a Pool),
+    /// An open SQLite transaction.
+    Sqlite(&'a mut sqlx::SqliteConnection),
+    /// An open PostgreSQL transaction.
+    Postgres(&'a mut sqlx::PgConnection),
+}
+
+impl<'a> From<&'a Pool> for Db<'a> {
+    fn from(p: &'a Pool) -> Self {
+        Db::Pool(p)
+    }
+}
+
+/// An open transaction on one of the two backends; rolled back when dropped
+/// without [`Tx::commit`].
+#[derive(Debug)]
+pub enum Tx {
+    /// SQLite.
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    /// PostgreSQL.
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+impl Tx {
+    /// Begins a transaction on `pool`.
+    pub async fn begin(pool: &Pool) -> Result<Tx, StoreError> {
+        Ok(match pool {
+            Pool::Sqlite(p) => Tx::Sqlite(p.begin().await?),
+            Pool::Postgres(p) => Tx::Postgres(p.begin().await?),
+        })
+    }
+
+    /// Statements in the transaction.
+    pub fn db(&mut self) -> Db<'_> {
+        match self {
+            Tx::Sqlite(t) => Db::Sqlite(t),
+            Tx::Postgres(t) => Db::Postgres(t),
+        }
+    }
+
+    /// Commits.
+    pub async fn commit(self) -> Result<(), StoreError> {
+        match self {
+            Tx::Sqlite(t) => t.commit().await?,
+            Tx::Postgres(t) => t.commit().await?,
+        }
+        Ok(())
+    }
+}
+
 /// The schema holding the BM tables on PostgreSQL.
 pub const PG_BM_SCHEMA: &str = "relata_bm";
 /// The schema holding the ED tables on PostgreSQL.

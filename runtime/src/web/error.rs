@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 
-use crate::engine::{ApplyError, AuthError, EngineError, PicklistError};
+use crate::engine::{ApplyError, AuthError, EngineError, PicklistError, RuleError};
 use crate::store::ed::schema::SchemaError;
 
 /// An error on its way to the client.
@@ -118,6 +118,19 @@ impl From<EngineError> for ApiError {
                 ApiError::new(StatusCode::PRECONDITION_REQUIRED, "if_match_required", message)
             }
             EngineError::BadRequest(_) => ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message),
+            EngineError::UnknownCommand { .. } => ApiError::new(StatusCode::NOT_FOUND, "unknown_command", message),
+            // A rule that threw or went past a limit: the user's request
+            // met a rule that refused it, never a server error.
+            EngineError::Rule(r) => {
+                let detail = match &r {
+                    RuleError::Script { rule, file, line, .. } | RuleError::Limit { rule, file, line, .. } => {
+                        json!({ "rule": rule, "file": file, "line": line })
+                    }
+                    RuleError::BadValue { rule, field, .. } => json!({ "rule": rule, "field": field }),
+                    RuleError::TooDeep(depth) => json!({ "depth": depth }),
+                };
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "rule_failed", message).with_details(detail)
+            }
             EngineError::Store(s) => ApiError::internal(&s),
         }
     }

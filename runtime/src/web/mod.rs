@@ -54,6 +54,7 @@ pub fn router_with(engine: Arc<Engine>, options: WebOptions) -> Router {
             get(records::get).patch(records::update).delete(records::delete),
         )
         .route("/records/{entity}/{id}/restore", post(records::restore))
+        .route("/records/{entity}/{id}/commands/{name}", post(records::command))
         .route("/recycle-bin/{entity}", get(records::list_deleted))
         .route("/search", get(search::search))
         .route(

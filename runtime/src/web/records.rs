@@ -151,3 +151,27 @@ fn page(r: ListResult) -> Result<Response, ApiError> {
     };
     Ok(Json(body).into_response())
 }
+
+/// `POST /api/v1/records/{entity}/{id}/commands/{name}`: runs a command with
+/// the JSON object of its parameters (an empty body for none); answers
+/// `{"message"?, "open"?}`.
+pub async fn command(
+    State(engine): State<Arc<Engine>>,
+    user: CurrentUser,
+    Path((entity, id, name)): Path<(String, String, String)>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let params: Value = if body.iter().all(u8::is_ascii_whitespace) {
+        Value::Null
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_json",
+                format!("the body is not valid JSON: {e}"),
+            )
+        })?
+    };
+    let outcome = engine.command(&entity, &id, &name, &params, Some(user.id)).await?;
+    Ok(Json(outcome).into_response())
+}

@@ -17,7 +17,7 @@ use super::attachments::{files_column, parse_files, AttachedFile};
 use super::shape::{Shape, ShapeCache};
 use super::values::{from_pg, from_sqlite, instant, null_of, to_sql, uuid, ColumnKind};
 use crate::model::EntityDef;
-use crate::store::{Backend, Pool, StoreError};
+use crate::store::{Backend, Db, Pool, StoreError};
 
 pub use super::record::{Names, Record};
 
@@ -330,6 +330,16 @@ impl EntityTable {
 
     /// Reads a live record by id.
     pub async fn get(&self, pool: &Pool, id: Uuid, projection: Option<&[usize]>) -> Result<Option<Record>, StoreError> {
+        self.get_in(&mut Db::Pool(pool), id, projection).await
+    }
+
+    /// Reads a live record by id, in a transaction or on the pool.
+    pub async fn get_in(
+        &self,
+        pool: &mut Db<'_>,
+        id: Uuid,
+        projection: Option<&[usize]>,
+    ) -> Result<Option<Record>, StoreError> {
         match projection {
             None => Ok(self
                 .fetch(pool, &self.get_sql, SqlxValues(Values(vec![self.id(id)])), None)
@@ -384,7 +394,7 @@ impl EntityTable {
     }
 
     /// Reads a record by id whether live or in the recycle bin.
-    pub async fn get_any(&self, pool: &Pool, id: Uuid) -> Result<Option<Record>, StoreError> {
+    pub async fn get_any(&self, pool: &mut Db<'_>, id: Uuid) -> Result<Option<Record>, StoreError> {
         let values = self.get_any.bind(vec![self.id(id)]);
         Ok(self.fetch(pool, self.get_any.sql(), values, None).await?.pop())
     }
@@ -400,12 +410,18 @@ impl EntityTable {
             .and_where(Expr::col(col("deleted_at")).is_null())
             .to_owned();
         let (sql, values) = self.build(&q);
-        self.fetch(pool, &sql, values, None).await
+        self.fetch(&mut Db::Pool(pool), &sql, values, None).await
     }
 
     /// Inserts a record; `values` holds every field column in table order
     /// (system columns are filled from `id` and `stamp`).
-    pub async fn insert(&self, pool: &Pool, id: Uuid, stamp: Stamp, fields: Vec<Value>) -> Result<Record, WriteError> {
+    pub async fn insert(
+        &self,
+        pool: &mut Db<'_>,
+        id: Uuid,
+        stamp: Stamp,
+        fields: Vec<Value>,
+    ) -> Result<Record, WriteError> {
         let b = self.backend;
         let mut values = Vec::with_capacity(self.columns.len());
         values.push(self.id(id));
@@ -427,7 +443,7 @@ impl EntityTable {
     /// Updates the given columns of a live record at `version`.
     pub async fn update(
         &self,
-        pool: &Pool,
+        pool: &mut Db<'_>,
         id: Uuid,
         version: i64,
         stamp: Stamp,
@@ -480,7 +496,7 @@ impl EntityTable {
     /// Moves a live record to the recycle bin (at `version` when given).
     pub async fn soft_delete(
         &self,
-        pool: &Pool,
+        pool: &mut Db<'_>,
         id: Uuid,
         version: Option<i64>,
         stamp: Stamp,
@@ -493,7 +509,7 @@ impl EntityTable {
     }
 
     /// Brings a record back from the recycle bin.
-    pub async fn restore(&self, pool: &Pool, id: Uuid, stamp: Stamp) -> Result<WriteOutcome, WriteError> {
+    pub async fn restore(&self, pool: &mut Db<'_>, id: Uuid, stamp: Stamp) -> Result<WriteOutcome, WriteError> {
         let mut params: Vec<Value> = self.stamp_values(stamp).into();
         params.push(self.id(id));
         self.conditional(pool, id, &self.restore, params, false).await
@@ -513,7 +529,7 @@ impl EntityTable {
 
     async fn conditional(
         &self,
-        pool: &Pool,
+        pool: &mut Db<'_>,
         id: Uuid,
         shape: &Shape,
         params: Vec<Value>,
@@ -533,6 +549,11 @@ impl EntityTable {
 
     /// Lists one page.
     pub async fn list(&self, pool: &Pool, query: &ListQuery) -> Result<Page, ListError> {
+        self.list_in(&mut Db::Pool(pool), query).await
+    }
+
+    /// Lists one page, in a transaction or on the pool.
+    pub async fn list_in(&self, pool: &mut Db<'_>, query: &ListQuery) -> Result<Page, ListError> {
         let mut sort: Vec<SortKey> = query.sort.clone();
         sort.push(SortKey { column: 0, desc: false });
         let mut q = self.select(query.projection.as_deref());
@@ -732,47 +753,67 @@ impl EntityTable {
 
     async fn fetch(
         &self,
-        pool: &Pool,
+        db: &mut Db<'_>,
         sql: &str,
         values: SqlxValues,
         projection: Option<&[usize]>,
     ) -> Result<Vec<Record>, StoreError> {
         let cols = self.projected(projection);
         let names = self.names_of(&cols);
-        match pool {
-            Pool::Sqlite(p) => {
-                let rows = sqlx::query_with(sql, values).fetch_all(p).await?;
-                rows.iter()
-                    .map(|r| self.decode(&cols, &names, |i, k| from_sqlite(r, i, k)))
-                    .collect()
+        let q = |v| sqlx::query_with(sql, v);
+        match db {
+            Db::Pool(Pool::Sqlite(p)) => {
+                let rows = q(values).fetch_all(p).await?;
+                self.decode_all(&rows, &cols, &names, from_sqlite)
             }
-            Pool::Postgres(p) => {
+            Db::Sqlite(c) => {
+                let rows = q(values).fetch_all(&mut **c).await?;
+                self.decode_all(&rows, &cols, &names, from_sqlite)
+            }
+            Db::Pool(Pool::Postgres(p)) => {
                 let rows = sqlx::query_with(sql, values).fetch_all(p).await?;
-                rows.iter()
-                    .map(|r| self.decode(&cols, &names, |i, k| from_pg(r, i, k)))
-                    .collect()
+                self.decode_all(&rows, &cols, &names, from_pg)
+            }
+            Db::Postgres(c) => {
+                let rows = sqlx::query_with(sql, values).fetch_all(&mut **c).await?;
+                self.decode_all(&rows, &cols, &names, from_pg)
             }
         }
     }
 
-    async fn fetch_write(&self, pool: &Pool, sql: &str, values: SqlxValues) -> Result<Vec<Record>, WriteError> {
+    async fn fetch_write(&self, db: &mut Db<'_>, sql: &str, values: SqlxValues) -> Result<Vec<Record>, WriteError> {
         let cols = self.projected(None);
-        match pool {
-            Pool::Sqlite(p) => {
+        let names = &self.names;
+        Ok(match db {
+            Db::Pool(Pool::Sqlite(p)) => {
                 let rows = sqlx::query_with(sql, values).fetch_all(p).await?;
-                Ok(rows
-                    .iter()
-                    .map(|r| self.decode(&cols, &self.names, |i, k| from_sqlite(r, i, k)))
-                    .collect::<Result<_, _>>()?)
+                self.decode_all(&rows, &cols, names, from_sqlite)?
             }
-            Pool::Postgres(p) => {
+            Db::Sqlite(c) => {
+                let rows = sqlx::query_with(sql, values).fetch_all(&mut **c).await?;
+                self.decode_all(&rows, &cols, names, from_sqlite)?
+            }
+            Db::Pool(Pool::Postgres(p)) => {
                 let rows = sqlx::query_with(sql, values).fetch_all(p).await?;
-                Ok(rows
-                    .iter()
-                    .map(|r| self.decode(&cols, &self.names, |i, k| from_pg(r, i, k)))
-                    .collect::<Result<_, _>>()?)
+                self.decode_all(&rows, &cols, names, from_pg)?
             }
-        }
+            Db::Postgres(c) => {
+                let rows = sqlx::query_with(sql, values).fetch_all(&mut **c).await?;
+                self.decode_all(&rows, &cols, names, from_pg)?
+            }
+        })
+    }
+
+    fn decode_all<R>(
+        &self,
+        rows: &[R],
+        cols: &[usize],
+        names: &Names,
+        get: impl Fn(&R, usize, ColumnKind) -> Result<Json, sqlx::Error>,
+    ) -> Result<Vec<Record>, StoreError> {
+        rows.iter()
+            .map(|r| self.decode(cols, names, |i, k| get(r, i, k)))
+            .collect()
     }
 
     fn decode(

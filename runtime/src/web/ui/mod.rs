@@ -43,6 +43,7 @@ pub fn routes(upload_limit: usize) -> Router<Arc<Engine>> {
         .route("/r/{entity}/{id}/edit", get(records::edit))
         .route("/r/{entity}/{id}/delete", post(records::delete))
         .route("/r/{entity}/{id}/restore", post(records::restore))
+        .route("/r/{entity}/{id}/commands/{name}", post(records::command))
         .route(
             "/r/{entity}/{id}/files/{field}",
             post(files::upload).layer(axum::extract::DefaultBodyLimit::max(upload_limit)),

@@ -65,6 +65,18 @@ struct TabView {
 struct ButtonView {
     command: String,
     label: String,
+    /// Where the button posts: the UI's command route.
+    action: String,
+    /// The command's parameters, asked for in a small form.
+    params: Vec<ParamView>,
+}
+
+#[derive(Debug, Serialize)]
+struct ParamView {
+    name: String,
+    label: String,
+    kind: &'static str,
+    required: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -214,6 +226,9 @@ fn render_record(
         .iter()
         .filter(|x| !known.contains(&x.field.as_str()))
         .map(|x| {
+            if x.field == "_" {
+                return localize_error(locale, None, x);
+            }
             let name = e
                 .field(&x.field)
                 .map_or_else(|| x.field.clone(), |(_, f)| locale.pick(&f.label));
@@ -263,9 +278,25 @@ fn render_record(
         buttons: form
             .buttons
             .iter()
-            .map(|b| ButtonView {
-                command: b.command.clone(),
-                label: b.label.as_ref().map_or_else(|| b.command.clone(), |l| locale.pick(l)),
+            .map(|b| {
+                let def = e
+                    .rules
+                    .as_ref()
+                    .and_then(|r| r.commands.get(&b.command))
+                    .map(|c| &c.def);
+                let label = b
+                    .label
+                    .as_ref()
+                    .or(def.map(|d| &d.label))
+                    .map_or_else(|| b.command.clone(), |l| locale.pick(l));
+                ButtonView {
+                    command: b.command.clone(),
+                    label,
+                    action: format!("{base}/{id}/commands/{}", b.command),
+                    params: def
+                        .map(|d| d.params.iter().map(|p| param_view(locale, p)).collect())
+                        .unwrap_or_default(),
+                }
             })
             .collect(),
         errors: !show.errors.is_empty(),
@@ -340,6 +371,9 @@ pub fn failure(model: &CompiledModel, viewer: &Viewer, err: EngineError) -> Resp
     match err {
         EngineError::NotFound { .. } | EngineError::UnknownEntity(_) => not_found(model, viewer),
         EngineError::BadRequest(msg) => message(model, viewer, StatusCode::BAD_REQUEST, &msg),
+        EngineError::UnknownCommand { .. } => not_found(model, viewer),
+        // A rule that threw or went past a limit: its message names the rule.
+        EngineError::Rule(r) => message(model, viewer, StatusCode::UNPROCESSABLE_ENTITY, &r.to_string()),
         EngineError::Invalid { errors, .. } => {
             let text: Vec<String> = errors
                 .iter()
@@ -491,10 +525,12 @@ async fn show_existing(
     } else {
         Vec::new()
     };
+    // A command's message comes back as `message=` (shown escaped, as text).
     let notice = notice_text(
         viewer.locale,
         params.iter().find(|(k, _)| k == "notice").map(|(_, v)| v.as_str()),
-    );
+    )
+    .or_else(|| params.iter().find(|(k, _)| k == "message").map(|(_, v)| v.clone()));
     let param = |k: &str| params.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
     let files = if mode == "view" {
         let error = param("file_field").zip(param("file_error"));
@@ -568,7 +604,7 @@ pub async fn create(
     let body = payload(e, form_def, &submitted);
     let errors = required_on_form(e, form_def, &body);
     let result = if errors.is_empty() {
-        engine.create(&entity, &body, viewer.actor).await
+        inline_rule_error(engine.create(&entity, &body, viewer.actor).await)
     } else {
         Err(EngineError::Invalid {
             entity: entity.clone(),
@@ -590,6 +626,17 @@ pub async fn create(
             )
         }
         Err(err) => failure(&model, &viewer, err),
+    }
+}
+
+/// A failed rule shown on the form, above the fields, like other refusals.
+fn inline_rule_error(r: Result<Record, EngineError>) -> Result<Record, EngineError> {
+    match r {
+        Err(EngineError::Rule(rule)) => Err(EngineError::Invalid {
+            entity: String::new(),
+            errors: vec![FieldError::new("_", "rule_failed", rule.to_string())],
+        }),
+        other => other,
     }
 }
 
@@ -625,7 +672,7 @@ pub async fn update(
     let body = payload(e, form_def, &submitted);
     let errors = required_on_form(e, form_def, &body);
     let result = if errors.is_empty() {
-        engine.update(&entity, &id, version, &body, viewer.actor).await
+        inline_rule_error(engine.update(&entity, &id, version, &body, viewer.actor).await)
     } else {
         Err(EngineError::Invalid {
             entity: entity.clone(),
@@ -704,6 +751,95 @@ pub async fn restore(
     let model = engine.model();
     match engine.restore(&entity, &id, viewer.actor).await {
         Ok(_) => Redirect::to(&format!("/app/r/{entity}/{id}?notice=restored")).into_response(),
+        Err(err) => failure(&model, &viewer, err),
+    }
+}
+
+fn param_view(locale: super::i18n::Locale, p: &crate::model::CommandParam) -> ParamView {
+    use crate::model::FieldType as T;
+    let kind = match p.param_type {
+        T::Integer | T::Decimal | T::Currency | T::Percent => "number",
+        T::Boolean => "checkbox",
+        T::Date => "date",
+        T::Datetime => "datetime-local",
+        T::Email => "email",
+        T::Url => "url",
+        _ => "text",
+    };
+    ParamView {
+        name: p.name.clone(),
+        label: locale.pick(&p.label),
+        kind,
+        required: p.required,
+    }
+}
+
+/// `POST /app/r/{entity}/{id}/commands/{name}`: runs a command from its
+/// button (and its small form of parameters), then opens what it says, or
+/// comes back to the record with its message.
+pub async fn command(
+    State(engine): State<Arc<Engine>>,
+    Path((entity, id, name)): Path<(String, String, String)>,
+    viewer: Viewer,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    let model = engine.model();
+    let Some(e) = model.entity(&entity) else {
+        return not_found(&model, &viewer);
+    };
+    let def = e
+        .rules
+        .as_ref()
+        .and_then(|r| r.commands.get(&name))
+        .map(|c| c.def.clone());
+    let Some(def) = def else {
+        return not_found(&model, &viewer);
+    };
+    let submitted = Submitted::new(form);
+    let mut params = serde_json::Map::new();
+    for p in &def.params {
+        use crate::model::FieldType as T;
+        let raw = submitted.one(&p.name).unwrap_or_default().trim().to_owned();
+        let v = match p.param_type {
+            T::Boolean => Value::Bool(matches!(raw.as_str(), "on" | "true" | "1")),
+            _ if raw.is_empty() => Value::Null,
+            T::Integer => raw.parse::<i64>().map_or(Value::String(raw.clone()), Value::from),
+            T::Decimal | T::Currency | T::Percent => raw
+                .parse::<f64>()
+                .ok()
+                .and_then(serde_json::Number::from_f64)
+                .map_or(Value::String(raw.clone()), Value::Number),
+            _ => Value::String(raw),
+        };
+        params.insert(p.name.clone(), v);
+    }
+    let back = format!("/app/r/{entity}/{id}");
+    match engine
+        .command(&entity, &id, &name, &Value::Object(params), viewer.actor)
+        .await
+    {
+        Ok(outcome) => {
+            let query = outcome
+                .message
+                .as_deref()
+                .map(|m| {
+                    format!(
+                        "?message={}",
+                        form_urlencoded::byte_serialize(m.as_bytes()).collect::<String>()
+                    )
+                })
+                .unwrap_or_default();
+            let target = match &outcome.open {
+                Some(o) if o.get("url").is_some() => o["url"].as_str().unwrap_or(&back).to_owned(),
+                Some(o) => format!(
+                    "/app/r/{}/{}{query}",
+                    o["entity"].as_str().unwrap_or(&entity),
+                    o["id"].as_str().unwrap_or(&id)
+                ),
+                None => format!("{back}{query}"),
+            };
+            Redirect::to(&target).into_response()
+        }
         Err(err) => failure(&model, &viewer, err),
     }
 }
