@@ -278,32 +278,6 @@ impl AttachmentRows {
         }
     }
 
-    /// The live attachments of a record, oldest first.
-    pub async fn list(&self, entity: &str, record_id: Uuid) -> Result<Vec<AttachmentRow>, StoreError> {
-        let sql = format!(
-            "SELECT {COLUMNS} FROM relata_attachments \
-             WHERE entity = $1 AND record_id = $2 AND deleted_at IS NULL ORDER BY id"
-        );
-        match &self.pool {
-            Pool::Sqlite(p) => sqlx::query(&sql)
-                .bind(entity)
-                .bind(record_id.to_string())
-                .fetch_all(p)
-                .await?
-                .iter()
-                .map(sqlite_row)
-                .collect(),
-            Pool::Postgres(p) => sqlx::query(&sql)
-                .bind(entity)
-                .bind(record_id)
-                .fetch_all(p)
-                .await?
-                .iter()
-                .map(pg_row)
-                .collect(),
-        }
-    }
-
     /// The live attachments of several records of one entity (a list
     /// page), oldest first, in one query.
     pub async fn list_for(&self, entity: &str, record_ids: &[Uuid]) -> Result<Vec<AttachmentRow>, StoreError> {
