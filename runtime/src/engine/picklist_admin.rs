@@ -293,6 +293,9 @@ impl Engine {
                 // First a check: it catches a change made before the listener
                 // was up; then every notice, or every `every` at the latest.
                 let Some(engine) = weak.upgrade() else { return };
+                if store.is_closed() {
+                    return;
+                }
                 match engine.sync_picklists().await {
                     Ok(true) => tracing::info!("pick lists reloaded after a change on another node"),
                     Ok(false) => {}
@@ -302,9 +305,14 @@ impl Engine {
                 match notices.as_mut() {
                     Some(n) => {
                         tokio::select! {
-                            got = n.next() => if let Err(e) = got {
-                                tracing::warn!(error = %e, "pick-list notices failed; polling until they come back");
-                                tokio::time::sleep(every).await;
+                            got = n.next() => match got {
+                                Ok(true) => {}
+                                // The pool closed: give its connection back.
+                                Ok(false) => return,
+                                Err(e) => {
+                                    tracing::warn!(error = %e, "pick-list notices failed; polling until they come back");
+                                    tokio::time::sleep(every).await;
+                                }
                             },
                             () = tokio::time::sleep(every) => {}
                         }

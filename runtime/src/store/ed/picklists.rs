@@ -42,7 +42,12 @@ macro_rules! bump {
 }
 
 /// Notices of pick-list changes made by any node (PostgreSQL `LISTEN`).
-pub struct PicklistNotices(sqlx::postgres::PgListener);
+/// The listener holds a connection of the pool, so it gives up as soon as
+/// the pool is closed (a close waits for every connection to come back).
+pub struct PicklistNotices {
+    listener: sqlx::postgres::PgListener,
+    pool: sqlx::PgPool,
+}
 
 impl std::fmt::Debug for PicklistNotices {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -51,12 +56,18 @@ impl std::fmt::Debug for PicklistNotices {
 }
 
 impl PicklistNotices {
-    /// Waits for the next notice. A lost connection is reopened by the
+    /// Waits for the next notice: `true` for a notice, `false` once the
+    /// pool is closed (stop listening). A lost connection is reopened by the
     /// next call (notices sent meanwhile are lost: callers also compare
     /// versions from time to time); an error means it could not be.
-    pub async fn next(&mut self) -> Result<(), StoreError> {
-        self.0.recv().await?;
-        Ok(())
+    pub async fn next(&mut self) -> Result<bool, StoreError> {
+        match self.pool.close_event().do_until(self.listener.recv()).await {
+            Ok(received) => {
+                received?;
+                Ok(true)
+            }
+            Err(_closed) => Ok(false),
+        }
     }
 }
 
@@ -158,6 +169,14 @@ impl PicklistStore {
         PicklistStore { pool }
     }
 
+    /// Whether the pool was closed (the runtime is shutting down).
+    pub fn is_closed(&self) -> bool {
+        match &self.pool {
+            Pool::Sqlite(p) => p.is_closed(),
+            Pool::Postgres(p) => p.is_closed(),
+        }
+    }
+
     /// The change counter: it grows with every change to pick-list values.
     pub async fn version(&self) -> Result<i64, StoreError> {
         let sql = "SELECT version FROM relata_picklist_version WHERE id = 1";
@@ -175,7 +194,10 @@ impl PicklistStore {
             Pool::Postgres(p) => {
                 let mut listener = sqlx::postgres::PgListener::connect_with(p).await?;
                 listener.listen(CHANNEL).await?;
-                Ok(Some(PicklistNotices(listener)))
+                Ok(Some(PicklistNotices {
+                    listener,
+                    pool: p.clone(),
+                }))
             }
         }
     }
