@@ -74,6 +74,9 @@ pub enum AppError {
     /// Signing in, users or tokens failed.
     #[error(transparent)]
     Auth(#[from] AuthError),
+    /// Loading demo data failed.
+    #[error(transparent)]
+    Demo(#[from] crate::engine::demo::DemoError),
     /// Reading the package failed.
     #[error(transparent)]
     Metadata(#[from] MetadataErrors),
@@ -127,6 +130,15 @@ pub async fn bootstrap(engine: &Engine, dir: &Path) -> Result<(), AppError> {
         tracing::info!(release = ?outcome.release, dir = %dir.display(), "applied the first release");
     }
     Ok(())
+}
+
+/// Who owns demo records: the first administrator, when there is one.
+pub async fn demo_owner(engine: &Engine) -> Result<Option<uuid::Uuid>, AppError> {
+    Ok(engine
+        .auth()
+        .user(crate::engine::auth::FIRST_ADMIN)
+        .await?
+        .map(|u| u.id))
 }
 
 /// A bound server, ready to run.
