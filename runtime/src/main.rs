@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use relata::app::{self, Config, Server};
 use relata::engine::auth::FirstAdmin;
-use relata::engine::demo::{DemoError, DemoOptions, DemoProgress, DemoReport, DemoSize, DEFAULT_SEED};
+use relata::engine::demo::{DemoOptions, DemoProgress, DemoReport, DemoSize};
 use relata::model;
 
 /// Relata: a metadata-driven CRM runtime.
@@ -173,18 +173,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             app::bootstrap(&engine, &metadata).await?;
             let first_admin = engine.auth().ensure_first_admin(admin_password).await?;
             if demo {
-                let options = DemoOptions {
-                    size: DemoSize::Small,
-                    seed: DEFAULT_SEED,
-                    force: false,
-                    owner: app::demo_owner(&engine).await?,
-                };
-                match engine.load_demo(options, &Bar::new()).await {
-                    Ok(report) => print_report(&report, DemoSize::Small),
-                    Err(DemoError::NotEmpty(_)) => {
-                        tracing::info!("the demo entities have records already: no demo data loaded");
-                    }
-                    Err(e) => return Err(e.into()),
+                if let Some(report) = app::demo_on_first_start(&engine, &Bar::new()).await? {
+                    print_report(&report, DemoSize::Small);
                 }
             }
             let server = Server::bind(engine.clone(), addr)

@@ -843,3 +843,170 @@ pub fn slugify(s: &str) -> String {
         .map(|c| c.to_ascii_lowercase())
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{load_files, SourceFile};
+    use crate::store::Backend;
+
+    const PACKAGE: &[(&str, &str)] = &[
+        (
+            "org.yaml",
+            "version: 1\nkind: entity\nname: org\nlabel: {en: Org, zh-CN: 组织}\nplural_label: {en: Orgs, zh-CN: 组织}\ndisplay_field: name\nfields:\n  - {name: name, type: text, required: true, unique: true, max_length: 12, label: {en: Name, zh-CN: 名称}}\n  - {name: city, type: text, label: {en: City, zh-CN: 城市}}\n  - {name: size, type: integer, min: 1, max: 9, label: {en: Size, zh-CN: 规模}}\n  - {name: rating, type: picklist, picklist: rating, label: {en: Rating, zh-CN: 评级}}\n  - {name: founded, type: date, label: {en: Founded, zh-CN: 成立}}\n  - {name: revenue, type: currency, label: {en: Revenue, zh-CN: 收入}}\n  - {name: active, type: boolean, default: true, label: {en: Active, zh-CN: 有效}}\n",
+        ),
+        (
+            "rating.yaml",
+            "version: 1\nkind: picklist\nname: rating\nlabel: {en: Rating, zh-CN: 评级}\nvalues:\n  - {code: good, label: {en: Good, zh-CN: 好}}\n  - {code: bad, label: {en: Bad, zh-CN: 差}}\n",
+        ),
+        (
+            "person.yaml",
+            "version: 1\nkind: entity\nname: person\nlabel: {en: Person, zh-CN: 人}\nplural_label: {en: People, zh-CN: 人}\ndisplay_field: full_name\nfields:\n  - {name: full_name, type: text, required: true, label: {en: Name, zh-CN: 姓名}}\n  - {name: org, type: reference, target: org, label: {en: Org, zh-CN: 组织}}\n  - {name: city, type: text, label: {en: City, zh-CN: 城市}}\n  - {name: email, type: email, label: {en: E-mail, zh-CN: 邮箱}}\n  - {name: buddy, type: reference, target: person, label: {en: Buddy, zh-CN: 伙伴}}\n",
+        ),
+        (
+            "demo.yaml",
+            "version: 1\nkind: demo\nname: d\nlists:\n  surname: [王, 李]\n  given: [伟, 芳]\n  first: [Ann, Bob]\n  last: [Lee, Kay]\n  city: [上海, London]\nentities:\n  - entity: org\n    count: {small: 30, medium: 2, large: 3}\n    fields:\n      name: {list: city}\n      city: {list: city}\n      size: {range: {min: 2, max: 4}}\n      rating: {picklist: {good: 1, bad: 0}}\n      founded: {range: {min: '2020-01-01', max: '2020-01-31'}}\n      revenue: {range: {min: 1, max: 2}, null: 0.5}\n  - entity: person\n    parent: {field: org, per_parent: {small: {min: 1, max: 3}, medium: {min: 1, max: 1}, large: {min: 1, max: 1}}}\n    fields:\n      full_name: {name: {styles: [{parts: [surname, given]}, {parts: [first, last], separator: ' '}]}}\n      city: {copy: parent.city}\n      email: {pattern: '{full_name|slug}.{n:3}@{parent.name|slug}.example'}\n      buddy: {reference: person, matching: org}\n",
+        ),
+    ];
+
+    fn model() -> CompiledModel {
+        let files: Vec<SourceFile> = PACKAGE
+            .iter()
+            .map(|(p, t)| SourceFile {
+                path: (*p).into(),
+                text: (*t).into(),
+            })
+            .collect();
+        let (m, _) = load_files(&files).unwrap();
+        CompiledModel::compile(m, 1, String::new(), Backend::Sqlite).unwrap()
+    }
+
+    /// Generates every demo entity in memory, as `load_demo` does.
+    fn generate(model: &CompiledModel, seed: u64) -> Vec<(String, Vec<Vec<Json>>)> {
+        let plan: Vec<&DemoEntity> = model.model.demos.values().flat_map(|d| d.entities.iter()).collect();
+        let lists: HashMap<&str, &Vec<String>> = model
+            .model
+            .demos
+            .values()
+            .flat_map(|d| d.lists.iter().map(|(k, v)| (k.as_str(), v)))
+            .collect();
+        let needs = Needs::of(model, &plan);
+        let options = DemoOptions {
+            size: DemoSize::Small,
+            seed,
+            force: false,
+            owner: None,
+        };
+        let mut done = HashMap::new();
+        let mut out = Vec::new();
+        for de in plan {
+            let ce = model.entity(&de.entity).unwrap();
+            let mut g = EntityGen::build(model, ce, de, &lists, &needs, &done, options, 0).unwrap();
+            if de.entity == "org" {
+                g.unique.insert(0, HashSet::new());
+            }
+            // Ids carry the time of the load; fix it to compare runs.
+            g.now_ms = 1;
+            let n = g.planned_rows(&done) as usize;
+            // The id goes last, for the tests to follow references.
+            let rows = g
+                .rows(n, &done)
+                .unwrap()
+                .into_iter()
+                .map(|(id, mut v)| {
+                    v.push(Json::String(id.hyphenated().to_string()));
+                    v
+                })
+                .collect();
+            out.push((de.entity.clone(), rows));
+            done.insert(de.entity.clone(), g.into_generated());
+        }
+        out
+    }
+
+    #[test]
+    fn generators_fill_fields_within_their_bounds() {
+        let m = model();
+        let data = generate(&m, 1);
+        let (_, orgs) = &data[0];
+        assert_eq!(orgs.len(), 30);
+        let mut names = HashSet::new();
+        for o in orgs {
+            let name = o[0].as_str().unwrap();
+            assert!(names.insert(name.to_owned()), "unique names: {name} twice");
+            assert!(name.chars().count() <= 12, "{name} is longer than max_length");
+            assert!(["上海", "London"].contains(&o[1].as_str().unwrap()));
+            assert!((2..=4).contains(&o[2].as_i64().unwrap()));
+            assert_eq!(o[3], "good", "weight 0 is never picked");
+            let d = o[4].as_str().unwrap();
+            assert!(("2020-01-01"..="2020-01-31").contains(&d), "{d}");
+            assert!(o[5].is_null() || (1.0..=2.0).contains(&o[5].as_f64().unwrap()));
+            assert_eq!(o[6], true, "defaults fill fields without a generator");
+        }
+        assert!(orgs.iter().any(|o| o[5].is_null()) && orgs.iter().any(|o| !o[5].is_null()));
+        let (_, people) = &data[1];
+        assert!((30..=90).contains(&people.len()), "{}", people.len());
+        let mut cn = 0;
+        for (i, p) in people.iter().enumerate() {
+            let name = p[0].as_str().unwrap();
+            if !name.is_ascii() {
+                cn += 1;
+                assert_eq!(name.chars().count(), 2, "{name}");
+            } else {
+                assert!(name.contains(' '), "{name}");
+            }
+            let org = p[1].as_str().unwrap();
+            assert_eq!(p[1].as_str().map(str::len), Some(36), "the parent's id");
+            let email = p[3].as_str().unwrap();
+            assert!(email.contains(&format!(".{:03}@", i + 1)), "{email}");
+            let _ = org;
+        }
+        assert!(cn > 0 && cn < people.len(), "Chinese and English names mixed");
+    }
+
+    #[test]
+    fn children_copy_their_parent_and_match_references() {
+        let m = model();
+        let data = generate(&m, 3);
+        let (_, people) = &data[1];
+        // People are generated parent by parent: the city follows the org.
+        let mut by_org: HashMap<&str, Vec<&Vec<Json>>> = HashMap::new();
+        for p in people {
+            by_org.entry(p[1].as_str().unwrap()).or_default().push(p);
+        }
+        for group in by_org.values() {
+            let city = &group[0][2];
+            assert!(group.iter().all(|p| &p[2] == city));
+        }
+        assert!(people.iter().any(|p| !p[4].is_null()), "some buddies");
+        // A buddy (`matching: org`) works for the same org.
+        let org_of: HashMap<&str, &Json> = people.iter().map(|p| (p[5].as_str().unwrap(), &p[1])).collect();
+        for p in people {
+            if let Some(b) = p[4].as_str() {
+                assert_eq!(org_of[b], &p[1]);
+            }
+        }
+    }
+
+    #[test]
+    fn the_same_seed_gives_the_same_values() {
+        let m = model();
+        assert_eq!(generate(&m, 5), generate(&m, 5));
+        assert_ne!(generate(&m, 5), generate(&m, 6));
+    }
+
+    #[test]
+    fn weights_and_slugs() {
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let cum = cumulative(&[1.0, 0.0, 3.0]);
+        let mut hits = [0; 3];
+        for _ in 0..4000 {
+            hits[pick_weighted(&mut rng, &cum)] += 1;
+        }
+        assert_eq!(hits[1], 0);
+        assert!((2700..3300).contains(&hits[2]), "{hits:?}");
+        assert_eq!(slugify("Zhang Wei-2"), "zhangwei2");
+        assert_eq!(slugify("王伟"), "");
+        assert_ne!(seed_for(1, "a"), seed_for(1, "b"));
+    }
+}

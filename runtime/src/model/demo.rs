@@ -310,3 +310,54 @@ pub fn range_bound(t: super::FieldType, v: &Value, today: time::Date) -> Option<
 
 /// The Julian day of 1970-01-01.
 pub const EPOCH_JULIAN_DAY: i32 = 2_440_588;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::FieldType;
+    use serde_json::json;
+
+    #[test]
+    fn patterns_parse_into_pieces() {
+        use PatternPiece::*;
+        assert_eq!(
+            parse_pattern("SO-{n:6}/{digits:2} {full_name|slug}@{parent.city}.{company.name}").unwrap(),
+            vec![
+                Text("SO-".into()),
+                Seq(6),
+                Text("/".into()),
+                Digits(2),
+                Text(" ".into()),
+                Field { via: None, name: "full_name".into(), slug: true },
+                Text("@".into()),
+                Field { via: Some("parent".into()), name: "city".into(), slug: false },
+                Text(".".into()),
+                Field { via: Some("company".into()), name: "name".into(), slug: false },
+            ]
+        );
+        assert_eq!(parse_pattern("{n}").unwrap(), vec![Seq(0)]);
+        assert!(parse_pattern("{n:0}").unwrap_err().contains("width from 1 to 20"));
+        assert!(parse_pattern("{open").unwrap_err().contains("not closed"));
+        assert!(parse_pattern("a}").unwrap_err().contains("without"));
+        assert!(parse_pattern("{x|upper}").unwrap_err().contains("unknown filter"));
+        assert!(parse_pattern("{Bad}").is_err());
+    }
+
+    #[test]
+    fn range_bounds_read_numbers_dates_and_today() {
+        let today = time::macros::date!(2026 - 01 - 10);
+        assert_eq!(range_bound(FieldType::Integer, &json!(5), today), Some(5.0));
+        assert_eq!(range_bound(FieldType::Integer, &json!("5"), today), None);
+        let day = |s: &str| range_bound(FieldType::Date, &json!(s), today);
+        assert_eq!(day("1970-01-02"), Some(1.0));
+        assert_eq!(day("today"), Some(f64::from(today.to_julian_day() - EPOCH_JULIAN_DAY)));
+        assert_eq!(day("today-10"), day("2025-12-31"));
+        assert_eq!(day("today+1"), day("2026-01-11"));
+        assert_eq!(day("tomorrow"), None);
+        assert_eq!(
+            range_bound(FieldType::Datetime, &json!("1970-01-01T00:01:00Z"), today),
+            Some(60.0)
+        );
+        assert_eq!(range_bound(FieldType::Text, &json!(1), today), None);
+    }
+}
