@@ -108,7 +108,11 @@ async fn small_fills_every_demo_entity(backend: TestBackend) -> Result<()> {
             }
             let e = &model.model.entities[&de.entity];
             if let Some(p) = &de.parent {
-                let target = e.fields.iter().find(|f| f.name == p.field).and_then(|f| f.target.clone());
+                let target = e
+                    .fields
+                    .iter()
+                    .find(|f| f.name == p.field)
+                    .and_then(|f| f.target.clone());
                 let parents = counts[&target.context("parent target")?];
                 let (min, max) = (i64::from(p.per_parent.small.min), i64::from(p.per_parent.small.max));
                 ensure!(
@@ -137,7 +141,12 @@ async fn small_fills_every_demo_entity(backend: TestBackend) -> Result<()> {
                     ),
                 )
                 .await?;
-                ensure!(dangling == 0, "{}.{}: {dangling} references resolve to nothing", e.name, f.name);
+                ensure!(
+                    dangling == 0,
+                    "{}.{}: {dangling} references resolve to nothing",
+                    e.name,
+                    f.name
+                );
             }
             let not_v1 = scalar(
                 pool,
@@ -164,25 +173,40 @@ async fn small_fills_every_demo_entity(backend: TestBackend) -> Result<()> {
         "SELECT COUNT(*) FROM sales_order o JOIN opportunity p ON p.id = o.opportunity WHERE o.company <> p.company",
     )
     .await?;
-    ensure!(other == 0, "{other} orders for another company than their opportunity's");
+    ensure!(
+        other == 0,
+        "{other} orders for another company than their opportunity's"
+    );
     let stranger = scalar(
         pool,
         "SELECT COUNT(*) FROM opportunity o JOIN contact c ON c.id = o.contact WHERE c.company <> o.company",
     )
     .await?;
-    ensure!(stranger == 0, "{stranger} opportunities with a contact of another company");
+    ensure!(
+        stranger == 0,
+        "{stranger} opportunities with a contact of another company"
+    );
     // Chinese and English names, mixed.
     let names = texts(pool, "SELECT full_name FROM contact").await?;
-    ensure!(names.iter().any(|n| n.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))));
+    ensure!(names
+        .iter()
+        .any(|n| n.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))));
     ensure!(names.iter().any(|n| n.is_ascii() && n.contains(' ')));
     // Eight stages of the sales process.
     let stages = scalar(pool, "SELECT COUNT(DISTINCT stage) FROM opportunity").await?;
     ensure!(stages == 8, "{stages} opportunity stages");
     // The global search sees them.
-    let hit = names.iter().find(|n| n.is_ascii() && n.contains(' ')).context("no English name")?;
+    let hit = names
+        .iter()
+        .find(|n| n.is_ascii() && n.contains(' '))
+        .context("no English name")?;
     let found = app.get(&format!("/api/v1/search?q={}", urlencode(hit))).await?;
     ensure!(found.status.is_success(), "{found:?}");
-    ensure!(found.body.to_string().contains(hit.as_str()), "search for {hit}: {}", found.body);
+    ensure!(
+        found.body.to_string().contains(hit.as_str()),
+        "search for {hit}: {}",
+        found.body
+    );
     Ok(())
 }
 
@@ -198,7 +222,7 @@ async fn same_seed_same_data(backend: TestBackend) -> Result<()> {
         };
         app.engine.load_demo(options(seed, false), &NoProgress).await?;
         digests.push(digest(&app.engine).await?);
-        }
+    }
     ensure!(digests[0] == digests[1], "the same seed gave different data");
     ensure!(digests[0] != digests[2], "another seed gave the same data");
     Ok(())
@@ -212,8 +236,14 @@ async fn second_run_is_refused_unless_forced(backend: TestBackend) -> Result<()>
     let before = counts(&app.engine).await?;
     let refused = app.engine.load_demo(options(DEFAULT_SEED, false), &NoProgress).await;
     let message = refused.err().context("a second load was not refused")?.to_string();
-    ensure!(message.starts_with("these entities already have records: employee (20), "), "{message}");
-    ensure!(message.ends_with("nothing was written (use --force to add demo records anyway)"), "{message}");
+    ensure!(
+        message.starts_with("these entities already have records: employee (20), "),
+        "{message}"
+    );
+    ensure!(
+        message.ends_with("nothing was written (use --force to add demo records anyway)"),
+        "{message}"
+    );
     ensure!(counts(&app.engine).await? == before, "a refused load changed data");
     // Forced, the same seed adds as many again, unique values kept unique.
     app.engine.load_demo(options(DEFAULT_SEED, true), &NoProgress).await?;
@@ -228,7 +258,10 @@ async fn first_start_demo_shows_in_the_api(backend: TestBackend) -> Result<()> {
         return Ok(());
     };
     let report = app::demo_on_first_start(&app.engine, &NoProgress).await?;
-    ensure!(report.is_some_and(|r| r.rows > 500), "nothing loaded on the first start");
+    ensure!(
+        report.is_some_and(|r| r.rows > 500),
+        "nothing loaded on the first start"
+    );
     let owner = scalar(
         &app.engine.databases().ed,
         &format!(
@@ -239,7 +272,9 @@ async fn first_start_demo_shows_in_the_api(backend: TestBackend) -> Result<()> {
     .await?;
     ensure!(owner == 50, "{owner} companies owned by the admin");
     for entity in ["company", "contact", "opportunity", "support_incident"] {
-        let page = app.get(&format!("/api/v1/records/{entity}?limit=5&sort=-created_at")).await?;
+        let page = app
+            .get(&format!("/api/v1/records/{entity}?limit=5&sort=-created_at"))
+            .await?;
         ensure!(page.status.is_success(), "{entity}: {page:?}");
         let data = page.body["data"].as_array().context("no data")?;
         ensure!(data.len() == 5, "{entity}: {}", page.body);
@@ -254,10 +289,22 @@ async fn first_start_demo_shows_in_the_api(backend: TestBackend) -> Result<()> {
         let id = c["id"].as_str().context("id")?;
         let version = c["row_version"].as_i64().context("version")?;
         let mut body = c.clone();
-        for k in ["id", "created_at", "created_by", "updated_at", "updated_by", "owner_id", "row_version", "deleted_at", "photo"] {
+        for k in [
+            "id",
+            "created_at",
+            "created_by",
+            "updated_at",
+            "updated_by",
+            "owner_id",
+            "row_version",
+            "deleted_at",
+            "photo",
+        ] {
             body.as_object_mut().context("object")?.remove(k);
         }
-        let saved = app.patch(&format!("/api/v1/records/contact/{id}"), version, &body).await?;
+        let saved = app
+            .patch(&format!("/api/v1/records/contact/{id}"), version, &body)
+            .await?;
         ensure!(saved.status.is_success(), "re-saving {id}: {:?}", saved.body);
     }
     // Started again, nothing is added.
@@ -312,7 +359,8 @@ entities:
     count: {small: 1, medium: 1, large: 1}
     fields:
       name: {list: nowhere}
-      price: {range: {min: -5, max: "x"}}
+      price: {range: {min: -5, max: 10}}
+      unit: {range: {min: 1, max: 2}}
       code: {values: [A], fixed: B}
       active: {pattern: "{n}"}
   - entity: lead
@@ -328,7 +376,7 @@ entities:
         "demo/99_bad.yaml: entities[0].entity: unknown entity `compny`",
         "demo/99_bad.yaml: entities[1].entity: demo records of `product` are already declared in demo/10_organisation.yaml",
         "demo/99_bad.yaml: entities[1].fields.name.list: unknown list `nowhere`",
-        "demo/99_bad.yaml: entities[1].fields.price.range.max: expected a number, found \"x\"",
+        "demo/99_bad.yaml: entities[1].fields.unit.range: `range` does not fit a text field",
         "demo/99_bad.yaml: entities[1].fields.price.range.min: the field's min is 0, found -5",
         "demo/99_bad.yaml: entities[1].fields.code: give one generator, not values and fixed",
         "demo/99_bad.yaml: entities[1].fields.active.pattern: `pattern` does not fit a boolean field",
@@ -349,7 +397,10 @@ entities:
     // Schema errors name the place too.
     let typo = "version: 1\nkind: demo\nname: typo\nentities:\n  - entity: company\n    count: {small: 1, medium: 1, large: 1}\n    fields:\n      name: {valuez: [a]}\n";
     let got = errors_of(&with_file("demo/98_typo.yaml", typo)?);
-    ensure!(got.len() == 1 && got[0].starts_with("demo/98_typo.yaml: entities[0].fields.name: "), "{got:?}");
+    ensure!(
+        got.len() == 1 && got[0].starts_with("demo/98_typo.yaml: entities[0].fields.name: "),
+        "{got:?}"
+    );
     ensure!(got[0].contains("valuez"), "{got:?}");
     Ok(())
 }

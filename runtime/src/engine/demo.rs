@@ -845,6 +845,7 @@ pub fn slugify(s: &str) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::model::{load_files, SourceFile};

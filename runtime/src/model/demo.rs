@@ -312,6 +312,7 @@ pub fn range_bound(t: super::FieldType, v: &Value, today: time::Date) -> Option<
 pub const EPOCH_JULIAN_DAY: i32 = 2_440_588;
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::model::FieldType;
@@ -328,11 +329,23 @@ mod tests {
                 Text("/".into()),
                 Digits(2),
                 Text(" ".into()),
-                Field { via: None, name: "full_name".into(), slug: true },
+                Field {
+                    via: None,
+                    name: "full_name".into(),
+                    slug: true
+                },
                 Text("@".into()),
-                Field { via: Some("parent".into()), name: "city".into(), slug: false },
+                Field {
+                    via: Some("parent".into()),
+                    name: "city".into(),
+                    slug: false
+                },
                 Text(".".into()),
-                Field { via: Some("company".into()), name: "name".into(), slug: false },
+                Field {
+                    via: Some("company".into()),
+                    name: "name".into(),
+                    slug: false
+                },
             ]
         );
         assert_eq!(parse_pattern("{n}").unwrap(), vec![Seq(0)]);

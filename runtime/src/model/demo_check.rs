@@ -243,7 +243,7 @@ fn check_field(ctx: &mut Ctx<'_>, c: &FieldCtx<'_>, g: &FieldGen) {
             ctx.error(format!("{at}.name.styles"), "give at least one style");
         }
         for (i, s) in n.styles.iter().enumerate() {
-            if s.weight.is_some_and(|w| !(w >= 0.0)) {
+            if s.weight.is_some_and(|w| w.is_nan() || w < 0.0) {
                 ctx.error(
                     format!("{at}.name.styles[{i}].weight"),
                     "expected a weight of 0 or more",
@@ -277,7 +277,7 @@ fn check_field(ctx: &mut Ctx<'_>, c: &FieldCtx<'_>, g: &FieldGen) {
                         ),
                     );
                 }
-                if !(*weight >= 0.0) {
+                if weight.is_nan() || *weight < 0.0 {
                     ctx.error(format!("{at}.picklist.{code}"), "expected a weight of 0 or more");
                 }
             }
@@ -328,7 +328,7 @@ fn check_weights(ctx: &mut Ctx<'_>, at: &str, w: &[f64], n: usize) {
     if w.len() != n {
         ctx.error(at, format!("expected {n} weights, one per value, found {}", w.len()));
     }
-    if w.iter().any(|x| !(*x >= 0.0)) {
+    if w.iter().any(|x| x.is_nan() || *x < 0.0) {
         ctx.error(at, "expected weights of 0 or more");
     } else if w.iter().sum::<f64>() <= 0.0 {
         ctx.error(at, "the weights add up to nothing");
