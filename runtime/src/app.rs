@@ -74,6 +74,9 @@ pub enum AppError {
     /// Signing in, users or tokens failed.
     #[error(transparent)]
     Auth(#[from] AuthError),
+    /// Loading demo data failed.
+    #[error(transparent)]
+    Demo(#[from] crate::engine::demo::DemoError),
     /// Reading the package failed.
     #[error(transparent)]
     Metadata(#[from] MetadataErrors),
@@ -142,6 +145,39 @@ pub async fn bootstrap(engine: &Engine, dir: &Path, scripts: Option<&Path>) -> R
         tracing::info!(release = ?outcome.release, dir = %dir.display(), "applied the first release");
     }
     Ok(())
+}
+
+/// Who owns demo records: the first administrator, when there is one.
+pub async fn demo_owner(engine: &Engine) -> Result<Option<uuid::Uuid>, AppError> {
+    Ok(engine
+        .auth()
+        .user(crate::engine::auth::FIRST_ADMIN)
+        .await?
+        .map(|u| u.id))
+}
+
+/// `serve --demo`: loads the `small` demo data (default seed, owned by the
+/// first administrator) unless the demo entities already have records, as
+/// they do after the first start. `None` when nothing was loaded.
+pub async fn demo_on_first_start(
+    engine: &Engine,
+    progress: &dyn crate::engine::demo::DemoProgress,
+) -> Result<Option<crate::engine::demo::DemoReport>, AppError> {
+    use crate::engine::demo::{DemoError, DemoOptions, DemoSize, DEFAULT_SEED};
+    let options = DemoOptions {
+        size: DemoSize::Small,
+        seed: DEFAULT_SEED,
+        force: false,
+        owner: demo_owner(engine).await?,
+    };
+    match engine.load_demo(options, progress).await {
+        Ok(report) => Ok(Some(report)),
+        Err(DemoError::NotEmpty(_)) => {
+            tracing::info!("the demo entities have records already: no demo data loaded");
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// A bound server, ready to run.

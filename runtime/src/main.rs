@@ -8,6 +8,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use relata::app::{self, Config, Server};
 use relata::engine::auth::FirstAdmin;
+use relata::engine::demo::{DemoOptions, DemoProgress, DemoReport, DemoSize};
 use relata::model;
 
 /// Relata: a metadata-driven CRM runtime.
@@ -49,6 +50,24 @@ enum Command {
         /// user exists yet; without it one is generated and printed once.
         #[arg(long, env = "RELATA_ADMIN_PASSWORD", hide_env_values = true)]
         admin_password: Option<String>,
+        /// On first start (the demo entities have no records yet), load the
+        /// `small` demo data, so the CRM has companies, contacts, deals ...
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Fill the application with generated demo records (from the release's
+    /// `demo` items), deterministic from a seed.
+    DemoData {
+        /// How much: small (a few hundred records), medium (100k contacts)
+        /// or large (1M contacts).
+        #[arg(long, value_enum, default_value = "small")]
+        size: SizeArg,
+        /// The seed of every random choice: the same seed, the same data.
+        #[arg(long, default_value_t = relata::engine::demo::DEFAULT_SEED)]
+        seed: u64,
+        /// Add records even where the entities already have some.
+        #[arg(long)]
+        force: bool,
     },
     /// Give a user a new, generated password (printed once) and end the
     /// user's sessions.
@@ -99,6 +118,24 @@ enum Command {
     Releases,
 }
 
+/// The demo sizes, as the command line names them.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum SizeArg {
+    Small,
+    Medium,
+    Large,
+}
+
+impl From<SizeArg> for DemoSize {
+    fn from(s: SizeArg) -> DemoSize {
+        match s {
+            SizeArg::Small => DemoSize::Small,
+            SizeArg::Medium => DemoSize::Medium,
+            SizeArg::Large => DemoSize::Large,
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(cli.log_json);
@@ -140,11 +177,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             scripts,
             secure_cookies,
             admin_password,
+            demo,
         } => {
             config.secure_cookies = secure_cookies;
             let engine = app::open(&config).await?;
             app::bootstrap(&engine, &metadata, scripts.as_deref()).await?;
             let first_admin = engine.auth().ensure_first_admin(admin_password).await?;
+            if demo {
+                if let Some(report) = app::demo_on_first_start(&engine, &Bar::new()).await? {
+                    print_report(&report, DemoSize::Small);
+                }
+            }
             let server = Server::bind(engine.clone(), addr)
                 .await?
                 .with_options(config.web_options());
@@ -172,6 +215,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 (false, None, _) => println!("the package is the active release already: nothing to do"),
             }
             engine.databases().close().await;
+        }
+        Command::DemoData { size, seed, force } => {
+            let engine = app::open(&config).await?;
+            let options = DemoOptions {
+                size: size.into(),
+                seed,
+                force,
+                owner: app::demo_owner(&engine).await?,
+            };
+            let report = engine.load_demo(options, &Bar::new()).await;
+            engine.databases().close().await;
+            print_report(&report?, options.size);
         }
         Command::ResetPassword { username } => {
             let engine = app::open(&config).await?;
@@ -252,4 +307,56 @@ fn announce_first_admin(first: &FirstAdmin, addr: SocketAddr) {
             "created the first administrator with the password from RELATA_ADMIN_PASSWORD"
         ),
     }
+}
+
+/// The progress bar of a demo load: on a terminal only.
+struct Bar(indicatif::ProgressBar);
+
+impl Bar {
+    fn new() -> Bar {
+        use std::io::IsTerminal;
+        let bar = if std::io::stderr().is_terminal() {
+            indicatif::ProgressBar::new(0)
+        } else {
+            indicatif::ProgressBar::hidden()
+        };
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{prefix:>18} [{bar:40}] {human_pos}/{human_len} {per_sec} eta {eta}",
+        ) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        Bar(bar)
+    }
+}
+
+impl DemoProgress for Bar {
+    fn entity(&self, name: &str, rows: u64) {
+        self.0.reset();
+        self.0.set_length(rows);
+        self.0.set_position(0);
+        self.0.set_prefix(name.to_owned());
+    }
+
+    fn advance(&self, rows: u64) {
+        self.0.inc(rows);
+    }
+}
+
+impl Drop for Bar {
+    fn drop(&mut self) {
+        self.0.finish_and_clear();
+    }
+}
+
+fn print_report(report: &DemoReport, size: DemoSize) {
+    for (entity, n) in &report.entities {
+        println!("{entity:>20}  {n:>9}");
+    }
+    println!(
+        "demo data ({}): {} records in {:.1} s, {:.0} records/s",
+        size.as_str(),
+        report.rows,
+        report.elapsed.as_secs_f64(),
+        report.rows_per_second()
+    );
 }

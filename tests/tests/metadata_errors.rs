@@ -73,11 +73,11 @@ async fn file_level_errors(backend: TestBackend) -> Result<()> {
     assert_eq!(errors[0], "a.yaml: not valid YAML: did not find expected ',' or ']' at line 4 column 1, while parsing a flow sequence at line 3 column 7");
     assert_eq!(
         errors[1],
-        "b.yaml: kind: missing; expected one of: entity, picklist, form, list, module"
+        "b.yaml: kind: missing; expected one of: entity, picklist, form, list, module, demo"
     );
     assert_eq!(
         errors[2],
-        "c.yaml: kind: unknown kind \"spaceship\"; expected one of: entity, picklist, form, list, module"
+        "c.yaml: kind: unknown kind \"spaceship\"; expected one of: entity, picklist, form, list, module, demo"
     );
     assert_eq!(
         errors[3],

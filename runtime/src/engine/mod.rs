@@ -7,6 +7,7 @@
 pub mod attachments;
 pub mod auth;
 mod compiled;
+pub mod demo;
 mod openapi;
 mod openapi_picklists;
 pub mod payload;

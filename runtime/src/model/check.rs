@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 use indexmap::IndexMap;
 use serde_json::Value;
 
+use super::demo::DemoDef;
 use super::error::{MetadataError, MetadataErrors};
 use super::ident::check_ident;
 use super::items::{AttachmentDef, EntityDef, FieldDef, FieldType, Item, PicklistDef, LANGUAGE_VERSION};
@@ -27,6 +28,9 @@ pub struct Model {
     pub modules: IndexMap<String, ModuleDef>,
     /// Rhai scripts by name (`opportunity.rhai`, the path under `scripts/`): their text.
     pub scripts: IndexMap<String, String>,
+    /// Demo-data items by name, in package order (their entities are
+    /// generated in this order).
+    pub demos: IndexMap<String, DemoDef>,
 }
 
 impl Model {
@@ -73,8 +77,19 @@ impl Model {
                 Item::Module(m) => {
                     model.modules.insert(m.name.clone(), m.clone());
                 }
+                // In file-path order, below: a release read back from the
+                // store lists its items by kind and name.
+                Item::Demo(_) => {}
             }
         }
+        let mut demo_items: Vec<&SourcedItem> = items.iter().filter(|si| matches!(si.item, Item::Demo(_))).collect();
+        demo_items.sort_by(|a, b| a.path.cmp(&b.path));
+        for si in &demo_items {
+            if let Item::Demo(d) = &si.item {
+                model.demos.entry(d.name.clone()).or_insert_with(|| d.clone());
+            }
+        }
+        let mut demo_scope = super::demo_check::DemoScope::collect(items, &mut errors);
         for si in items {
             let mut ctx = Ctx {
                 file: &si.path,
@@ -86,6 +101,16 @@ impl Model {
                 Item::Form(f) => super::views_check::check_form(&mut ctx, f, &model),
                 Item::List(l) => super::views_check::check_list(&mut ctx, l, &model),
                 Item::Module(m) => super::views_check::check_module(&mut ctx, m, &model),
+                Item::Demo(_) => {}
+            }
+        }
+        for si in demo_items {
+            let mut ctx = Ctx {
+                file: &si.path,
+                errors: &mut errors,
+            };
+            if let Item::Demo(d) = &si.item {
+                super::demo_check::check_demo(&mut ctx, &si.path, d, &model, &mut demo_scope);
             }
         }
         if errors.is_empty() {
@@ -361,7 +386,7 @@ pub fn decimal_shape(f: &FieldDef) -> (u32, u32) {
     (f.precision.unwrap_or(18), f.scale.unwrap_or(default_scale))
 }
 
-fn check_default(f: &FieldDef, v: &Value, model: &Model) -> Result<(), String> {
+pub(super) fn check_default(f: &FieldDef, v: &Value, model: &Model) -> Result<(), String> {
     let codes = |name: &Option<String>| -> Vec<String> {
         name.as_ref()
             .and_then(|n| model.picklists.get(n))

@@ -37,10 +37,12 @@ pub enum Item {
     List(super::views::ListDef),
     /// A group of the sidebar.
     Module(super::views::ModuleDef),
+    /// Demo records to generate (`relata demo-data`).
+    Demo(super::demo::DemoDef),
 }
 
 /// The kinds of item, by the name used in the `kind` tag.
-pub const ITEM_KINDS: &[&str] = &["entity", "picklist", "form", "list", "module"];
+pub const ITEM_KINDS: &[&str] = &["entity", "picklist", "form", "list", "module", "demo"];
 
 impl Item {
     /// The item's kind, as written in its `kind` tag.
@@ -51,6 +53,7 @@ impl Item {
             Item::Form(_) => "form",
             Item::List(_) => "list",
             Item::Module(_) => "module",
+            Item::Demo(_) => "demo",
         }
     }
 
@@ -62,6 +65,7 @@ impl Item {
             Item::Form(f) => &f.name,
             Item::List(l) => &l.name,
             Item::Module(m) => &m.name,
+            Item::Demo(d) => &d.name,
         }
     }
 }

@@ -4,6 +4,8 @@
 //! Nothing here touches a database or knows about HTTP.
 
 mod check;
+pub mod demo;
+mod demo_check;
 mod error;
 mod ident;
 mod items;

@@ -16,6 +16,7 @@ pub fn kind_schema(kind: &str) -> Option<Value> {
         "form" => Some(with_kind::<FormDef>("form")),
         "list" => Some(with_kind::<ListDef>("list")),
         "module" => Some(with_kind::<ModuleDef>("module")),
+        "demo" => Some(with_kind::<super::demo::DemoDef>("demo")),
         _ => None,
     }
 }

@@ -19,6 +19,7 @@
 
 pub mod attachments;
 pub mod auth;
+pub mod bulk;
 pub mod picklists;
 pub mod record;
 pub mod records;

@@ -286,6 +286,11 @@ impl EntityTable {
         self.columns.iter().position(|c| c.name == name)
     }
 
+    /// The table's name.
+    pub fn table_name(&self) -> &str {
+        &self.table
+    }
+
     /// The backend the shapes were built for.
     pub fn backend(&self) -> Backend {
         self.backend

@@ -1,0 +1,143 @@
+//! Bulk writes for loading many records at once (demo data): multi-row
+//! INSERTs inside long transactions. The values are the caller's
+//! responsibility (they bypass the per-record payload validation); the
+//! search index follows by itself (SQLite triggers, PostgreSQL generated column).
+
+use sea_query::{Alias, Expr, PostgresQueryBuilder, Query, SqliteQueryBuilder, Value};
+use sea_query_binder::SqlxBinder;
+use sqlx::{Postgres, Row, Sqlite, Transaction};
+use uuid::Uuid;
+
+use super::records::{EntityTable, Stamp, WriteError};
+use super::values::{instant, null_of, uuid, ColumnKind};
+use crate::store::{Backend, Pool, StoreError};
+
+/// The most parameters one statement may bind: SQLite's limit (32766)
+/// is the smaller of the two backends' (PostgreSQL: 65535).
+pub const MAX_PARAMS: usize = 32_766;
+
+/// An open transaction on either backend.
+pub enum BulkTx {
+    /// SQLite.
+    Sqlite(Transaction<'static, Sqlite>),
+    /// PostgreSQL.
+    Postgres(Transaction<'static, Postgres>),
+}
+
+impl BulkTx {
+    /// Begins a transaction on `pool`.
+    pub async fn begin(pool: &Pool) -> Result<BulkTx, StoreError> {
+        Ok(match pool {
+            Pool::Sqlite(p) => BulkTx::Sqlite(p.begin().await?),
+            Pool::Postgres(p) => BulkTx::Postgres(p.begin().await?),
+        })
+    }
+
+    /// Commits it.
+    pub async fn commit(self) -> Result<(), StoreError> {
+        match self {
+            BulkTx::Sqlite(t) => t.commit().await?,
+            BulkTx::Postgres(t) => t.commit().await?,
+        }
+        Ok(())
+    }
+}
+
+impl EntityTable {
+    /// How many rows one INSERT carries, within [`MAX_PARAMS`].
+    pub fn rows_per_statement(&self) -> usize {
+        (MAX_PARAMS / self.columns().len()).clamp(1, 2_000)
+    }
+
+    /// Inserts records, each given as its id and every field column in
+    /// table order; the system columns are filled (created and updated now
+    /// by `stamp.actor`, owned by `owner`, version 1, live).
+    pub async fn insert_many(
+        &self,
+        tx: &mut BulkTx,
+        stamp: Stamp,
+        owner: Option<Uuid>,
+        rows: Vec<(Uuid, Vec<Value>)>,
+    ) -> Result<(), WriteError> {
+        let b = self.backend();
+        let per = self.rows_per_statement();
+        let mut rows = rows.into_iter().peekable();
+        while rows.peek().is_some() {
+            let mut q = Query::insert();
+            q.into_table(Alias::new(self.table_name()))
+                .columns(self.columns().iter().map(|c| Alias::new(&c.name)));
+            for (id, fields) in rows.by_ref().take(per) {
+                let mut values: Vec<sea_query::SimpleExpr> = Vec::with_capacity(self.columns().len());
+                values.push(uuid(b, Some(id)).into());
+                values.push(instant(b, stamp.now).into());
+                values.push(uuid(b, stamp.actor).into());
+                values.push(instant(b, stamp.now).into());
+                values.push(uuid(b, stamp.actor).into());
+                values.push(uuid(b, owner).into());
+                values.push(Value::BigInt(Some(1)).into());
+                values.push(null_of(b, ColumnKind::Instant).into());
+                values.extend(fields.into_iter().map(sea_query::SimpleExpr::from));
+                q.values(values)
+                    .map_err(|e| WriteError::Store(StoreError::Corrupt(e.to_string())))?;
+            }
+            match tx {
+                BulkTx::Sqlite(t) => {
+                    let (sql, values) = q.build_sqlx(SqliteQueryBuilder);
+                    sqlx::query_with(&sql, values).execute(&mut **t).await?;
+                }
+                BulkTx::Postgres(t) => {
+                    let (sql, values) = q.build_sqlx(PostgresQueryBuilder);
+                    sqlx::query_with(&sql, values).execute(&mut **t).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// How many rows the table holds, live or in the recycle bin.
+    pub async fn count_rows(&self, pool: &Pool) -> Result<u64, StoreError> {
+        let q = Query::select()
+            .expr(Expr::cust("COUNT(*)"))
+            .from(Alias::new(self.table_name()))
+            .to_owned();
+        let n: i64 = match pool {
+            Pool::Sqlite(p) => {
+                let (sql, values) = q.build_sqlx(SqliteQueryBuilder);
+                sqlx::query_with(&sql, values).fetch_one(p).await?.try_get(0)?
+            }
+            Pool::Postgres(p) => {
+                let (sql, values) = q.build_sqlx(PostgresQueryBuilder);
+                sqlx::query_with(&sql, values).fetch_one(p).await?.try_get(0)?
+            }
+        };
+        Ok(u64::try_from(n).unwrap_or_default())
+    }
+
+    /// The non-empty values of a text column, every row (to keep generated
+    /// values of a unique field clear of those already stored).
+    pub async fn text_values(&self, pool: &Pool, column: &str) -> Result<Vec<String>, StoreError> {
+        let q = Query::select()
+            .column(Alias::new(column))
+            .from(Alias::new(self.table_name()))
+            .and_where(Expr::col(Alias::new(column)).is_not_null())
+            .to_owned();
+        let rows: Vec<String> = match pool {
+            Pool::Sqlite(p) => {
+                let (sql, values) = q.build_sqlx(SqliteQueryBuilder);
+                let rows = sqlx::query_with(&sql, values).fetch_all(p).await?;
+                rows.iter().map(|r| r.try_get(0)).collect::<Result<_, _>>()?
+            }
+            Pool::Postgres(p) => {
+                let (sql, values) = q.build_sqlx(PostgresQueryBuilder);
+                let rows = sqlx::query_with(&sql, values).fetch_all(p).await?;
+                rows.iter().map(|r| r.try_get(0)).collect::<Result<_, _>>()?
+            }
+        };
+        Ok(rows)
+    }
+}
+
+/// Whether the backend is SQLite (whose single writer likes few, large transactions).
+pub fn is_sqlite(pool: &Pool) -> bool {
+    pool.backend() == Backend::Sqlite
+}

@@ -1,0 +1,406 @@
+//! Demo data (`relata demo-data`, `serve --demo`): the stock `demo` items
+//! fill every entity they name with the declared counts, references
+//! resolve and children follow their parent, the same seed gives the same
+//! data, a second load is refused without `force`, bad demo items get
+//! precise errors, and the first-start load shows through the record API.
+
+use std::collections::BTreeMap;
+
+use anyhow::{ensure, Context, Result};
+use relata::app;
+use relata::engine::demo::{DemoOptions, DemoSize, NoProgress, DEFAULT_SEED};
+use relata::engine::Engine;
+use relata::model::{load_files, read_dir, FieldType, SourceFile};
+use relata::store::Pool;
+use relata_tests::{on_both_backends, stock_metadata, TestApp, TestBackend};
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+
+fn options(seed: u64, force: bool) -> DemoOptions {
+    DemoOptions {
+        size: DemoSize::Small,
+        seed,
+        force,
+        owner: None,
+    }
+}
+
+async fn scalar(pool: &Pool, sql: &str) -> Result<i64> {
+    Ok(match pool {
+        Pool::Sqlite(p) => sqlx::query(sql).fetch_one(p).await?.try_get(0)?,
+        Pool::Postgres(p) => sqlx::query(sql).fetch_one(p).await?.try_get(0)?,
+    })
+}
+
+async fn texts(pool: &Pool, sql: &str) -> Result<Vec<String>> {
+    Ok(match pool {
+        Pool::Sqlite(p) => sqlx::query(sql)
+            .fetch_all(p)
+            .await?
+            .iter()
+            .map(|r| r.try_get::<Option<String>, _>(0).map(Option::unwrap_or_default))
+            .collect::<Result<_, _>>()?,
+        Pool::Postgres(p) => sqlx::query(sql)
+            .fetch_all(p)
+            .await?
+            .iter()
+            .map(|r| r.try_get::<Option<String>, _>(0).map(Option::unwrap_or_default))
+            .collect::<Result<_, _>>()?,
+    })
+}
+
+/// Rows per demo entity.
+async fn counts(engine: &Engine) -> Result<BTreeMap<String, i64>> {
+    let model = engine.model();
+    let mut out = BTreeMap::new();
+    for d in model.model.demos.values() {
+        for de in &d.entities {
+            let n = scalar(&engine.databases().ed, &format!("SELECT COUNT(*) FROM {}", de.entity)).await?;
+            out.insert(de.entity.clone(), n);
+        }
+    }
+    Ok(out)
+}
+
+/// A digest of every demo entity's display values (sorted: ids carry the time).
+async fn digest(engine: &Engine) -> Result<String> {
+    let model = engine.model();
+    let mut h = Sha256::new();
+    for d in model.model.demos.values() {
+        for de in &d.entities {
+            let e = &model.model.entities[&de.entity];
+            let mut names = texts(
+                &engine.databases().ed,
+                &format!("SELECT CAST({} AS TEXT) FROM {}", e.display_field, e.name),
+            )
+            .await?;
+            names.sort();
+            h.update(e.name.as_bytes());
+            for n in names {
+                h.update(n.as_bytes());
+                h.update([0]);
+            }
+        }
+    }
+    Ok(hex::encode(h.finalize()))
+}
+
+async fn small_fills_every_demo_entity(backend: TestBackend) -> Result<()> {
+    let Some(app) = TestApp::spawn(backend, Some(&stock_metadata())).await? else {
+        return Ok(());
+    };
+    let report = app.engine.load_demo(options(DEFAULT_SEED, false), &NoProgress).await?;
+    let counts = counts(&app.engine).await?;
+    let model = app.engine.model();
+    let pool = &app.engine.databases().ed;
+    let mut total = 0;
+    for d in model.model.demos.values() {
+        for de in &d.entities {
+            let n = counts[&de.entity];
+            total += n;
+            ensure!(
+                report.entities.iter().any(|(e, m)| e == &de.entity && *m as i64 == n),
+                "{}: the report says otherwise than the table ({n})",
+                de.entity
+            );
+            if let Some(c) = de.count {
+                ensure!(n == c.small as i64, "{}: {n} records, declared {}", de.entity, c.small);
+            }
+            let e = &model.model.entities[&de.entity];
+            if let Some(p) = &de.parent {
+                let target = e
+                    .fields
+                    .iter()
+                    .find(|f| f.name == p.field)
+                    .and_then(|f| f.target.clone());
+                let parents = counts[&target.context("parent target")?];
+                let (min, max) = (i64::from(p.per_parent.small.min), i64::from(p.per_parent.small.max));
+                ensure!(
+                    (parents * min..=parents * max).contains(&n),
+                    "{}: {n} records for {parents} parents",
+                    de.entity
+                );
+                let orphans = scalar(
+                    pool,
+                    &format!("SELECT COUNT(*) FROM {} WHERE {} IS NULL", e.name, p.field),
+                )
+                .await?;
+                ensure!(orphans == 0, "{}: {orphans} records without a parent", de.entity);
+            }
+            ensure!(n > 0, "{}: no records", de.entity);
+            // Every reference resolves to a live record of its target.
+            for f in e.fields.iter().filter(|f| f.field_type == FieldType::Reference) {
+                let target = f.target.as_deref().unwrap_or_default();
+                let dangling = scalar(
+                    pool,
+                    &format!(
+                        "SELECT COUNT(*) FROM {t} x WHERE x.{c} IS NOT NULL AND NOT EXISTS \
+                         (SELECT 1 FROM {target} y WHERE y.id = x.{c} AND y.deleted_at IS NULL)",
+                        t = e.name,
+                        c = f.name
+                    ),
+                )
+                .await?;
+                ensure!(
+                    dangling == 0,
+                    "{}.{}: {dangling} references resolve to nothing",
+                    e.name,
+                    f.name
+                );
+            }
+            let not_v1 = scalar(
+                pool,
+                &format!(
+                    "SELECT COUNT(*) FROM {} WHERE row_version <> 1 OR deleted_at IS NOT NULL \
+                     OR created_at IS NULL OR updated_at IS NULL",
+                    e.name
+                ),
+            )
+            .await?;
+            ensure!(not_v1 == 0, "{}: system columns not filled", e.name);
+        }
+    }
+    ensure!(report.rows as i64 == total);
+    // Contacts live in their company's city; orders are for their opportunity's company.
+    let away = scalar(
+        pool,
+        "SELECT COUNT(*) FROM contact c JOIN company p ON p.id = c.company WHERE c.city <> p.city",
+    )
+    .await?;
+    ensure!(away == 0, "{away} contacts not in their company's city");
+    let other = scalar(
+        pool,
+        "SELECT COUNT(*) FROM sales_order o JOIN opportunity p ON p.id = o.opportunity WHERE o.company <> p.company",
+    )
+    .await?;
+    ensure!(
+        other == 0,
+        "{other} orders for another company than their opportunity's"
+    );
+    let stranger = scalar(
+        pool,
+        "SELECT COUNT(*) FROM opportunity o JOIN contact c ON c.id = o.contact WHERE c.company <> o.company",
+    )
+    .await?;
+    ensure!(
+        stranger == 0,
+        "{stranger} opportunities with a contact of another company"
+    );
+    // Chinese and English names, mixed.
+    let names = texts(pool, "SELECT full_name FROM contact").await?;
+    ensure!(names
+        .iter()
+        .any(|n| n.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))));
+    ensure!(names.iter().any(|n| n.is_ascii() && n.contains(' ')));
+    // Eight stages of the sales process.
+    let stages = scalar(pool, "SELECT COUNT(DISTINCT stage) FROM opportunity").await?;
+    ensure!(stages == 8, "{stages} opportunity stages");
+    // The global search sees them.
+    let hit = names
+        .iter()
+        .find(|n| n.is_ascii() && n.contains(' '))
+        .context("no English name")?;
+    let found = app.get(&format!("/api/v1/search?q={}", urlencode(hit))).await?;
+    ensure!(found.status.is_success(), "{found:?}");
+    ensure!(
+        found.body.to_string().contains(hit.as_str()),
+        "search for {hit}: {}",
+        found.body
+    );
+    Ok(())
+}
+
+fn urlencode(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+async fn same_seed_same_data(backend: TestBackend) -> Result<()> {
+    let mut digests = Vec::new();
+    for seed in [7, 7, 8] {
+        let Some(app) = TestApp::spawn(backend, Some(&stock_metadata())).await? else {
+            return Ok(());
+        };
+        app.engine.load_demo(options(seed, false), &NoProgress).await?;
+        digests.push(digest(&app.engine).await?);
+    }
+    ensure!(digests[0] == digests[1], "the same seed gave different data");
+    ensure!(digests[0] != digests[2], "another seed gave the same data");
+    Ok(())
+}
+
+async fn second_run_is_refused_unless_forced(backend: TestBackend) -> Result<()> {
+    let Some(app) = TestApp::spawn(backend, Some(&stock_metadata())).await? else {
+        return Ok(());
+    };
+    app.engine.load_demo(options(DEFAULT_SEED, false), &NoProgress).await?;
+    let before = counts(&app.engine).await?;
+    let refused = app.engine.load_demo(options(DEFAULT_SEED, false), &NoProgress).await;
+    let message = refused.err().context("a second load was not refused")?.to_string();
+    ensure!(
+        message.starts_with("these entities already have records: employee (20), "),
+        "{message}"
+    );
+    ensure!(
+        message.ends_with("nothing was written (use --force to add demo records anyway)"),
+        "{message}"
+    );
+    ensure!(counts(&app.engine).await? == before, "a refused load changed data");
+    // Forced, the same seed adds as many again, unique values kept unique.
+    app.engine.load_demo(options(DEFAULT_SEED, true), &NoProgress).await?;
+    let after = counts(&app.engine).await?;
+    ensure!(after["company"] == 2 * before["company"], "{after:?}");
+    ensure!(after["employee"] == 2 * before["employee"], "{after:?}");
+    Ok(())
+}
+
+async fn first_start_demo_shows_in_the_api(backend: TestBackend) -> Result<()> {
+    let Some(app) = TestApp::spawn(backend, Some(&stock_metadata())).await? else {
+        return Ok(());
+    };
+    let report = app::demo_on_first_start(&app.engine, &NoProgress).await?;
+    ensure!(
+        report.is_some_and(|r| r.rows > 500),
+        "nothing loaded on the first start"
+    );
+    let owner = scalar(
+        &app.engine.databases().ed,
+        &format!(
+            "SELECT COUNT(*) FROM company WHERE CAST(owner_id AS TEXT) = '{}'",
+            app.admin_id
+        ),
+    )
+    .await?;
+    ensure!(owner == 50, "{owner} companies owned by the admin");
+    for entity in ["company", "contact", "opportunity", "support_incident"] {
+        let page = app
+            .get(&format!("/api/v1/records/{entity}?limit=5&sort=-created_at"))
+            .await?;
+        ensure!(page.status.is_success(), "{entity}: {page:?}");
+        let data = page.body["data"].as_array().context("no data")?;
+        ensure!(data.len() == 5, "{entity}: {}", page.body);
+        let id = data[0]["id"].as_str().context("no id")?;
+        let one = app.get(&format!("/api/v1/records/{entity}/{id}")).await?;
+        ensure!(one.status.is_success(), "{entity} {id}: {one:?}");
+    }
+    // A contact read through the API is valid as the API would write it:
+    // re-saving it unchanged passes the payload validation.
+    let page = app.get("/api/v1/records/contact?limit=20").await?;
+    for c in page.body["data"].as_array().context("no data")? {
+        let id = c["id"].as_str().context("id")?;
+        let version = c["row_version"].as_i64().context("version")?;
+        let mut body = c.clone();
+        for k in [
+            "id",
+            "created_at",
+            "created_by",
+            "updated_at",
+            "updated_by",
+            "owner_id",
+            "row_version",
+            "deleted_at",
+            "photo",
+        ] {
+            body.as_object_mut().context("object")?.remove(k);
+        }
+        let saved = app
+            .patch(&format!("/api/v1/records/contact/{id}"), version, &body)
+            .await?;
+        ensure!(saved.status.is_success(), "re-saving {id}: {:?}", saved.body);
+    }
+    // Started again, nothing is added.
+    ensure!(app::demo_on_first_start(&app.engine, &NoProgress).await?.is_none());
+    Ok(())
+}
+
+on_both_backends!(
+    small_fills_every_demo_entity,
+    same_seed_same_data,
+    second_run_is_refused_unless_forced,
+    first_start_demo_shows_in_the_api
+);
+
+/// The stock package with one extra file.
+fn with_file(path: &str, text: &str) -> Result<Vec<SourceFile>> {
+    let mut files = read_dir(&stock_metadata())?;
+    files.push(SourceFile {
+        path: path.into(),
+        text: text.into(),
+    });
+    Ok(files)
+}
+
+fn errors_of(files: &[SourceFile]) -> Vec<String> {
+    match load_files(files) {
+        Ok(_) => Vec::new(),
+        Err(e) => e.0.iter().map(ToString::to_string).collect(),
+    }
+}
+
+#[test]
+fn the_stock_demo_items_are_valid() -> Result<()> {
+    let (model, _) = relata::model::load_dir(&stock_metadata())?;
+    ensure!(model.demos.len() >= 4, "{:?}", model.demos.keys());
+    Ok(())
+}
+
+#[test]
+fn bad_demo_items_get_exact_errors() -> Result<()> {
+    let bad = r#"
+version: 1
+kind: demo
+name: bad
+lists:
+  empty: []
+entities:
+  - entity: compny
+    count: {small: 1, medium: 1, large: 1}
+    fields: {}
+  - entity: product
+    count: {small: 1, medium: 1, large: 1}
+    fields:
+      name: {list: nowhere}
+      price: {range: {min: -5, max: 10}}
+      unit: {range: {min: 1, max: 2}}
+      code: {values: [A], fixed: B}
+      active: {pattern: "{n}"}
+  - entity: lead
+    fields:
+      topic: {pattern: "{subject} {n:0}"}
+      territory: {reference: company}
+      status: {picklist: {new: 1, sold: 2}}
+      estimated_amount: {fixed: "lots", null: 2}
+"#;
+    let got = errors_of(&with_file("demo/99_bad.yaml", bad)?);
+    let expected = [
+        "demo/99_bad.yaml: lists.empty: a list needs at least one word",
+        "demo/99_bad.yaml: entities[0].entity: unknown entity `compny`",
+        "demo/99_bad.yaml: entities[1].entity: demo records of `product` are already declared in demo/10_organisation.yaml",
+        "demo/99_bad.yaml: entities[1].fields.name.list: unknown list `nowhere`",
+        "demo/99_bad.yaml: entities[1].fields.unit.range: `range` does not fit a text field",
+        "demo/99_bad.yaml: entities[1].fields.price.range.min: the field's min is 0, found -5",
+        "demo/99_bad.yaml: entities[1].fields.code: give one generator, not values and fixed",
+        "demo/99_bad.yaml: entities[1].fields.active.pattern: `pattern` does not fit a boolean field",
+        "demo/99_bad.yaml: entities[2]: give `count` or `parent`",
+        "demo/99_bad.yaml: entities[2].entity: demo records of `lead` are already declared in demo/30_sales.yaml",
+        "demo/99_bad.yaml: entities[2].fields.topic.pattern: `{n:0}`: expected a width from 1 to 20",
+        "demo/99_bad.yaml: entities[2].fields.territory.reference: the field points to `territory`, not `company`",
+        "demo/99_bad.yaml: entities[2].fields.status.picklist.sold: `sold` is not an active code of `lead_status`",
+        "demo/99_bad.yaml: entities[2].fields.estimated_amount.null: expected a probability from 0 to 1, found 2",
+        "demo/99_bad.yaml: entities[2].fields.estimated_amount.fixed: \"lots\" is not a valid currency value",
+    ];
+    let mut want: Vec<String> = expected.iter().map(|s| (*s).to_owned()).collect();
+    let mut have = got.clone();
+    want.sort();
+    have.sort();
+    ensure!(have == want, "got:\n{}", got.join("\n"));
+
+    // Schema errors name the place too.
+    let typo = "version: 1\nkind: demo\nname: typo\nentities:\n  - entity: company\n    count: {small: 1, medium: 1, large: 1}\n    fields:\n      name: {valuez: [a]}\n";
+    let got = errors_of(&with_file("demo/98_typo.yaml", typo)?);
+    ensure!(
+        got.len() == 1 && got[0].starts_with("demo/98_typo.yaml: entities[0].fields.name: "),
+        "{got:?}"
+    );
+    ensure!(got[0].contains("valuez"), "{got:?}");
+    Ok(())
+}
