@@ -19,7 +19,8 @@
 //! - `RELATA_BENCH_BACKENDS` (default `sqlite,postgres`);
 //! - `RELATA_BENCH_ROUNDS` (default 5): timed runs per side and operation;
 //! - `RELATA_BENCH_OPS` (default `get,list,update,create`);
-//! - `RELATA_BENCH_CONTACTS` (default 5000): contacts seeded per backend.
+//! - `RELATA_BENCH_CONTACTS` (default 5000): contacts seeded per backend;
+//! - `RELATA_BENCH_TASKS` (default 16): concurrent request tasks.
 //!
 //! Run: `cargo bench -p relata-tests --bench record_api`. The table is also
 //! written to `$CARGO_TARGET_DIR/bench-record-api.md` (default `target/`).
@@ -52,7 +53,7 @@ use uuid::Uuid;
 
 use driver::{contact_payload, Ctx, Op, RunResult, Side, Target, TaskState};
 
-/// Concurrent request tasks.
+/// Concurrent request tasks (default of `RELATA_BENCH_TASKS`; seeding uses it too).
 const TASKS: usize = 16;
 /// Worker threads of the runtime (the machines have 2 cores).
 const WORKERS: usize = 2;
@@ -82,6 +83,7 @@ struct Config {
     rounds: usize,
     ops: Vec<Op>,
     contacts: usize,
+    tasks: usize,
 }
 
 impl Config {
@@ -137,12 +139,22 @@ impl Config {
             })?,
             None => 5_000,
         };
+        let tasks = match var("RELATA_BENCH_TASKS") {
+            Some(v) => v
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=256).contains(n))
+                .ok_or_else(|| anyhow!("RELATA_BENCH_TASKS: expected a whole number from 1 to 256, found `{v}`"))?,
+            None => TASKS,
+        };
         Ok(Config {
             seconds,
             backends,
             rounds,
             ops,
             contacts,
+            tasks,
         })
     }
 }
@@ -215,12 +227,13 @@ fn machine_info(config: &Config) -> String {
         "optimised build"
     };
     format!(
-        "Machine: {nproc} CPUs ({cpu}). Driver: in-process `oneshot` on clones of each router, {TASKS} concurrent tasks \
+        "Machine: {nproc} CPUs ({cpu}). Driver: in-process `oneshot` on clones of each router, {tasks} concurrent tasks \
          on a tokio multi-thread runtime with {WORKERS} workers; each timed run lasts {secs} s; {rounds} runs per side \
          and operation, alternating hand-written and generic in ABBA order, ratio = median of the rounds' hand-written/generic ratios; {profile}. The hand-written handlers use \
          the engine's own ED pool. Ratio = hand-written ops/s / generic ops/s (target <= {TARGET_RATIO:.2}).",
         secs = config.seconds,
         rounds = config.rounds,
+        tasks = config.tasks,
     )
 }
 
@@ -354,11 +367,11 @@ async fn bench_backend(backend: TestBackend, config: &Config) -> anyhow::Result<
     });
 
     // Each side updates its own records, keeping their versions across runs.
-    let per_task = UPDATE_RECORDS_PER_TASK.min(ids.len() / (2 * TASKS)).max(1);
+    let per_task = UPDATE_RECORDS_PER_TASK.min(ids.len() / (2 * config.tasks)).max(1);
     let mut update_states: [Vec<TaskState>; 2] = [0, 1].map(|side| {
-        (0..TASKS)
+        (0..config.tasks)
             .map(|t| {
-                let from = ((side * TASKS + t) * per_task) % ids.len();
+                let from = ((side * config.tasks + t) * per_task) % ids.len();
                 let owned = (0..per_task).map(|k| (ids[(from + k) % ids.len()], 1_i64)).collect();
                 TaskState::new((t + 1) as u64, owned)
             })
@@ -382,7 +395,7 @@ async fn bench_backend(backend: TestBackend, config: &Config) -> anyhow::Result<
             for side in order {
                 let states = match op {
                     Op::Update => std::mem::take(&mut update_states[side]),
-                    _ => (0..TASKS)
+                    _ => (0..config.tasks)
                         .map(|t| TaskState::new((round * 1000 + t + 1) as u64, Vec::new()))
                         .collect(),
                 };

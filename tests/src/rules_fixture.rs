@@ -89,6 +89,10 @@ fn follow_up() {
     if this.title == "bad-task" {
         create("task", #{ title: "" });
     }
+    // On a restore, old() is the record as it was in the recycle bin.
+    if old() != () && old().deleted_at != () && this.title == "task: stay out" {
+        error("title", "this deal stays in the recycle bin");
+    }
 }
 
 fn guard() {

@@ -6,7 +6,7 @@
 use anyhow::{Context, Result};
 use relata::engine::{ApplyError, Locale};
 use relata_tests::{on_both_backends, rules_fixture, Reply, TestApp, TestBackend};
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 /// An app with the rules fixture, read from a package directory (YAML at the
@@ -154,6 +154,39 @@ async fn nested_writes(backend: TestBackend) -> Result<()> {
     );
     assert_eq!(count(&app, "deal").await?, 1, "the deal was rolled back");
     assert_eq!(count(&app, "task").await?, 1, "and so was the task");
+
+    // Restoring from the recycle bin runs after_save again (a second
+    // follow-up task), in one transaction with the restore.
+    let bin = |d: &Value| format!("/api/v1/records/deal/{}", id(d));
+    let version = deal["row_version"].to_string();
+    let gone = app
+        .call(Method::DELETE, &bin(&deal), None, &[("if-match", &version)])
+        .await?;
+    assert_eq!(gone.status, StatusCode::OK, "{}", gone.body);
+    let back = app.post(&format!("{}/restore", bin(&deal)), &json!({})).await?;
+    assert_eq!(back.status, StatusCode::OK, "{}", back.body);
+    assert_eq!(count(&app, "task").await?, 2, "after_save ran on the restore");
+    // An after_save refusing the restore leaves the record in the bin.
+    let stays = app.create("deal", json!({"title": "task: stay out"})).await?;
+    let version = stays["row_version"].to_string();
+    let gone = app
+        .call(Method::DELETE, &bin(&stays), None, &[("if-match", &version)])
+        .await?;
+    assert_eq!(gone.status, StatusCode::OK, "{}", gone.body);
+    let refused = app.post(&format!("{}/restore", bin(&stays)), &json!({})).await?;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    assert_eq!(
+        refused.body["error"]["details"][0]["message"], "this deal stays in the recycle bin",
+        "{}",
+        refused.body
+    );
+    let still = app.get(&bin(&stays)).await?;
+    assert_eq!(still.status, StatusCode::NOT_FOUND, "still in the bin: {}", still.body);
+    assert_eq!(
+        count(&app, "task").await?,
+        3,
+        "the refused restore's task was rolled back"
+    );
 
     // A rule saving its own record over and over meets the depth guard.
     let looped = app.post("/api/v1/records/counter", &json!({"name": "c"})).await?;

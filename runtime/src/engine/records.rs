@@ -19,7 +19,7 @@ use crate::model::{FieldDef, FieldType};
 use crate::store::ed::attachments::AttachmentRow;
 use crate::store::ed::records::{ListError, Record, Stamp, WriteError, WriteOutcome};
 use crate::store::ed::values::{to_sql, ColumnKind};
-use crate::store::{Db, StoreError};
+use crate::store::StoreError;
 
 /// Options of a read: projection and expansion.
 #[derive(Debug, Clone, Default)]
@@ -103,24 +103,13 @@ impl Engine {
         save.finish(out).await
     }
 
-    /// Brings a record back from the recycle bin.
+    /// Brings a record back from the recycle bin, with its `after_save`
+    /// rule (so what rules derive from the record counts it again).
     pub async fn restore(&self, entity_name: &str, id: &str, actor: Option<Uuid>) -> Result<Record, EngineError> {
         let snap = self.snapshot().await;
-        let e = entity(&snap, entity_name)?;
-        let uid = parse_id(entity_name, id)?;
-        match e.table.restore(&mut Db::Pool(&self.dbs.ed), uid, stamp(actor)).await {
-            Ok(outcome) => outcome_of(entity_name, uid, None, outcome),
-            Err(WriteError::Unique) => {
-                let current = e
-                    .table
-                    .get_any(&mut Db::Pool(&self.dbs.ed), uid)
-                    .await?
-                    .map(|r| r.to_map());
-                let errs = self.unique_errors(e, current.as_ref(), Some(uid)).await;
-                Err(invalid(entity_name, errs))
-            }
-            Err(err) => Err(write_error(err)),
-        }
+        let mut save = Save::new(snap.model.clone(), actor);
+        let out = self.restore_in(&mut save, entity_name, id).await;
+        save.finish(out).await
     }
 
     /// Reads one live record.
@@ -310,7 +299,7 @@ impl Engine {
         }
     }
 
-    async fn unique_errors(
+    pub(super) async fn unique_errors(
         &self,
         e: &CompiledEntity,
         view: Option<&serde_json::Map<String, Json>>,

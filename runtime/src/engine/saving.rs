@@ -23,7 +23,7 @@ use super::rules::value::{field_json, record_to_dynamic, to_dynamic};
 use super::rules::{EntityRules, Host, RuleError, MAX_DEPTH};
 use super::{Engine, EngineError};
 use crate::store::ed::records::{ListError, Record};
-use crate::store::{Db, Pool, StoreError, Tx};
+use crate::store::{Databases, Db, Pool, StoreError, Tx};
 
 /// One save and everything it writes: the model it runs on, who saves,
 /// the transaction (begun only when a rule needs it) and the nesting depth.
@@ -54,9 +54,9 @@ impl Save {
     }
 
     /// Opens the transaction, if not yet open.
-    pub async fn begin(&mut self, pool: &Pool) -> Result<(), StoreError> {
+    pub async fn begin(&mut self, dbs: &Databases) -> Result<(), StoreError> {
         if self.tx.is_none() {
-            self.tx = Some(Tx::begin(pool).await?);
+            self.tx = Some(Tx::begin(&dbs.ed).await?);
         }
         Ok(())
     }
@@ -174,21 +174,21 @@ impl Engine {
                     ))
                 }
                 HostRequest::Create { entity, values } => {
-                    save.begin(pool)
+                    save.begin(&self.dbs)
                         .await
                         .map_err(|s| to_failure(&EngineError::Store(s), true))?;
                     let r = self.create_in(save, &entity, &values).await;
                     r.map(|r| Json::Object(r.to_map())).map_err(|e| to_failure(&e, true))
                 }
                 HostRequest::Update { entity, id, values } => {
-                    save.begin(pool)
+                    save.begin(&self.dbs)
                         .await
                         .map_err(|s| to_failure(&EngineError::Store(s), true))?;
                     let r = self.update_latest(save, &entity, &id, &values).await;
                     r.map(|r| Json::Object(r.to_map())).map_err(|e| to_failure(&e, true))
                 }
                 HostRequest::Delete { entity, id } => {
-                    save.begin(pool)
+                    save.begin(&self.dbs)
                         .await
                         .map_err(|s| to_failure(&EngineError::Store(s), true))?;
                     let r = self.delete_in(save, &entity, &id, None).await;

@@ -16,7 +16,7 @@ use super::rules::{CommandOutcome, Host, RuleError};
 use super::saving::{computed_errors, entity_of, fields_of, Save};
 use super::{Engine, EngineError};
 use crate::model::FieldType;
-use crate::store::ed::records::Record;
+use crate::store::ed::records::{Record, WriteError};
 use crate::store::ed::values::{to_sql, ColumnKind};
 
 impl Engine {
@@ -70,10 +70,11 @@ impl Engine {
         }
         let after = e.rules.clone().filter(|r| r.after_save.is_some());
         if after.is_some() {
-            save.begin(&self.dbs.ed).await?;
+            save.begin(&self.dbs).await?;
         }
         let stamp = stamp(save.actor);
-        let saved = match e.table.insert(&mut save.db(&self.dbs.ed), id, stamp, values).await {
+        let inserted = e.table.insert(&mut save.db(&self.dbs.ed), id, stamp, values).await;
+        let saved = match inserted {
             Ok(r) => r,
             Err(err) => return Err(self.explain(&e, err, Some(&record), None).await),
         };
@@ -182,10 +183,14 @@ impl Engine {
         let version = version.ok_or(EngineError::PreconditionRequired)?;
         let after = rules.filter(|r| r.after_save.is_some());
         if after.is_some() {
-            save.begin(pool).await?;
+            save.begin(&self.dbs).await?;
         }
         let stamp = stamp(save.actor);
-        let outcome = match e.table.update(&mut save.db(pool), id, version, stamp, sets).await {
+        let updated = e
+            .table
+            .update(&mut save.db(&self.dbs.ed), id, version, stamp, sets)
+            .await;
+        let outcome = match updated {
             Ok(outcome) => outcome_of(name, id, Some(version), outcome)?,
             Err(err) => return Err(self.explain(&e, err, patch.as_object(), Some(id)).await),
         };
@@ -220,10 +225,42 @@ impl Engine {
         let stamp = stamp(save.actor);
         let outcome = e
             .table
-            .soft_delete(&mut save.db(pool), uid, version, stamp)
-            .await
-            .map_err(write_error)?;
-        outcome_of(name, uid, version, outcome)
+            .soft_delete(&mut save.db(&self.dbs.ed), uid, version, stamp)
+            .await;
+        outcome_of(name, uid, version, outcome.map_err(write_error)?)
+    }
+
+    /// Brings a record back from the recycle bin in `save`, then runs its
+    /// `after_save` (`old()` is the record as it was in the bin; no field
+    /// counts as changed).
+    pub(super) async fn restore_in(&self, save: &mut Save, name: &str, id: &str) -> Result<Record, EngineError> {
+        let e = entity_of(&save.model, name)?;
+        let uid = parse_id(name, id)?;
+        let pool = &self.dbs.ed;
+        let after = e.rules.clone().filter(|r| r.after_save.is_some());
+        let binned = match after {
+            Some(_) => {
+                save.begin(&self.dbs).await?;
+                e.table.get_any(&mut save.db(pool), uid).await?.map(|r| r.to_map())
+            }
+            None => None,
+        };
+        let stamp = stamp(save.actor);
+        let outcome = e.table.restore(&mut save.db(&self.dbs.ed), uid, stamp).await;
+        let restored = match outcome {
+            Ok(outcome) => outcome_of(name, uid, None, outcome)?,
+            Err(WriteError::Unique) => {
+                let current = e.table.get_any(&mut save.db(pool), uid).await?.map(|r| r.to_map());
+                let errs = self.unique_errors(&e, current.as_ref(), Some(uid)).await;
+                return Err(invalid(name, errs));
+            }
+            Err(err) => return Err(write_error(err)),
+        };
+        if let Some(rules) = &after {
+            self.rules_after(save, &e, rules, &restored, binned.as_ref(), Vec::new())
+                .await?;
+        }
+        Ok(restored)
     }
 
     /// Runs command `command` of a record with `params`, in one transaction;
@@ -260,7 +297,7 @@ impl Engine {
         let def = rules.commands.get(command).ok_or_else(unknown)?.def.clone();
         let uid = parse_id(name, id)?;
         let args = command_params(&e.table.backend(), &def, params).map_err(|errors| invalid(name, errors))?;
-        save.begin(&self.dbs.ed).await?;
+        save.begin(&self.dbs).await?;
         let current = e.table.get_in(&mut save.db(&self.dbs.ed), uid, None).await?;
         let current = current.ok_or_else(|| EngineError::NotFound {
             entity: name.to_owned(),
