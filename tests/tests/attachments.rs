@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use relata::engine::ApplyRequest;
-use relata::model::{read_dir, SourceFile};
+use relata::model::{read_package, SourceFile};
 use relata_tests::{on_both_backends, stock_metadata, Reply, TestApp, TestBackend, ADMIN_PASSWORD};
 use reqwest::multipart::{Form, Part};
 use reqwest::StatusCode;
@@ -265,7 +265,7 @@ fn with_brochure(files: &mut [SourceFile], add: bool) {
 async fn a_new_attachment_field_plans_no_column(backend: TestBackend) -> Result<()> {
     let Some(app) = app(backend).await? else { return Ok(()) };
     for add in [true, false] {
-        let mut files = read_dir(&stock_metadata())?;
+        let mut files = read_package(&stock_metadata(), None)?;
         with_brochure(&mut files, add);
         let outcome = app
             .engine
@@ -457,7 +457,7 @@ async fn files_follow_their_record_to_the_bin_and_back(backend: TestBackend) -> 
 async fn files_of_a_removed_field_are_out_of_reach(backend: TestBackend) -> Result<()> {
     let Some(app) = app(backend).await? else { return Ok(()) };
     let apply = |add: bool| {
-        let mut files = read_dir(&stock_metadata()).map_err(anyhow::Error::from)?;
+        let mut files = read_package(&stock_metadata(), None).map_err(anyhow::Error::from)?;
         with_brochure(&mut files, add);
         anyhow::Ok(ApplyRequest {
             files,
@@ -493,7 +493,7 @@ async fn files_of_a_removed_field_are_out_of_reach(backend: TestBackend) -> Resu
 /// descriptors when `fields=` names the field.
 async fn lists_show_attachment_columns(backend: TestBackend) -> Result<()> {
     let Some(app) = app(backend).await? else { return Ok(()) };
-    let mut files = read_dir(&stock_metadata())?;
+    let mut files = read_package(&stock_metadata(), None)?;
     let list = files
         .iter_mut()
         .find(|f| f.path.ends_with("company_list.yaml"))

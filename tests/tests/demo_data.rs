@@ -10,7 +10,7 @@ use anyhow::{ensure, Context, Result};
 use relata::app;
 use relata::engine::demo::{DemoOptions, DemoSize, NoProgress, DEFAULT_SEED};
 use relata::engine::Engine;
-use relata::model::{load_files, read_dir, FieldType, SourceFile};
+use relata::model::{load_files, read_package, FieldType, SourceFile};
 use relata::store::Pool;
 use relata_tests::{on_both_backends, stock_metadata, TestApp, TestBackend};
 use sha2::{Digest, Sha256};
@@ -321,7 +321,7 @@ on_both_backends!(
 
 /// The stock package with one extra file.
 fn with_file(path: &str, text: &str) -> Result<Vec<SourceFile>> {
-    let mut files = read_dir(&stock_metadata())?;
+    let mut files = read_package(&stock_metadata(), None)?;
     files.push(SourceFile {
         path: path.into(),
         text: text.into(),
@@ -369,6 +369,12 @@ entities:
       territory: {reference: company}
       status: {picklist: {new: 1, sold: 2}}
       estimated_amount: {fixed: "lots", null: 2}
+  - entity: sales_order
+    count: {small: 1, medium: 1, large: 1}
+    fields:
+      order_number: {pattern: "X{n}"}
+      company: {reference: company}
+      total_amount: {fixed: 5}
 "#;
     let got = errors_of(&with_file("demo/99_bad.yaml", bad)?);
     let expected = [
@@ -387,6 +393,8 @@ entities:
         "demo/99_bad.yaml: entities[2].fields.status.picklist.sold: `sold` is not an active code of `lead_status`",
         "demo/99_bad.yaml: entities[2].fields.estimated_amount.null: expected a probability from 0 to 1, found 2",
         "demo/99_bad.yaml: entities[2].fields.estimated_amount.fixed: \"lots\" is not a valid currency value",
+        "demo/99_bad.yaml: entities[3].entity: demo records of `sales_order` are already declared in demo/30_sales.yaml",
+        "demo/99_bad.yaml: entities[3].fields.total_amount: a computed field gets its value from a rule; it cannot have demo values",
     ];
     let mut want: Vec<String> = expected.iter().map(|s| (*s).to_owned()).collect();
     let mut have = got.clone();

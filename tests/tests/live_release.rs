@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use relata::engine::ApplyRequest;
-use relata::model::{read_dir, SourceFile};
+use relata::model::{read_package, SourceFile};
 use relata::store::Pool;
 use relata_tests::{on_both_backends, stock_metadata, TestApp, TestBackend};
 use reqwest::StatusCode;
@@ -25,7 +25,7 @@ fields:
 ";
 
 fn stock_with(edit: impl Fn(&mut Vec<SourceFile>)) -> Result<Vec<SourceFile>> {
-    let mut files = read_dir(&stock_metadata())?;
+    let mut files = read_package(&stock_metadata(), None)?;
     edit(&mut files);
     Ok(files)
 }

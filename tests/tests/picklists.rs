@@ -7,7 +7,7 @@
 use anyhow::{Context, Result};
 use relata::engine::auth::NewUser;
 use relata::engine::{ApplyRequest, Locale};
-use relata::model::read_dir;
+use relata::model::read_package;
 use relata_tests::app::hidden_field;
 use relata_tests::{on_both_backends, stock_metadata, Reply, TestApp, TestBackend};
 use reqwest::{Method, StatusCode};
@@ -388,7 +388,7 @@ async fn releases_merge_with_admin_changes(backend: TestBackend) -> Result<()> {
 
     // A release adds `fax` and removes `visit` from the metadata (and the
     // demo items, which would otherwise be refused for naming `visit`).
-    let mut files = read_dir(&stock_metadata())?;
+    let mut files = read_package(&stock_metadata(), None)?;
     files.retain(|f| !f.path.starts_with("demo/"));
     let channel = files
         .iter_mut()
@@ -552,7 +552,7 @@ async fn a_field_becoming_a_picklist_accepts_admin_codes(backend: TestBackend) -
         .create("contact", json!({"full_name": "Typo", "department": "pagr"}))
         .await?;
     let release = || -> Result<ApplyRequest> {
-        let mut files = read_dir(&stock_metadata())?;
+        let mut files = read_package(&stock_metadata(), None)?;
         let contact = files
             .iter_mut()
             .find(|f| f.path == "marketing/contact.yaml")

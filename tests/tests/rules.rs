@@ -296,6 +296,51 @@ async fn bad_bindings(backend: TestBackend) -> Result<()> {
         refused(&app, &missing).await?,
         ["task.yaml: rules.validate: no function `check` in scripts/task.rhai"]
     );
+    // An included script must be in the package; the handler may live in it.
+    let include = |files: &[(String, String)], lib: &str| -> Vec<(String, String)> {
+        files
+            .iter()
+            .map(|(p, t)| {
+                let t = if p == "task.yaml" {
+                    t.replace(
+                        "  script: task.rhai\n",
+                        &format!("  script: task.rhai\n  include: [{lib}]\n"),
+                    )
+                } else {
+                    t.clone()
+                };
+                (p.clone(), t)
+            })
+            .collect()
+    };
+    assert_eq!(
+        refused(&app, &include(&good, "lib/nope.rhai")).await?,
+        ["task.yaml: rules.include[0]: no script `lib/nope.rhai` in the package; expected a file scripts/lib/nope.rhai"]
+    );
+    let mut shared = include(&missing, "lib/checks.rhai");
+    shared.push(("scripts/lib/checks.rhai".into(), "fn check() { }\n".into()));
+    let mut broken = shared.clone();
+    broken.push(("scripts/lib/other.rhai".into(), "fn x( {".into()));
+    let errs = refused(&app, &broken).await?;
+    assert!(
+        errs.len() == 1 && errs[0].starts_with("scripts/lib/other.rhai: line 1"),
+        "only the broken file is reported, the included handler is found: {errs:?}"
+    );
+    // Pick-list data holds texts, numbers and booleans.
+    let data = good
+        .iter()
+        .map(|(p, t)| {
+            let t = t.replace(
+                "{ code: won, label: { en: Won, zh-CN: 赢单 } }",
+                "{ code: won, label: { en: Won, zh-CN: 赢单 }, data: { probability: 100, weights: [1, 2] } }",
+            );
+            (p.clone(), t)
+        })
+        .collect::<Vec<_>>();
+    assert_eq!(
+        refused(&app, &data).await?,
+        ["deal_stage.yaml: values[2].data.weights: a data value is a text, a number or a boolean"]
+    );
     let expr = good
         .iter()
         .map(|(p, t)| (p.clone(), t.replace("this.amount * 2", "this.amount *")))

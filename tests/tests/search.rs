@@ -4,7 +4,7 @@
 
 use anyhow::{Context, Result};
 use relata::engine::ApplyRequest;
-use relata::model::read_dir;
+use relata::model::read_package;
 use relata_tests::app::Reply;
 use relata_tests::{on_both_backends, stock_metadata, TestApp, TestBackend};
 use reqwest::{Method, StatusCode};
@@ -176,7 +176,7 @@ async fn a_release_that_adds_a_search_field_backfills(backend: TestBackend) -> R
     assert_eq!(app.call(Method::DELETE, &path, None, &[]).await?.status, StatusCode::OK);
     assert!(found(&app, "guangdong").await?.is_empty(), "region is not searched yet");
 
-    let mut files = read_dir(&stock_metadata())?;
+    let mut files = read_package(&stock_metadata(), None)?;
     let company = files
         .iter_mut()
         .find(|f| f.path == "marketing/company.yaml")
@@ -523,7 +523,7 @@ async fn an_index_of_the_old_shape_is_rebuilt(backend: TestBackend) -> Result<()
     let plan = app
         .engine
         .apply(ApplyRequest {
-            files: read_dir(&stock_metadata())?,
+            files: read_package(&stock_metadata(), None)?,
             author: "test".into(),
             comment: "plan".into(),
             plan_only: true,

@@ -567,6 +567,7 @@ async fn the_api_creates_and_links_every_entity(backend: TestBackend) -> Result<
                 "ERP rollout",
                 "Installer stops at 90 %",
                 "Acme gold support",
+                "Create opportunity",
             ],
         ),
         (
@@ -594,6 +595,12 @@ async fn the_api_creates_and_links_every_entity(backend: TestBackend) -> Result<
             "zh-CN",
             vec!["费用明细", "Taxi to Acme", "Hotel, one night", "草稿"],
         ),
+        (format!("/app/r/contact/{}", r.id("contact")), "zh-CN", vec!["创建商机"]),
+        (
+            format!("/app/r/personal_contact/{}", r.id("friend")),
+            "en",
+            vec!["Create business contact"],
+        ),
         (format!("/app/r/employee/{boss}"), "en", vec!["Direct reports", "李强"]),
         (
             format!("/app/r/territory/{east}"),
@@ -608,7 +615,7 @@ async fn the_api_creates_and_links_every_entity(backend: TestBackend) -> Result<
         (
             format!("/app/r/lead/{}", r.id("lead")),
             "en",
-            vec!["Acme 上海", "ERP rollout"],
+            vec!["Process lead", "Acme 上海", "ERP rollout"],
         ),
     ] {
         let (status, html) = page(&app, &path, lang).await?;

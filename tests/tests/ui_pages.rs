@@ -3,7 +3,7 @@
 //! delete and restore work, and a release changes the live form.
 
 use anyhow::{Context, Result};
-use relata::model::read_dir;
+use relata::model::read_package;
 use relata_tests::app::hidden_field;
 use relata_tests::{on_both_backends, stock_metadata, TestApp, TestBackend, ADMIN_PASSWORD};
 use reqwest::StatusCode;
@@ -246,7 +246,7 @@ async fn a_release_changes_the_live_form(backend: TestBackend) -> Result<()> {
     };
     let before = get(&app, "/app/r/contact/new", "en").await?;
     assert!(!before.html.contains("Nickname"));
-    let mut files = read_dir(&stock_metadata())?;
+    let mut files = read_package(&stock_metadata(), None)?;
     for f in files.iter_mut() {
         if f.path == "marketing/contact.yaml" {
             f.text = f.text.replacen(

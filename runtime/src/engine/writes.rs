@@ -200,7 +200,8 @@ impl Engine {
         Ok(outcome)
     }
 
-    /// Moves a record to the recycle bin in `save`, after `before_delete`.
+    /// Moves a record to the recycle bin in `save`, between `before_delete`
+    /// and `after_delete`.
     pub(super) async fn delete_in(
         &self,
         save: &mut Save,
@@ -222,12 +223,22 @@ impl Engine {
                     .await?;
             }
         }
+        let after = e.rules.clone().and_then(|r| r.after_delete.clone().map(|f| (r, f)));
+        if after.is_some() {
+            save.begin(&self.dbs).await?;
+        }
         let stamp = stamp(save.actor);
         let outcome = e
             .table
             .soft_delete(&mut save.db(&self.dbs.ed), uid, version, stamp)
-            .await;
-        outcome_of(name, uid, version, outcome.map_err(write_error)?)
+            .await
+            .map_err(write_error)?;
+        let deleted = outcome_of(name, uid, version, outcome)?;
+        if let Some((r, f)) = after {
+            self.run_hook(save, &e, &r, "after_delete", f, deleted.to_map(), None, Vec::new())
+                .await?;
+        }
+        Ok(deleted)
     }
 
     /// Brings a record back from the recycle bin in `save`, then runs its

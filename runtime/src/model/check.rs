@@ -167,6 +167,13 @@ fn check_picklist(ctx: &mut Ctx<'_>, p: &PicklistDef) {
         if !codes.insert(v.code.as_str()) {
             ctx.error(format!("values[{i}].code"), format!("`{}` appears twice", v.code));
         }
+        for (key, value) in &v.data {
+            let at = format!("values[{i}].data.{key}");
+            ctx.ident(&at, key);
+            if !(value.is_string() || value.is_number() || value.is_boolean()) {
+                ctx.error(at, "a data value is a text, a number or a boolean");
+            }
+        }
     }
 }
 

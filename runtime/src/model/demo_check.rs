@@ -194,6 +194,15 @@ fn check_field(ctx: &mut Ctx<'_>, c: &FieldCtx<'_>, g: &FieldGen) {
         ctx.error(at, "an attachment field cannot have demo values");
         return;
     }
+    if f.computed.is_some() {
+        // Demo data is written without rules: a generated value would
+        // contradict the rule until the record is next saved.
+        ctx.error(
+            at,
+            "a computed field gets its value from a rule; it cannot have demo values",
+        );
+        return;
+    }
     if let Some(p) = g.null {
         if !(0.0..=1.0).contains(&p) {
             ctx.error(

@@ -466,6 +466,11 @@ pub struct PicklistValue {
     /// Inactive values are no longer offered, but stay readable on old records.
     #[serde(default = "default_true")]
     pub active: bool,
+    /// Facts about the value for business rules (`probability: 10` for a
+    /// sales stage): identifiers to text, numbers or booleans, read by
+    /// scripts with `picklist_data(list, code)`.
+    #[serde(default, skip_serializing_if = "indexmap::IndexMap::is_empty")]
+    pub data: indexmap::IndexMap<String, serde_json::Value>,
 }
 
 fn default_true() -> bool {

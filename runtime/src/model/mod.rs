@@ -25,9 +25,10 @@ pub use rules::{script_name, CommandDef, CommandParam, ComputedDef, RulesDef, SC
 pub use schema::kind_schema;
 pub use views::*;
 
-/// Reads, parses and checks the package in `dir`.
+/// Reads, parses and checks the package in `dir`, with its scripts (found
+/// as [`read_package`] finds them).
 pub fn load_dir(dir: &std::path::Path) -> Result<(Model, Vec<SourcedItem>), MetadataErrors> {
-    let files = read_dir(dir)?;
+    let files = read_package(dir, None)?;
     load_files(&files)
 }
 

@@ -32,6 +32,10 @@ pub const SCRIPT_EXTENSION: &str = "rhai";
 pub struct RulesDef {
     /// The script file, relative to the package's `scripts/` folder (`opportunity.rhai`).
     pub script: String,
+    /// Other scripts whose functions this entity's script may call, as if
+    /// they were written in it (shared helpers, `lib/territory.rhai`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub include: Vec<String>,
     /// Fills in defaults of a new record, before anything else runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_new: Option<String>,
@@ -48,6 +52,10 @@ pub struct RulesDef {
     /// Runs before a record moves to the recycle bin; an error refuses it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub before_delete: Option<String>,
+    /// Runs after the record moved to the recycle bin, in the same
+    /// transaction (updates other records, e.g. a parent's total).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after_delete: Option<String>,
     /// Functions run when a field's value changes (or is first set): field -> function.
     #[serde(default, skip_serializing_if = "indexmap::IndexMap::is_empty")]
     pub on_change: indexmap::IndexMap<String, String>,
@@ -63,6 +71,7 @@ impl RulesDef {
             ("before_save", &self.before_save),
             ("after_save", &self.after_save),
             ("before_delete", &self.before_delete),
+            ("after_delete", &self.after_delete),
         ] {
             if let Some(f) = f {
                 out.push((key.to_owned(), f.as_str()));
@@ -165,6 +174,17 @@ pub(super) fn check_entity_rules(ctx: &mut Ctx<'_>, e: &EntityDef, model: &Model
                     rules.script, rules.script
                 ),
             );
+        }
+        let mut seen = HashSet::new();
+        for (i, inc) in rules.include.iter().enumerate() {
+            if !model.scripts.contains_key(inc) {
+                ctx.error(
+                    format!("rules.include[{i}]"),
+                    format!("no script `{inc}` in the package; expected a file {SCRIPTS_DIR}/{inc}"),
+                );
+            } else if inc == &rules.script || !seen.insert(inc.as_str()) {
+                ctx.error(format!("rules.include[{i}]"), format!("`{inc}` is included twice"));
+            }
         }
         for field in rules.on_change.keys() {
             if !e.fields.iter().any(|f| &f.name == field) {

@@ -33,6 +33,7 @@ pub(super) fn register(e: &mut Engine) {
     e.register_fn("today", today)
         .register_fn("now", now)
         .register_fn("add_days", add_days)
+        .register_fn("add_hours", add_hours)
         .register_fn("add_months", add_months)
         .register_fn("days_between", days_between);
     e.register_fn("regex_match", regex_match)
@@ -90,6 +91,19 @@ pub(super) fn add_days(s: &str, n: INT) -> Fallible<String> {
         When::Instant(t) => t.checked_add(by).map(format_datetime),
     }
     .map_or_else(|| fail("the date is out of range"), Ok)
+}
+
+/// `add_hours(date_or_instant, n)`: the instant `n` hours later (earlier
+/// for negative `n`); a date counts from its midnight, UTC.
+pub(super) fn add_hours(s: &str, n: INT) -> Fallible<String> {
+    let start = match when(s)? {
+        When::Date(d) => d.midnight().assume_utc(),
+        When::Instant(t) => t,
+    };
+    start
+        .checked_add(Duration::hours(n))
+        .map(format_datetime)
+        .map_or_else(|| fail("the date is out of range"), Ok)
 }
 
 /// `add_months(date_or_instant, n)`: the same day of the month, or the
@@ -229,6 +243,14 @@ mod tests {
         assert_eq!(add_months("2026-01-31", 1).ok().as_deref(), Some("2026-02-28"));
         assert_eq!(add_months("2026-03-15", -3).ok().as_deref(), Some("2025-12-15"));
         assert_eq!(days_between("2026-01-01", "2026-03-01").ok(), Some(59));
+        assert_eq!(
+            add_hours("2026-11-20T01:30:00Z", 24 + 4).ok().as_deref(),
+            Some("2026-11-21T05:30:00.000000Z")
+        );
+        assert_eq!(
+            add_hours("2026-11-20", -1).ok().as_deref(),
+            Some("2026-11-19T23:00:00.000000Z")
+        );
         assert!(add_days("yesterday", 1).is_err());
         assert_eq!(
             add_days("2026-01-01T10:00:00Z", 1).ok().as_deref(),

@@ -361,6 +361,30 @@ pub(super) fn register(e: &mut Engine) {
             Ok(())
         },
     );
+    e.register_fn(
+        "picklist_data",
+        |ctx: NativeCallContext<'_>, list: &str, code: &str| -> Fallible<Dynamic> {
+            let h = host(&ctx)?;
+            let Some(p) = h.0.model.model.picklists.get(list) else {
+                return fail(format!("picklist_data: there is no pick list `{list}`"));
+            };
+            Ok(p.values.iter().find(|v| v.code == code).map_or(Dynamic::UNIT, |v| {
+                let data: serde_json::Map<String, Json> = v.data.clone().into_iter().collect();
+                to_dynamic(&Json::Object(data), false)
+            }))
+        },
+    );
+    e.register_fn(
+        "picklist_data",
+        |ctx: NativeCallContext<'_>, list: &str, _code: ()| -> Fallible<Dynamic> {
+            let h = host(&ctx)?;
+            if h.0.model.model.picklists.contains_key(list) {
+                Ok(Dynamic::UNIT)
+            } else {
+                fail(format!("picklist_data: there is no pick list `{list}`"))
+            }
+        },
+    );
     e.register_fn("user", |ctx: NativeCallContext<'_>| -> Fallible<Dynamic> {
         Ok(to_dynamic(&host(&ctx)?.user()?, false))
     });

@@ -110,6 +110,8 @@ pub struct EntityRules {
     pub after_save: Option<String>,
     /// `before_delete` handler.
     pub before_delete: Option<String>,
+    /// `after_delete` handler.
+    pub after_delete: Option<String>,
     /// Field-change handlers, in declaration order.
     pub on_change: Vec<(String, String)>,
     /// Computed fields, in field order.
@@ -207,6 +209,18 @@ fn bind(
     let base = match script {
         Some(s) => asts.get(s).cloned()?, // a missing file or a syntax error is reported already
         None => AST::empty(),
+    };
+    // Included scripts first, so the entity's own functions win a clash.
+    let mut included = AST::empty();
+    for inc in e.rules.iter().flat_map(|r| &r.include) {
+        included = included.merge(asts.get(inc.as_str())?);
+    }
+    let base = if included.iter_functions().next().is_some() {
+        let mut merged = included.merge(&base);
+        merged.set_source(file.as_str());
+        merged
+    } else {
+        base
     };
     let arity = |name: &str| -> Vec<usize> {
         base.iter_functions()
@@ -337,6 +351,7 @@ fn bind(
         before_save: rules.before_save,
         after_save: rules.after_save,
         before_delete: rules.before_delete,
+        after_delete: rules.after_delete,
         on_change: rules.on_change.into_iter().collect(),
         computed,
         commands,
