@@ -46,6 +46,14 @@ impl Engine {
             })
             .collect();
         if let Some(rules) = &before {
+            // Codes the client sent are checked before the rules, so that
+            // every mistake of the payload is reported at once.
+            let lists = self.picklists();
+            for f in &e.def.fields {
+                if let Some(v) = obj.and_then(|o| o.get(&f.name)) {
+                    check_codes(&mut errors, &lists, f, v, None);
+                }
+            }
             if !errors.is_empty() {
                 return Err(invalid(name, errors));
             }
