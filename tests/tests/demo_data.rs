@@ -186,6 +186,51 @@ async fn small_fills_every_demo_entity(backend: TestBackend) -> Result<()> {
         stranger == 0,
         "{stranger} opportunities with a contact of another company"
     );
+    // Activities are with people of the company they are about, visits for
+    // the equipment's customer, development incidents for the customer of
+    // the support incident they came from; things end after they start.
+    for (what, sql) in [
+        (
+            "activities with a contact of another company",
+            "SELECT COUNT(*) FROM activity a JOIN contact c ON c.id = a.contact WHERE c.company <> a.company",
+        ),
+        (
+            "activities about another company's opportunity",
+            "SELECT COUNT(*) FROM activity a JOIN opportunity o ON o.id = a.opportunity WHERE o.company <> a.company",
+        ),
+        (
+            "service visits for another customer than the equipment's",
+            "SELECT COUNT(*) FROM service_visit v JOIN equipment e ON e.id = v.equipment WHERE e.company <> v.company",
+        ),
+        (
+            "development incidents for another customer than their incident's",
+            "SELECT COUNT(*) FROM development_incident d JOIN support_incident i ON i.id = d.raised_from \
+             WHERE i.company <> d.company",
+        ),
+        (
+            "registrations under another customer's contract",
+            "SELECT COUNT(*) FROM registration r JOIN support_contract c ON c.id = r.support_contract \
+             WHERE c.company <> r.company",
+        ),
+        (
+            "campaigns ending before they start",
+            "SELECT COUNT(*) FROM campaign WHERE end_date < start_date",
+        ),
+        (
+            "equipment whose warranty ends before it was installed",
+            "SELECT COUNT(*) FROM equipment WHERE warranty_end < installed_on",
+        ),
+    ] {
+        let n = scalar(pool, sql).await?;
+        ensure!(n == 0, "{n} {what}");
+    }
+    // A calendar: activities in the past and ahead.
+    let ahead = scalar(
+        pool,
+        "SELECT COUNT(*) FROM activity WHERE starts_at > (SELECT MAX(created_at) FROM activity)",
+    )
+    .await?;
+    ensure!(ahead > 0, "no activity ahead");
     // Chinese and English names, mixed.
     let names = texts(pool, "SELECT full_name FROM contact").await?;
     ensure!(names

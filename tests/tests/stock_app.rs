@@ -125,7 +125,7 @@ fn every_stock_text_is_translated() -> Result<()> {
 }
 
 /// The sidebar of the stock application, in order.
-const MODULES: [&str; 4] = ["marketing", "sales", "support", "administration"];
+const MODULES: [&str; 5] = ["marketing", "sales", "support", "service", "administration"];
 
 async fn page(app: &TestApp, path: &str, lang: &str) -> Result<(StatusCode, String)> {
     let r = app
@@ -207,6 +207,20 @@ async fn every_entity_renders_in_both_languages(backend: TestBackend) -> Result<
             );
             for c in &list.columns {
                 let marker = format!("data-test=\"sort-{c}\">");
+                let files = e
+                    .fields
+                    .iter()
+                    .any(|f| &f.name == c && f.field_type == FieldType::Attachment);
+                if files {
+                    // Not sortable: a plain heading.
+                    let label = column_label(model, &e.name, c, lang).context("a field")?;
+                    ensure!(
+                        html.contains(&format!("<th>{}</th>", esc(label))),
+                        "{lang} list {}: file column {c} is not labelled {label:?}",
+                        list.name
+                    );
+                    continue;
+                }
                 match column_label(model, &e.name, c, lang) {
                     Some(label) => ensure!(
                         labelled(&html, &marker, &esc(label)),
@@ -490,6 +504,161 @@ async fn the_api_creates_and_links_every_entity(backend: TestBackend) -> Result<
     )
     .await?;
 
+    r.create(
+        "environment",
+        "configuration_type",
+        json!({"name": "PostgreSQL 16", "component_kind": "database", "vendor": "PostgreSQL"}),
+    )
+    .await?;
+    r.create(
+        "bug",
+        "development_incident",
+        json!({"title": "Installer hangs on PostgreSQL 16", "raised_from": r.id("incident"),
+               "company": company, "product": r.id("product"), "development_team": "platform",
+               "raised_by": r.id("agent")}),
+    )
+    .await?;
+    // Another customer's incident waits for the same fix.
+    r.create(
+        "waiting",
+        "support_incident",
+        json!({"subject": "Setup never finishes", "company": company, "product": r.id("product"),
+               "development_incident": r.id("bug"), "configuration_type": r.id("environment")}),
+    )
+    .await?;
+    r.create(
+        "registration",
+        "registration",
+        json!({"registration_number": "REG-0001", "company": company, "product": r.id("product"),
+               "sales_order": order, "support_contract": r.id("contract"), "licensed_users": 200,
+               "purchase_date": "2026-11-02"}),
+    )
+    .await?;
+
+    // Marketing.
+    r.create(
+        "rival",
+        "competitor",
+        json!({"name": "NorthStar Software", "threat_level": "high", "market_share": 12.5}),
+    )
+    .await?;
+    r.create(
+        "rival_product",
+        "competitor_product",
+        json!({"name": "NorthStar ERP", "competitor": r.id("rival"), "competes_with": r.id("product"),
+               "price": 990}),
+    )
+    .await?;
+    r.create(
+        "campaign",
+        "campaign",
+        json!({"name": "2026 秋季新品发布会", "campaign_type": "seminar", "manager": boss,
+               "start_date": "2026-09-01", "end_date": "2026-10-31", "budget": 300000}),
+    )
+    .await?;
+    r.create(
+        "project",
+        "marketing_project",
+        json!({"name": "Trade-show stand", "campaign": r.id("campaign"), "owner": r.id("agent"),
+               "budget": 80000, "planned_leads": 100, "actual_leads": 120}),
+    )
+    .await?;
+    r.create(
+        "brochure",
+        "document",
+        json!({"title": "ERP Suite brochure", "document_type": "brochure", "product": r.id("product"),
+               "campaign": r.id("campaign"), "language": "bilingual"}),
+    )
+    .await?;
+    r.create(
+        "plan",
+        "action_plan",
+        json!({"name": "New customer onboarding", "used_for": "company", "owner": boss}),
+    )
+    .await?;
+    r.create(
+        "step",
+        "action_plan_step",
+        json!({"action_plan": r.id("plan"), "step_number": 1, "subject": "Kick-off call",
+               "activity_type": "call_out", "day_offset": 3}),
+    )
+    .await?;
+    r.create(
+        "meeting",
+        "activity",
+        json!({"subject": "Quarterly business review", "activity_type": "meeting",
+               "starts_at": "2026-12-01T10:00:00+08:00", "ends_at": "2026-12-01T11:30:00+08:00",
+               "assigned_to": r.id("agent"), "delegated_by": boss, "company": company,
+               "contact": r.id("contact"), "opportunity": r.id("opportunity"),
+               "support_incident": r.id("incident"), "marketing_project": r.id("project"),
+               "action_plan": r.id("plan")}),
+    )
+    .await?;
+    r.create(
+        "colleague",
+        "contact",
+        json!({"full_name": "周明", "company": company, "key_contact": true,
+               "birthday": "1980-05-04", "anniversary": "2008-10-01"}),
+    )
+    .await?;
+    r.create(
+        "connection",
+        "connection",
+        json!({"summary": "Former colleagues at Globex", "contact": r.id("contact"),
+               "connected_contact": r.id("colleague"), "connected_company": company,
+               "employee": boss, "connection_type": "former_colleague"}),
+    )
+    .await?;
+
+    // Service.
+    r.create(
+        "server",
+        "equipment",
+        json!({"name": "Server room 2 - ERP server", "company": company, "product": r.id("product"),
+               "serial_number": "SN-42-0001", "installed_on": "2026-11-10", "warranty_end": "2028-11-09",
+               "support_contract": r.id("contract"), "registration": r.id("registration")}),
+    )
+    .await?;
+    r.create(
+        "visit",
+        "service_visit",
+        json!({"visit_number": "SV-0001", "equipment": r.id("server"), "company": company,
+               "technician": r.id("agent"), "visit_date": "2026-11-21", "visit_type": "repair",
+               "support_incident": r.id("incident"), "quality_rating": 5}),
+    )
+    .await?;
+    r.create(
+        "invoice",
+        "service_invoice",
+        json!({"invoice_number": "SI-0001", "company": company, "invoice_date": "2026-11-30"}),
+    )
+    .await?;
+    r.create(
+        "invoice_line",
+        "service_invoice_line",
+        json!({"service_invoice": r.id("invoice"), "line_number": 1, "description": "On-site repair",
+               "service_visit": r.id("visit"), "quantity": 3, "unit_price": 150}),
+    )
+    .await?;
+    r.create(
+        "course",
+        "training_session",
+        json!({"title": "Administrator training", "product": r.id("product"), "company": company,
+               "trainer": boss, "starts_at": "2026-12-08T09:00:00+08:00", "max_participants": 12}),
+    )
+    .await?;
+    // A customer-care field on the company.
+    let acme = app.get(&format!("/api/v1/records/company/{company}")).await?;
+    let care = app
+        .patch(
+            &format!("/api/v1/records/company/{company}"),
+            acme.body["row_version"].as_i64().context("row_version")?,
+            &json!({"value_class": "valuable", "preferred_channel": "wechat",
+                    "founded_on": "1998-03-18", "customer_since": "2020-06-01"}),
+        )
+        .await?;
+    ensure!(care.status == StatusCode::OK, "{}", care.body);
+
     let everything: BTreeSet<String> = app.engine.model().model.entities.keys().cloned().collect();
     ensure!(
         r.entities == everything,
@@ -537,6 +706,100 @@ async fn the_api_creates_and_links_every_entity(backend: TestBackend) -> Result<
         "defaults"
     );
 
+    // The new records read back with their references and defaults.
+    let meeting = app
+        .get(&format!(
+            "/api/v1/records/activity/{}?expand=company,assigned_to",
+            r.id("meeting")
+        ))
+        .await?;
+    ensure!(
+        meeting.body["company"]["name"] == "Acme 上海"
+            && meeting.body["assigned_to"]["full_name"] == "李强"
+            && meeting.body["status"] == "planned"
+            && meeting.body["done"] == false
+            && meeting.body["starts_at"] == "2026-12-01T02:00:00.000000Z",
+        "{}",
+        meeting.body
+    );
+    let visit = app
+        .get(&format!(
+            "/api/v1/records/service_visit/{}?expand=equipment",
+            r.id("visit")
+        ))
+        .await?;
+    ensure!(
+        visit.body["equipment"]["serial_number"] == "SN-42-0001"
+            && visit.body["quality_rating"] == 5
+            && visit.body["status"] == "scheduled",
+        "{}",
+        visit.body
+    );
+    let rating = app
+        .post(
+            "/api/v1/records/service_visit",
+            &json!({"visit_number": "SV-0002", "equipment": r.id("server"), "company": company,
+                    "quality_rating": 6}),
+        )
+        .await?;
+    ensure!(
+        rating.status == StatusCode::UNPROCESSABLE_ENTITY,
+        "a rating above 5: {}",
+        rating.body
+    );
+    ensure!(
+        names(
+            &r.rows(&format!("marketing_project?campaign=eq.{}", r.id("campaign")))
+                .await?,
+            "name"
+        ) == ["Trade-show stand"]
+    );
+    ensure!(
+        names(
+            &r.rows(&format!("action_plan_step?action_plan=eq.{}", r.id("plan")))
+                .await?,
+            "subject"
+        ) == ["Kick-off call"]
+    );
+    ensure!(
+        names(
+            &r.rows(&format!("support_incident?development_incident=eq.{}", r.id("bug")))
+                .await?,
+            "subject"
+        ) == ["Setup never finishes"]
+    );
+    ensure!(
+        names(
+            &r.rows(&format!("connection?connected_contact=eq.{}", r.id("colleague")))
+                .await?,
+            "summary"
+        ) == ["Former colleagues at Globex"]
+    );
+    let acme = app.get(&format!("/api/v1/records/company/{company}")).await?;
+    ensure!(
+        acme.body["value_class"] == "valuable" && acme.body["customer_since"] == "2020-06-01",
+        "{}",
+        acme.body
+    );
+    for (entity, key, field, value) in [
+        ("competitor_product", "rival_product", "competitor", r.id("rival")),
+        ("document", "brochure", "campaign", r.id("campaign")),
+        ("registration", "registration", "support_contract", r.id("contract")),
+        ("equipment", "server", "registration", r.id("registration")),
+        (
+            "service_invoice_line",
+            "invoice_line",
+            "service_invoice",
+            r.id("invoice"),
+        ),
+        ("training_session", "course", "trainer", boss.as_str()),
+        ("development_incident", "bug", "raised_from", r.id("incident")),
+    ] {
+        let one = app.get(&format!("/api/v1/records/{entity}/{}", r.id(key))).await?;
+        ensure!(one.status == StatusCode::OK, "{entity}: {}", one.body);
+        ensure!(one.body[field] == value, "{entity}.{field}: {}", one.body);
+    }
+
     // A line of an order that does not exist, or of no order, is refused.
     let orphan = app
         .post(
@@ -568,12 +831,88 @@ async fn the_api_creates_and_links_every_entity(backend: TestBackend) -> Result<
                 "Installer stops at 90 %",
                 "Acme gold support",
                 "Create opportunity",
+                "Timeline",
+                "Quarterly business review",
+                "REG-0001",
+                "Installed base",
+                "Server room 2 - ERP server",
+                "SV-0001",
+                "Valuable customer",
             ],
         ),
         (
             format!("/app/r/company/{company}"),
             "zh-CN",
-            vec!["历史订单", "服务工单", "服务合同", "商机"],
+            vec![
+                "历史订单",
+                "服务工单",
+                "服务合同",
+                "商机",
+                "往来记录",
+                "产品注册",
+                "在用设备",
+                "高价值客户",
+                "微信",
+            ],
+        ),
+        (
+            format!("/app/r/contact/{}", r.id("contact")),
+            "en",
+            vec![
+                "Quarterly business review",
+                "Whom they know",
+                "Former colleagues at Globex",
+            ],
+        ),
+        (
+            format!("/app/r/contact/{}", r.id("colleague")),
+            "zh-CN",
+            vec!["认识此人的人", "Former colleagues at Globex", "关键联系人"],
+        ),
+        (
+            format!("/app/r/campaign/{}", r.id("campaign")),
+            "en",
+            vec!["Trade-show stand", "ERP Suite brochure"],
+        ),
+        (
+            format!("/app/r/action_plan/{}", r.id("plan")),
+            "zh-CN",
+            vec!["计划步骤", "Kick-off call", "Quarterly business review"],
+        ),
+        (
+            format!("/app/r/support_incident/{}", r.id("incident")),
+            "en",
+            vec![
+                "Raised with development",
+                "Installer hangs on PostgreSQL 16",
+                "SV-0001",
+                "Quarterly business review",
+            ],
+        ),
+        (
+            format!("/app/r/development_incident/{}", r.id("bug")),
+            "en",
+            vec!["Customers waiting for it", "Setup never finishes"],
+        ),
+        (
+            format!("/app/r/equipment/{}", r.id("server")),
+            "zh-CN",
+            vec!["服务记录", "SV-0001", "故障维修"],
+        ),
+        (
+            format!("/app/r/service_invoice/{}", r.id("invoice")),
+            "en",
+            vec!["Service invoice lines", "On-site repair", "SV-0001"],
+        ),
+        (
+            format!("/app/r/competitor/{}", r.id("rival")),
+            "en",
+            vec!["NorthStar ERP", "ERP Suite"],
+        ),
+        (
+            format!("/app/r/product/{}", r.id("product")),
+            "en",
+            vec!["ERP Suite brochure", "NorthStar ERP", "REG-0001", "SN-42-0001"],
         ),
         (
             format!("/app/r/sales_order/{order}"),
