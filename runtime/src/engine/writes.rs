@@ -46,12 +46,17 @@ impl Engine {
             })
             .collect();
         if let Some(rules) = &before {
-            // Codes the client sent are checked before the rules, so that
-            // every mistake of the payload is reported at once.
+            // The values the client sent are checked in full before the
+            // rules (codes, decimal places), so that every mistake of the
+            // payload is reported at once.
             let lists = self.picklists();
             for f in &e.def.fields {
                 if let Some(v) = obj.and_then(|o| o.get(&f.name)) {
                     check_codes(&mut errors, &lists, f, v, None);
+                    let fresh = !errors.iter().any(|x| x.field == f.name);
+                    if let (true, Some(err)) = (fresh && f.field_type.is_decimal(), payload::check_decimal(f, v)) {
+                        errors.push(err);
+                    }
                 }
             }
             if !errors.is_empty() {
