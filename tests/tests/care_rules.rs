@@ -236,4 +236,155 @@ async fn tuned_thresholds(backend: TestBackend) -> Result<()> {
     Ok(())
 }
 
-on_both_backends!(value_classes, tuned_thresholds);
+/// A record's numeric fields, in order (`None` for empty ones).
+async fn numbers(app: &TestApp, entity: &str, id: &str, fields: &[&str]) -> Result<Vec<Option<f64>>> {
+    let r = get(app, entity, id).await?;
+    Ok(fields.iter().map(|f| num(&r[*f])).collect())
+}
+
+async fn campaign_rollups(backend: TestBackend) -> Result<()> {
+    let Some(app) = stock(backend).await? else {
+        return Ok(());
+    };
+    const SUMS: [&str; 4] = ["projects_budget", "actual_cost", "actual_leads", "actual_revenue"];
+    let c = app
+        .create("campaign", json!({"name": "Autumn launch", "budget": 300000}))
+        .await?;
+    let camp = id(&c);
+    let zero = vec![Some(0.0); 4];
+    assert_eq!(SUMS.map(|f| num(&c[f])).to_vec(), zero, "{c}");
+    let project = |name: &str, body: Value| {
+        let mut b = body;
+        b["name"] = json!(name);
+        b["campaign"] = json!(camp);
+        app.create("marketing_project", b)
+    };
+    let p1 = id(&project(
+        "Trade-show stand",
+        json!({"budget": 80000, "actual_cost": 91000.5, "actual_leads": 120, "actual_revenue": 250000}),
+    )
+    .await?);
+    let p2 = id(&project("Mailing", json!({"budget": 20000, "actual_cost": 1500})).await?);
+    assert_eq!(
+        numbers(&app, "campaign", &camp, &SUMS).await?,
+        [Some(100000.0), Some(92500.5), Some(120.0), Some(250000.0)],
+        "empty values add nothing"
+    );
+    // The campaign's own budget is its target, kept as entered.
+    assert_eq!(num(&get(&app, "campaign", &camp).await?["budget"]), Some(300000.0));
+    changed(&app, "marketing_project", &p2, json!({"actual_leads": 30, "actual_cost": 2500})).await?;
+    assert_eq!(
+        numbers(&app, "campaign", &camp, &SUMS).await?,
+        [Some(100000.0), Some(93500.5), Some(150.0), Some(250000.0)]
+    );
+    delete(&app, "marketing_project", &p1).await?;
+    assert_eq!(
+        numbers(&app, "campaign", &camp, &SUMS).await?,
+        [Some(20000.0), Some(2500.0), Some(30.0), Some(0.0)]
+    );
+    restore(&app, "marketing_project", &p1).await?;
+    assert_eq!(
+        numbers(&app, "campaign", &camp, &SUMS).await?,
+        [Some(100000.0), Some(93500.5), Some(150.0), Some(250000.0)]
+    );
+    // A project moved to another campaign counts there.
+    let other = id(&app.create("campaign", json!({"name": "Webinars"})).await?);
+    changed(&app, "marketing_project", &p1, json!({"campaign": other})).await?;
+    assert_eq!(
+        numbers(&app, "campaign", &camp, &SUMS).await?,
+        [Some(20000.0), Some(2500.0), Some(30.0), Some(0.0)]
+    );
+    assert_eq!(
+        numbers(&app, "campaign", &other, &SUMS).await?,
+        [Some(80000.0), Some(91000.5), Some(120.0), Some(250000.0)]
+    );
+    // The totals are the rules'.
+    let sent = change(&app, "campaign", &camp, json!({"actual_cost": 5})).await?;
+    ensure!(
+        sent.status == StatusCode::UNPROCESSABLE_ENTITY && sent.body["error"]["details"][0]["code"] == "read_only",
+        "{}",
+        sent.body
+    );
+    // A project of a campaign in the recycle bin is refused.
+    let binned = id(&app.create("campaign", json!({"name": "Binned"})).await?);
+    delete(&app, "campaign", &binned).await?;
+    let r = app
+        .post(
+            "/api/v1/records/marketing_project",
+            &json!({"name": "Late", "campaign": binned}),
+        )
+        .await?;
+    ensure!(r.status == StatusCode::UNPROCESSABLE_ENTITY, "{} {}", r.status, r.body);
+    assert_eq!(
+        r.body["error"]["details"][0]["message"],
+        "There is no such campaign (it may be in the recycle bin).",
+        "{}",
+        r.body
+    );
+    Ok(())
+}
+
+async fn invoice_total(app: &TestApp, invoice: &str) -> Result<Option<f64>> {
+    Ok(num(&get(app, "service_invoice", invoice).await?["total_amount"]))
+}
+
+async fn invoice_totals(backend: TestBackend) -> Result<()> {
+    let Some(app) = stock(backend).await? else {
+        return Ok(());
+    };
+    let acme = id(&app.create("company", json!({"name": "Acme Trading"})).await?);
+    let inv = app
+        .create("service_invoice", json!({"invoice_number": "SI-1", "company": acme}))
+        .await?;
+    assert_eq!(num(&inv["total_amount"]), Some(0.0), "{inv}");
+    let inv = id(&inv);
+    let line = |text: &str, body: Value| {
+        let mut b = body;
+        b["description"] = json!(text);
+        b["service_invoice"] = json!(inv);
+        app.create("service_invoice_line", b)
+    };
+    let l1 = line("On-site repair", json!({"quantity": 3, "unit_price": 150})).await?;
+    assert_eq!(num(&l1["line_total"]), Some(450.0), "{l1}");
+    let l2 = line("Spare part", json!({"quantity": 1.5, "unit_price": 19.99})).await?;
+    assert_eq!(num(&l2["line_total"]), Some(29.99), "1.5 x 19.99 = 29.985: {l2}");
+    line("Goodwill visit", json!({"quantity": 1})).await?;
+    assert_eq!(invoice_total(&app, &inv).await?, Some(479.99));
+    changed(&app, "service_invoice_line", &id(&l1), json!({"quantity": 2})).await?;
+    assert_eq!(invoice_total(&app, &inv).await?, Some(329.99));
+    delete(&app, "service_invoice_line", &id(&l2)).await?;
+    assert_eq!(invoice_total(&app, &inv).await?, Some(300.0));
+    restore(&app, "service_invoice_line", &id(&l2)).await?;
+    assert_eq!(invoice_total(&app, &inv).await?, Some(329.99));
+    let inv2 = id(&app
+        .create("service_invoice", json!({"invoice_number": "SI-2", "company": acme}))
+        .await?);
+    changed(&app, "service_invoice_line", &id(&l1), json!({"service_invoice": inv2})).await?;
+    assert_eq!(invoice_total(&app, &inv).await?, Some(29.99));
+    assert_eq!(num(&get(&app, "service_invoice", &inv2).await?["total_amount"]), Some(300.0));
+    let sent = change(&app, "service_invoice", &inv, json!({"total_amount": 5})).await?;
+    assert_eq!(sent.body["error"]["details"][0]["code"], "read_only", "{}", sent.body);
+    let sent = change(&app, "service_invoice_line", &id(&l2), json!({"line_total": 5})).await?;
+    assert_eq!(sent.body["error"]["details"][0]["code"], "read_only", "{}", sent.body);
+    // A line of an invoice in the recycle bin is refused.
+    let binned = id(&app
+        .create("service_invoice", json!({"invoice_number": "SI-3", "company": acme}))
+        .await?);
+    delete(&app, "service_invoice", &binned).await?;
+    let r = app
+        .post(
+            "/api/v1/records/service_invoice_line",
+            &json!({"service_invoice": binned, "description": "x"}),
+        )
+        .await?;
+    ensure!(r.status == StatusCode::UNPROCESSABLE_ENTITY, "{} {}", r.status, r.body);
+    assert_eq!(
+        r.body["error"]["details"][0]["message"],
+        "There is no such service invoice (it may be in the recycle bin).",
+        "{}",
+        r.body
+    );
+    Ok(())
+}
+
+on_both_backends!(value_classes, tuned_thresholds, campaign_rollups, invoice_totals);
