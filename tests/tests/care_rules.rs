@@ -147,7 +147,11 @@ async fn value_classes(backend: TestBackend) -> Result<()> {
     let old = order(&app, &globex, "SO-10", 250, 500000.0).await?;
     assert_eq!(class(&app, &globex).await?.as_deref(), Some("value_changing"));
     order(&app, &globex, "SO-11", 5, 100.0).await?;
-    assert_eq!(class(&app, &globex).await?.as_deref(), Some("ordinary"), "ordered again");
+    assert_eq!(
+        class(&app, &globex).await?.as_deref(),
+        Some("ordinary"),
+        "ordered again"
+    );
     // An order moved to another customer counts for that one.
     changed(&app, "sales_order", &old, json!({"company": acme})).await?;
     assert_eq!(class(&app, &globex).await?.as_deref(), Some("ordinary"));
@@ -272,7 +276,13 @@ async fn campaign_rollups(backend: TestBackend) -> Result<()> {
     );
     // The campaign's own budget is its target, kept as entered.
     assert_eq!(num(&get(&app, "campaign", &camp).await?["budget"]), Some(300000.0));
-    changed(&app, "marketing_project", &p2, json!({"actual_leads": 30, "actual_cost": 2500})).await?;
+    changed(
+        &app,
+        "marketing_project",
+        &p2,
+        json!({"actual_leads": 30, "actual_cost": 2500}),
+    )
+    .await?;
     assert_eq!(
         numbers(&app, "campaign", &camp, &SUMS).await?,
         [Some(100000.0), Some(93500.5), Some(150.0), Some(250000.0)]
@@ -316,8 +326,7 @@ async fn campaign_rollups(backend: TestBackend) -> Result<()> {
         .await?;
     ensure!(r.status == StatusCode::UNPROCESSABLE_ENTITY, "{} {}", r.status, r.body);
     assert_eq!(
-        r.body["error"]["details"][0]["message"],
-        "There is no such campaign (it may be in the recycle bin).",
+        r.body["error"]["details"][0]["message"], "There is no such campaign (it may be in the recycle bin).",
         "{}",
         r.body
     );
@@ -361,7 +370,10 @@ async fn invoice_totals(backend: TestBackend) -> Result<()> {
         .await?);
     changed(&app, "service_invoice_line", &id(&l1), json!({"service_invoice": inv2})).await?;
     assert_eq!(invoice_total(&app, &inv).await?, Some(29.99));
-    assert_eq!(num(&get(&app, "service_invoice", &inv2).await?["total_amount"]), Some(300.0));
+    assert_eq!(
+        num(&get(&app, "service_invoice", &inv2).await?["total_amount"]),
+        Some(300.0)
+    );
     let sent = change(&app, "service_invoice", &inv, json!({"total_amount": 5})).await?;
     assert_eq!(sent.body["error"]["details"][0]["code"], "read_only", "{}", sent.body);
     let sent = change(&app, "service_invoice_line", &id(&l2), json!({"line_total": 5})).await?;
@@ -379,8 +391,7 @@ async fn invoice_totals(backend: TestBackend) -> Result<()> {
         .await?;
     ensure!(r.status == StatusCode::UNPROCESSABLE_ENTITY, "{} {}", r.status, r.body);
     assert_eq!(
-        r.body["error"]["details"][0]["message"],
-        "There is no such service invoice (it may be in the recycle bin).",
+        r.body["error"]["details"][0]["message"], "There is no such service invoice (it may be in the recycle bin).",
         "{}",
         r.body
     );
