@@ -89,6 +89,11 @@ fn follow_up() {
     if this.title == "bad-task" {
         create("task", #{ title: "" });
     }
+    // after_save sees the changes the rules before it made (the stage's
+    // probability), not only the fields the client sent.
+    if old() != () && this.title == "probe" && changed("probability") {
+        create("task", #{ title: "Probability now " + this.probability, deal: this.id });
+    }
     // On a restore, old() is the record as it was in the recycle bin.
     if old() != () && old().deleted_at != () && this.title == "task: stay out" {
         error("title", "this deal stays in the recycle bin");

@@ -188,6 +188,20 @@ async fn nested_writes(backend: TestBackend) -> Result<()> {
         "the refused restore's task was rolled back"
     );
 
+    // A stage change sets the probability (a rule before the write); the
+    // after_save rule sees the probability among the changes.
+    let probe = app.create("deal", json!({"title": "probe"})).await?;
+    let moved = app
+        .patch(
+            &bin(&probe),
+            probe["row_version"].as_i64().unwrap_or(1),
+            &json!({"stage": "won"}),
+        )
+        .await?;
+    assert_eq!(moved.status, StatusCode::OK, "{}", moved.body);
+    let tasks = app.get("/api/v1/records/task?title=starts_with.Probability").await?;
+    assert_eq!(tasks.body["data"][0]["title"], "Probability now 100.0", "{}", tasks.body);
+
     // A rule saving its own record over and over meets the depth guard.
     let looped = app.post("/api/v1/records/counter", &json!({"name": "c"})).await?;
     assert_eq!(looped.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", looped.body);

@@ -188,35 +188,34 @@ impl Engine {
             let mut tx = BulkTx::begin(pool).await?;
             let mut since_commit = 0u64;
             let mut written = 0u64;
-            while written < rows {
-                let n = (rows - written).min(CHUNK as u64);
-                let chunk = gen.rows(n as usize, &done).map_err(DemoError::Invalid)?;
-                let b = ce.table.backend();
-                let mut sql_rows = Vec::with_capacity(chunk.len());
-                for (id, values) in chunk {
-                    let mut out = Vec::with_capacity(values.len());
-                    for (v, f) in values.iter().zip(&ce.def.fields) {
-                        let col = &ce.table.columns()[ce.column_of(out.len())];
-                        out.push(
-                            to_sql(b, col.kind, v)
-                                .map_err(|e| DemoError::Invalid(format!("{}.{}: {e}", de.entity, f.name)))?,
-                        );
+            let mut next = match rows {
+                0 => None,
+                _ => Some(sql_rows(&mut gen, &done, ce, &de.entity, rows.min(CHUNK as u64))?),
+            };
+            while let Some(chunk) = next.take() {
+                let n = chunk.len() as u64;
+                let left = rows - written - n;
+                // The next chunk is generated while the database writes
+                // this one (the write waits on SQLite's own thread or on
+                // PostgreSQL), so the two cores both work.
+                let insert = ce.table.insert_many(&mut tx, stamp, options.owner, chunk);
+                let generate = async {
+                    match left {
+                        0 => Ok(None),
+                        _ => sql_rows(&mut gen, &done, ce, &de.entity, left.min(CHUNK as u64)).map(Some),
                     }
-                    sql_rows.push((id, out));
-                }
-                ce.table
-                    .insert_many(&mut tx, stamp, options.owner, sql_rows)
-                    .await
-                    .map_err(|source| DemoError::Write {
-                        entity: de.entity.clone(),
-                        source,
-                    })?;
+                };
+                let (inserted, generated) = tokio::join!(insert, generate);
+                inserted.map_err(|source| DemoError::Write {
+                    entity: de.entity.clone(),
+                    source,
+                })?;
+                next = generated?;
                 written += n;
                 since_commit += n;
                 progress.advance(n);
                 if since_commit >= ROWS_PER_COMMIT {
-                    tx.commit().await?;
-                    tx = BulkTx::begin(pool).await?;
+                    tx.commit_and_continue().await?;
                     since_commit = 0;
                 }
             }
@@ -232,6 +231,28 @@ impl Engine {
             elapsed: started.elapsed(),
         })
     }
+}
+
+/// Generates the next `n` rows of `gen` as SQL values in column order.
+fn sql_rows(
+    gen: &mut EntityGen,
+    done: &HashMap<String, Generated>,
+    ce: &CompiledEntity,
+    entity: &str,
+    n: u64,
+) -> Result<Vec<(Uuid, Vec<sea_query::Value>)>, DemoError> {
+    let chunk = gen.rows(n as usize, done).map_err(DemoError::Invalid)?;
+    let b = ce.table.backend();
+    let mut out = Vec::with_capacity(chunk.len());
+    for (id, values) in chunk {
+        let mut row = Vec::with_capacity(values.len());
+        for (v, f) in values.iter().zip(&ce.def.fields) {
+            let col = &ce.table.columns()[ce.column_of(row.len())];
+            row.push(to_sql(b, col.kind, v).map_err(|e| DemoError::Invalid(format!("{entity}.{}: {e}", f.name)))?);
+        }
+        out.push((id, row));
+    }
+    Ok(out)
 }
 
 fn entity<'a>(model: &'a CompiledModel, name: &str) -> Result<&'a Arc<CompiledEntity>, DemoError> {

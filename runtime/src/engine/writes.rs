@@ -165,7 +165,12 @@ impl Engine {
                 }
                 for (i, f) in e.def.fields.iter().enumerate() {
                     let v = record.get(&f.name).unwrap_or(&Json::Null);
-                    if sent.contains_key(&f.name) || before.get(&f.name) != Some(v) {
+                    let differs = before.get(&f.name) != Some(v);
+                    // `after_save` sees what the rules before it changed too.
+                    if differs && !changed.contains(&f.name) {
+                        changed.push(f.name.clone());
+                    }
+                    if sent.contains_key(&f.name) || differs {
                         check_codes(&mut errors, &lists, f, v, before.get(&f.name));
                         sets.push((e.column_of(i), convert(&mut errors, backend, f, v)));
                     }

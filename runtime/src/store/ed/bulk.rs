@@ -5,7 +5,8 @@
 
 use sea_query::{Alias, Expr, PostgresQueryBuilder, Query, SqliteQueryBuilder, Value};
 use sea_query_binder::SqlxBinder;
-use sqlx::{Postgres, Row, Sqlite, Transaction};
+use sqlx::sqlite::SqliteConnection;
+use sqlx::{ConnectOptions, Connection, Postgres, Row, Transaction};
 use uuid::Uuid;
 
 use super::records::{EntityTable, Stamp, WriteError};
@@ -16,28 +17,78 @@ use crate::store::{Backend, Pool, StoreError};
 /// is the smaller of the two backends' (PostgreSQL: 65535).
 pub const MAX_PARAMS: usize = 32_766;
 
-/// An open transaction on either backend.
-pub enum BulkTx {
-    /// SQLite.
-    Sqlite(Transaction<'static, Sqlite>),
-    /// PostgreSQL.
+/// The page cache of the loading connection on SQLite, in KiB (512 MiB).
+/// SQLite's default (2 MiB) makes every insert into a large random-key
+/// index (names, e-mails, the search index) read its page back from the
+/// file once the tables outgrow it; the loader's own connection gets a
+/// cache that holds the indexes being filled, and gives it back when the
+/// load ends (the connection is closed).
+const SQLITE_LOAD_CACHE_KIB: i64 = 512 * 1024;
+
+/// A bulk load's open transaction, committed in steps.
+///
+/// On SQLite it runs on a connection of its own (not one of the pool's),
+/// with a large page cache; dropping the writer unfinished closes that
+/// connection, which rolls the open transaction back. On PostgreSQL it is
+/// a transaction of the pool.
+pub struct BulkTx {
+    inner: Inner,
+    pool: Pool,
+}
+
+enum Inner {
+    Sqlite(SqliteConnection),
     Postgres(Transaction<'static, Postgres>),
 }
 
 impl BulkTx {
-    /// Begins a transaction on `pool`.
+    /// Opens the loading connection (SQLite) and begins a transaction.
     pub async fn begin(pool: &Pool) -> Result<BulkTx, StoreError> {
-        Ok(match pool {
-            Pool::Sqlite(p) => BulkTx::Sqlite(p.begin().await?),
-            Pool::Postgres(p) => BulkTx::Postgres(p.begin().await?),
+        let inner = match pool {
+            Pool::Sqlite(p) => {
+                let options = (*p.connect_options())
+                    .clone()
+                    .pragma("cache_size", format!("-{SQLITE_LOAD_CACHE_KIB}"));
+                let mut conn = options.connect().await?;
+                sqlx::query("BEGIN IMMEDIATE").execute(&mut conn).await?;
+                Inner::Sqlite(conn)
+            }
+            Pool::Postgres(p) => Inner::Postgres(p.begin().await?),
+        };
+        Ok(BulkTx {
+            inner,
+            pool: pool.clone(),
         })
     }
 
-    /// Commits it.
+    /// Commits what was written so far and begins the next transaction
+    /// (SQLite keeps its single writer's work in few, large transactions,
+    /// but not one transaction of millions of rows).
+    pub async fn commit_and_continue(&mut self) -> Result<(), StoreError> {
+        match &mut self.inner {
+            Inner::Sqlite(c) => {
+                sqlx::query("COMMIT").execute(&mut *c).await?;
+                sqlx::query("BEGIN IMMEDIATE").execute(&mut *c).await?;
+            }
+            Inner::Postgres(t) => {
+                let Pool::Postgres(p) = &self.pool else {
+                    return Err(StoreError::Corrupt("a PostgreSQL load on a SQLite pool".into()));
+                };
+                let next = p.begin().await?;
+                std::mem::replace(t, next).commit().await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Commits and ends the load.
     pub async fn commit(self) -> Result<(), StoreError> {
-        match self {
-            BulkTx::Sqlite(t) => t.commit().await?,
-            BulkTx::Postgres(t) => t.commit().await?,
+        match self.inner {
+            Inner::Sqlite(mut c) => {
+                sqlx::query("COMMIT").execute(&mut c).await?;
+                c.close().await?;
+            }
+            Inner::Postgres(t) => t.commit().await?,
         }
         Ok(())
     }
@@ -80,12 +131,12 @@ impl EntityTable {
                 q.values(values)
                     .map_err(|e| WriteError::Store(StoreError::Corrupt(e.to_string())))?;
             }
-            match tx {
-                BulkTx::Sqlite(t) => {
+            match &mut tx.inner {
+                Inner::Sqlite(c) => {
                     let (sql, values) = q.build_sqlx(SqliteQueryBuilder);
-                    sqlx::query_with(&sql, values).execute(&mut **t).await?;
+                    sqlx::query_with(&sql, values).execute(&mut *c).await?;
                 }
-                BulkTx::Postgres(t) => {
+                Inner::Postgres(t) => {
                     let (sql, values) = q.build_sqlx(PostgresQueryBuilder);
                     sqlx::query_with(&sql, values).execute(&mut **t).await?;
                 }
