@@ -200,7 +200,11 @@ async fn nested_writes(backend: TestBackend) -> Result<()> {
         .await?;
     assert_eq!(moved.status, StatusCode::OK, "{}", moved.body);
     let tasks = app.get("/api/v1/records/task?title=starts_with.Probability").await?;
-    assert_eq!(tasks.body["data"][0]["title"], "Probability now 100.0", "{}", tasks.body);
+    assert_eq!(
+        tasks.body["data"][0]["title"], "Probability now 100.0",
+        "{}",
+        tasks.body
+    );
 
     // A rule saving its own record over and over meets the depth guard.
     let looped = app.post("/api/v1/records/counter", &json!({"name": "c"})).await?;
