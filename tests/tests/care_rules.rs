@@ -6,60 +6,14 @@
 use anyhow::{ensure, Context, Result};
 use relata::engine::ApplyRequest;
 use relata::model::read_package;
-use relata_tests::{on_both_backends, stock_metadata, Reply, TestApp, TestBackend};
-use reqwest::{Method, StatusCode};
+use relata_tests::records::{change, changed, delete, get, id, num, restore, stock};
+use relata_tests::{on_both_backends, stock_metadata, TestApp, TestBackend};
+use reqwest::StatusCode;
 use serde_json::{json, Value};
-
-async fn stock(backend: TestBackend) -> Result<Option<TestApp>> {
-    TestApp::spawn(backend, Some(&stock_metadata())).await
-}
-
-fn id(r: &Value) -> String {
-    r["id"].as_str().unwrap_or_default().to_owned()
-}
-
-fn num(v: &Value) -> Option<f64> {
-    v.as_f64()
-}
 
 /// The day `n` days before today (UTC), as the API writes dates.
 fn days_ago(n: i64) -> String {
     (time::OffsetDateTime::now_utc().date() - time::Duration::days(n)).to_string()
-}
-
-async fn get(app: &TestApp, entity: &str, id: &str) -> Result<Value> {
-    let r = app.get(&format!("/api/v1/records/{entity}/{id}")).await?;
-    ensure!(r.status == StatusCode::OK, "get {entity} {id}: {} {}", r.status, r.body);
-    Ok(r.body)
-}
-
-async fn change(app: &TestApp, entity: &str, id: &str, body: Value) -> Result<Reply> {
-    let now = get(app, entity, id).await?;
-    let version = now["row_version"].as_i64().context("row_version")?;
-    app.patch(&format!("/api/v1/records/{entity}/{id}"), version, &body)
-        .await
-}
-
-async fn changed(app: &TestApp, entity: &str, id: &str, body: Value) -> Result<Value> {
-    let r = change(app, entity, id, body).await?;
-    ensure!(r.status == StatusCode::OK, "patch {entity}: {} {}", r.status, r.body);
-    Ok(r.body)
-}
-
-async fn delete(app: &TestApp, entity: &str, id: &str) -> Result<()> {
-    let r = app
-        .call(Method::DELETE, &format!("/api/v1/records/{entity}/{id}"), None, &[])
-        .await?;
-    ensure!(r.status == StatusCode::OK, "delete {entity}: {} {}", r.status, r.body);
-    Ok(())
-}
-
-async fn restore(app: &TestApp, entity: &str, id: &str) -> Result<()> {
-    let r = app
-        .post(&format!("/api/v1/records/{entity}/{id}/restore"), &json!({}))
-        .await?;
-    ensure!(r.status == StatusCode::OK, "restore {entity}: {} {}", r.status, r.body);
-    Ok(())
 }
 
 /// The company's value class (`None` when empty).

@@ -4,61 +4,10 @@
 
 use anyhow::{ensure, Context, Result};
 use relata::engine::Locale;
-use relata_tests::{on_both_backends, stock_metadata, Reply, TestApp, TestBackend};
+use relata_tests::records::{change, changed, command, count, delete, get, id, num, stock};
+use relata_tests::{on_both_backends, Reply, TestApp, TestBackend};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-
-async fn stock(backend: TestBackend) -> Result<Option<TestApp>> {
-    TestApp::spawn(backend, Some(&stock_metadata())).await
-}
-
-fn id(r: &Value) -> String {
-    r["id"].as_str().unwrap_or_default().to_owned()
-}
-
-fn num(v: &Value) -> Option<f64> {
-    v.as_f64()
-}
-
-async fn get(app: &TestApp, entity: &str, id: &str) -> Result<Value> {
-    let r = app.get(&format!("/api/v1/records/{entity}/{id}")).await?;
-    ensure!(r.status == StatusCode::OK, "get {entity} {id}: {} {}", r.status, r.body);
-    Ok(r.body)
-}
-
-/// PATCHes a record at its current version; returns the reply.
-async fn change(app: &TestApp, entity: &str, id: &str, body: Value) -> Result<Reply> {
-    let now = get(app, entity, id).await?;
-    let version = now["row_version"].as_i64().context("row_version")?;
-    app.patch(&format!("/api/v1/records/{entity}/{id}"), version, &body)
-        .await
-}
-
-/// PATCHes a record and fails the test unless it is saved.
-async fn changed(app: &TestApp, entity: &str, id: &str, body: Value) -> Result<Value> {
-    let r = change(app, entity, id, body).await?;
-    ensure!(r.status == StatusCode::OK, "patch {entity}: {} {}", r.status, r.body);
-    Ok(r.body)
-}
-
-async fn delete(app: &TestApp, entity: &str, id: &str) -> Result<()> {
-    let r = app
-        .call(Method::DELETE, &format!("/api/v1/records/{entity}/{id}"), None, &[])
-        .await?;
-    ensure!(r.status == StatusCode::OK, "delete {entity}: {} {}", r.status, r.body);
-    Ok(())
-}
-
-async fn command(app: &TestApp, entity: &str, id: &str, name: &str, params: Value) -> Result<Reply> {
-    app.post(&format!("/api/v1/records/{entity}/{id}/commands/{name}"), &params)
-        .await
-}
-
-async fn count(app: &TestApp, query: &str) -> Result<u64> {
-    let sep = if query.contains('?') { '&' } else { '?' };
-    let r = app.get(&format!("/api/v1/records/{query}{sep}total=true")).await?;
-    r.body["total"].as_u64().context("no total")
-}
 
 /// The one field error of a 422 reply, as (field, code, message).
 fn field_error(r: &Reply) -> (String, String, String) {

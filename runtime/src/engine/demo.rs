@@ -543,26 +543,21 @@ impl EntityGen {
                 }
             }
         }
-        let keep = needs
-            .kept
-            .get(&de.entity)
-            .map(|names| {
-                names
-                    .iter()
-                    .filter_map(|n| Some((pos_of(n).ok()?, n.clone())))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let index = needs
-            .indexed
-            .get(&de.entity)
-            .map(|names| {
-                names
-                    .iter()
-                    .filter_map(|n| Some((pos_of(n).ok()?, n.clone())))
-                    .collect()
-            })
-            .unwrap_or_default();
+        // The named fields of this entity that later entities need, with
+        // their positions.
+        let positions = |wanted: &HashMap<String, HashSet<String>>| {
+            wanted
+                .get(&de.entity)
+                .map(|names: &HashSet<String>| {
+                    names
+                        .iter()
+                        .filter_map(|n| Some((pos_of(n).ok()?, n.clone())))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let keep = positions(&needs.kept);
+        let index = positions(&needs.indexed);
         let mut rng = ChaCha8Rng::seed_from_u64(seed_for(options.seed ^ offset, &de.entity));
         let parents = match &per_parent {
             None => Vec::new(),
