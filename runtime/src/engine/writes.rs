@@ -117,7 +117,7 @@ impl Engine {
         let rules = e
             .rules
             .clone()
-            .filter(|r| r.runs_before_save() || r.after_save.is_some());
+            .filter(|r| r.runs_before_update() || r.after_save.is_some());
         let pool = &self.dbs.ed;
         // The stored record: rules need it (old values); so does a
         // deactivated code, which may only stay where it is.
@@ -156,7 +156,7 @@ impl Engine {
                     }
                     record.insert(k.clone(), v.clone());
                 }
-                if r.runs_before_save() {
+                if r.runs_before_update() {
                     record = self
                         .rules_before(save, &e, r, id, Some(&before), &record, changed.clone())
                         .await?;

@@ -359,10 +359,16 @@ fn bind(
 }
 
 impl EntityRules {
-    /// Whether anything runs before a record is written.
+    /// Whether anything runs before a new record is written.
     pub fn runs_before_save(&self) -> bool {
-        self.on_new.is_some()
-            || self.validate.is_some()
+        self.on_new.is_some() || self.runs_before_update()
+    }
+
+    /// Whether anything runs before a change to a stored record is written
+    /// (`on_new` does not: an entity with only `on_new` updates as fast as
+    /// one without rules, with no read of the stored record first).
+    pub fn runs_before_update(&self) -> bool {
+        self.validate.is_some()
             || self.before_save.is_some()
             || !self.on_change.is_empty()
             || self.computed.iter().any(|c| c.stored)
