@@ -152,12 +152,7 @@ impl Engine {
         if !busy.is_empty() && !options.force {
             return Err(DemoError::NotEmpty(busy));
         }
-        let lists: HashMap<&str, &Vec<String>> = model
-            .model
-            .demos
-            .values()
-            .flat_map(|d| d.lists.iter().map(|(k, v)| (k.as_str(), v)))
-            .collect();
+        let lists = word_lists(&model);
         let needs = Needs::of(&model, &plan);
         let mut done: HashMap<String, Generated> = HashMap::new();
         let mut report = Vec::new();
@@ -231,6 +226,16 @@ impl Engine {
             elapsed: started.elapsed(),
         })
     }
+}
+
+/// The word lists of every demo item, by name.
+fn word_lists(model: &CompiledModel) -> HashMap<&str, &Vec<String>> {
+    model
+        .model
+        .demos
+        .values()
+        .flat_map(|d| d.lists.iter().map(|(k, v)| (k.as_str(), v)))
+        .collect()
 }
 
 /// Generates the next `n` rows of `gen` as SQL values in column order.
@@ -908,12 +913,7 @@ mod tests {
     /// Generates every demo entity in memory, as `load_demo` does.
     fn generate(model: &CompiledModel, seed: u64) -> Vec<(String, Vec<Vec<Json>>)> {
         let plan: Vec<&DemoEntity> = model.model.demos.values().flat_map(|d| d.entities.iter()).collect();
-        let lists: HashMap<&str, &Vec<String>> = model
-            .model
-            .demos
-            .values()
-            .flat_map(|d| d.lists.iter().map(|(k, v)| (k.as_str(), v)))
-            .collect();
+        let lists = word_lists(model);
         let needs = Needs::of(model, &plan);
         let options = DemoOptions {
             size: DemoSize::Small,
