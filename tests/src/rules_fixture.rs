@@ -27,7 +27,7 @@ fields:
     computed: {{ expression: 'this.amount * this.probability / 100' }}
   - name: double_amount
     type: currency
-    label: {L}
+    label: {{ en: Double amount, zh-CN: 双倍金额 }}
     computed: {{ expression: 'this.amount * 2', stored: false }}
   - {{ name: code, type: text, label: {L} }}
 rules:

@@ -233,7 +233,36 @@ async fn attachment_errors(backend: TestBackend) -> Result<()> {
     Ok(())
 }
 
+/// A virtual computed field is shown in lists but has no column: a list
+/// cannot sort, filter or quick-search on it.
+async fn virtual_field_errors(backend: TestBackend) -> Result<()> {
+    let Some(app) = TestApp::spawn(backend, None).await? else {
+        return Ok(());
+    };
+    let deal = entity(
+        "deal",
+        "  - { name: title, type: text, label: { en: T, zh-CN: 标题 } }\n\
+         \x20 - { name: amount, type: currency, label: { en: A, zh-CN: 金额 } }\n\
+         \x20 - name: twice\n    type: text\n    label: { en: D, zh-CN: 双倍 }\n\
+         \x20   computed: { expression: 'this.title + this.title', stored: false }\n",
+    );
+    let list = "version: 1\nkind: list\nname: deals\nentity: deal\nlabel: { en: D, zh-CN: 交易 }\n\
+                columns: [title, twice]\nsort: [-twice]\nfilter: { twice: eq.x }\nquick_search: [title, twice]\n";
+    let errors = refused(&app, &[("deal.yaml", &deal), ("deals_list.yaml", list)]).await?;
+    let why = "is a virtual computed field (worked out when a record is read, not stored)";
+    assert_eq!(
+        errors,
+        [
+            format!("deals_list.yaml: sort[0]: `twice` {why} and cannot be sorted on"),
+            format!("deals_list.yaml: filter.twice: `twice` {why} and cannot be filtered on"),
+            format!("deals_list.yaml: quick_search[1]: `twice` {why} and cannot be searched"),
+        ]
+    );
+    Ok(())
+}
+
 on_both_backends!(
+    virtual_field_errors,
     attachment_errors,
     schema_errors,
     file_level_errors,

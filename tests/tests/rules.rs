@@ -60,6 +60,46 @@ async fn handlers(backend: TestBackend) -> Result<()> {
     );
     let listed = app.get("/api/v1/records/deal").await?;
     assert_eq!(listed.body["data"][0]["double_amount"], 2469.0, "virtual in lists too");
+    assert_eq!(deal["double_amount"], 2469.0, "and in what a write returns: {deal}");
+    // Asked for by name, a virtual field is worked out over the whole
+    // record but only the fields asked for come back.
+    let only = app
+        .get(&format!("/api/v1/records/deal/{deal_id}?fields=double_amount"))
+        .await?;
+    assert_eq!(only.status, StatusCode::OK, "{}", only.body);
+    let mut keys: Vec<&str> = only
+        .body
+        .as_object()
+        .map(|o| o.keys().map(String::as_str).collect())
+        .unwrap_or_default();
+    keys.sort_unstable();
+    assert_eq!(keys, ["double_amount", "id", "row_version"], "{}", only.body);
+    assert_eq!(only.body["double_amount"], 2469.0);
+    let page = app.get("/api/v1/records/deal?fields=title,double_amount").await?;
+    assert_eq!(page.body["data"][0]["double_amount"], 2469.0, "{}", page.body);
+    assert!(page.body["data"][0].get("amount").is_none(), "{}", page.body);
+    let without = app.get(&format!("/api/v1/records/deal/{deal_id}?fields=title")).await?;
+    assert!(
+        without.body.get("double_amount").is_none(),
+        "not asked for: {}",
+        without.body
+    );
+    // It has no column: sorting or filtering on it is a clear 400.
+    for (query, at) in [
+        ("sort=-double_amount", "sort"),
+        ("double_amount=gt.1", "filter `double_amount`"),
+    ] {
+        let r = app.get(&format!("/api/v1/records/deal?{query}")).await?;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{query}: {}", r.body);
+        assert_eq!(
+            r.body["error"]["message"],
+            format!(
+                "{at}: `double_amount` is a virtual computed field (worked out when a record is read, not stored) and cannot be {}",
+                if at == "sort" { "sorted on" } else { "filtered on" }
+            ),
+            "{query}"
+        );
+    }
 
     // An update re-runs the change handler and the computed field.
     let moved = app
@@ -428,6 +468,30 @@ async fn ui_commands_and_rule_errors(backend: TestBackend) -> Result<()> {
     assert!(
         page.contains("Mark won") && page.contains("name=\"subject\""),
         "with its parameters"
+    );
+    // A virtual computed field is shown on the form, read-only.
+    assert!(page.contains("Double amount"), "the virtual field's label");
+    let edit = browser
+        .client
+        .get(browser.url(&format!("{page_url}/edit")))
+        .send()
+        .await?
+        .text()
+        .await?;
+    assert!(
+        edit.contains("Double amount") && !edit.contains("name=\"double_amount\""),
+        "shown, not typed, on the edit form"
+    );
+    let list = browser
+        .client
+        .get(browser.url("/app/l/deal"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    assert!(
+        list.contains("Double amount") && !list.contains("data-test=\"sort-double_amount\""),
+        "a list column, without a sort link"
     );
     let csrf = relata_tests::app::hidden_field(&page, "_csrf").context("csrf")?;
     let done = browser

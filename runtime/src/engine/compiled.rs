@@ -37,6 +37,9 @@ pub struct CompiledEntity {
     pub def: EntityDef,
     /// The attachment fields, in display order.
     pub attachments: Vec<FieldDef>,
+    /// The virtual computed fields (no column: computed when a record is
+    /// read), in declaration order.
+    pub virtuals: Vec<FieldDef>,
     /// The SQL shapes of its table.
     pub table: EntityTable,
     /// Validates create payloads.
@@ -112,6 +115,7 @@ impl CompiledModel {
 impl CompiledEntity {
     fn compile(full: &EntityDef, backend: Backend) -> Result<CompiledEntity, CompileError> {
         let attachments: Vec<FieldDef> = full.attachment_fields().cloned().collect();
+        let virtuals: Vec<FieldDef> = full.fields.iter().filter(|f| f.is_virtual()).cloned().collect();
         let def = &full.stored();
         let build = |kind| {
             jsonschema::options()
@@ -151,6 +155,7 @@ impl CompiledEntity {
         Ok(CompiledEntity {
             def: def.clone(),
             attachments,
+            virtuals,
             create_validator: build(PayloadKind::Create)?,
             patch_validator: build(PayloadKind::Patch)?,
             table,
@@ -170,6 +175,17 @@ impl CompiledEntity {
     /// An attachment field by name.
     pub fn attachment(&self, name: &str) -> Option<&FieldDef> {
         self.attachments.iter().find(|f| f.name == name)
+    }
+
+    /// A virtual computed field by name.
+    pub fn virtual_field(&self, name: &str) -> Option<&FieldDef> {
+        self.virtuals.iter().find(|f| f.name == name)
+    }
+
+    /// A field a page can show by name: a stored field or a virtual one
+    /// (shown read-only; it has no column to filter or sort on).
+    pub fn shown_field(&self, name: &str) -> Option<&FieldDef> {
+        self.field(name).map(|(_, f)| f).or_else(|| self.virtual_field(name))
     }
 
     /// The column index of the field at position `i`.

@@ -9,7 +9,7 @@ use super::compiled::{CompiledEntity, CompiledModel};
 use super::records::ReadOptions;
 use super::{EngineError, Limits};
 use crate::model::FieldType;
-use crate::store::ed::records::{Filter, FilterOp, ListQuery, SortKey};
+use crate::store::ed::records::{Filter, FilterOp, ListQuery, Record, SortKey};
 use crate::store::ed::values::{to_sql, ColumnKind};
 
 /// The raw query parameters of a list request, in order, and the fields the
@@ -37,11 +37,10 @@ impl ListParams {
 pub struct ParsedList {
     /// The store query.
     pub query: ListQuery,
-    /// Reference fields to expand.
-    pub expand: Vec<String>,
-    /// Attachment fields named in `fields=`: each record gets the
-    /// descriptors of its files (read for the whole page at once).
-    pub attachments: Vec<String>,
+    /// What else a page needs: references to expand, attachment fields
+    /// (read for the whole page at once), virtual fields to compute. Its
+    /// columns are in `query`.
+    pub projection: Projection,
     /// Count the matches up to this many (`total=true`: the count cap;
     /// `total=N`: N, at most the cap); None when no total was asked for.
     pub total: Option<u64>,
@@ -121,12 +120,8 @@ pub fn parse_list(
     if let Some(c) = cursor {
         query.after = Some(decode_cursor(&c, &sort_text)?);
     }
-    let Projection {
-        columns,
-        expand,
-        attachments,
-    } = projection(e, &opts)?;
-    query.projection = columns.map(|mut p| {
+    let mut projection = projection(e, &opts)?;
+    query.projection = projection.columns.take().map(|mut p| {
         for k in &query.sort {
             if !p.contains(&k.column) {
                 p.push(k.column);
@@ -136,8 +131,7 @@ pub fn parse_list(
     });
     Ok(ParsedList {
         query,
-        expand,
-        attachments,
+        projection,
         total,
         sort_text,
     })
@@ -158,9 +152,20 @@ fn search_columns(e: &CompiledEntity, fields: &[String]) -> Result<Vec<String>, 
         .iter()
         .map(|name| match e.field(name) {
             Some(_) => Ok(name.clone()),
-            None => Err(bad(format!("q: `{name}` is not a field of {}", e.def.name))),
+            None => Err(no_column(e, "q", name, "searched")),
         })
         .collect()
+}
+
+/// Why `name` cannot be used where a column is needed: a virtual computed
+/// field has none; any other name is not a field.
+fn no_column(e: &CompiledEntity, at: &str, name: &str, verb: &str) -> EngineError {
+    match e.virtual_field(name) {
+        Some(_) => bad(format!(
+            "{at}: `{name}` is a virtual computed field (worked out when a record is read, not stored) and cannot be {verb}"
+        )),
+        None => bad(format!("{at}: `{name}` is not a field of {}", e.def.name)),
+    }
 }
 
 fn decode_cursor(cursor: &str, sort_text: &str) -> Result<Vec<Json>, EngineError> {
@@ -183,7 +188,7 @@ fn parse_sort(e: &CompiledEntity, value: &str) -> Result<Vec<SortKey>, EngineErr
         let column = e
             .table
             .column_index(name)
-            .ok_or_else(|| bad(format!("sort: `{name}` is not a field of {}", e.def.name)))?;
+            .ok_or_else(|| no_column(e, "sort", name, "sorted on"))?;
         if let Some((_, f)) = e.field(name) {
             if matches!(f.field_type, FieldType::LongText | FieldType::MultiPicklist) {
                 return Err(bad(format!(
@@ -230,12 +235,16 @@ fn parse_filter(model: &CompiledModel, e: &CompiledEntity, key: &str, value: &st
             (&**t, field, Some((reference.to_owned(), t.def.name.clone())))
         }
     };
-    let index = target.table.column_index(column).ok_or_else(|| {
-        bad(format!(
-            "`{column}` is not a field of {} (and not a known parameter)",
-            target.def.name
-        ))
-    })?;
+    let index = target
+        .table
+        .column_index(column)
+        .ok_or_else(|| match target.virtual_field(column) {
+            Some(_) => no_column(target, &format!("filter `{key}`"), column, "filtered on"),
+            None => bad(format!(
+                "`{column}` is not a field of {} (and not a known parameter)",
+                target.def.name
+            )),
+        })?;
     let kind = target.table.columns()[index].kind;
     let (op_text, operand) = value
         .split_once('.')
@@ -324,6 +333,21 @@ pub struct Projection {
     /// Attachment fields named in `fields=`, whose file descriptors are
     /// read with the records.
     pub attachments: Vec<String>,
+    /// The virtual computed fields to compute on the records read.
+    pub virtuals: Vec<String>,
+    /// A virtual field computes over the whole record, so a `fields=` that
+    /// names one reads every column; these are the names to send back.
+    pub keep: Option<Vec<String>>,
+}
+
+impl Projection {
+    /// Trims records read whole for a virtual field to the names asked for.
+    pub fn trim(&self, records: &mut [Record]) {
+        let Some(keep) = &self.keep else { return };
+        for r in records {
+            r.retain(|n| keep.iter().any(|k| k == n));
+        }
+    }
 }
 
 /// The columns to select for `fields=` (None: all), the attachment fields
@@ -344,19 +368,29 @@ pub fn projection(e: &CompiledEntity, opts: &ReadOptions) -> Result<Projection, 
             columns: None,
             expand,
             attachments: Vec::new(),
+            virtuals: e.virtuals.iter().map(|f| f.name.clone()).collect(),
+            keep: None,
         });
     };
     let mut cols = vec![0, e.table.column_index("row_version").unwrap_or(0)];
     let mut attachments: Vec<String> = Vec::new();
-    for name in list
+    let mut virtuals: Vec<String> = Vec::new();
+    let names: Vec<&str> = list
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .chain(expand.iter().map(String::as_str))
-    {
+        .collect();
+    for &name in &names {
         if e.attachment(name).is_some() {
             if !attachments.iter().any(|a| a == name) {
                 attachments.push(name.to_owned());
+            }
+            continue;
+        }
+        if e.virtual_field(name).is_some() {
+            if !virtuals.iter().any(|v| v == name) {
+                virtuals.push(name.to_owned());
             }
             continue;
         }
@@ -368,9 +402,25 @@ pub fn projection(e: &CompiledEntity, opts: &ReadOptions) -> Result<Projection, 
             cols.push(i);
         }
     }
+    if virtuals.is_empty() {
+        return Ok(Projection {
+            columns: Some(cols),
+            expand,
+            attachments,
+            virtuals,
+            keep: None,
+        });
+    }
+    let keep = ["id", "row_version"]
+        .into_iter()
+        .chain(names)
+        .map(str::to_owned)
+        .collect();
     Ok(Projection {
-        columns: Some(cols),
+        columns: None,
         expand,
         attachments,
+        virtuals,
+        keep: Some(keep),
     })
 }

@@ -12,7 +12,7 @@ use super::attachments::AttachmentInfo;
 use super::compiled::CompiledEntity;
 use super::payload::{self, FieldError};
 use super::picklists::{self, PicklistValues};
-use super::query::{parse_list, projection, ListParams, Projection};
+use super::query::{parse_list, projection, ListParams};
 use super::saving::{fill_virtual, Save};
 use super::{Engine, EngineError, Snapshot};
 use crate::model::{FieldDef, FieldType};
@@ -64,13 +64,27 @@ pub(super) fn stamp(actor: Option<Uuid>) -> Stamp {
     }
 }
 
+/// A record just written, with its virtual computed fields, as a read
+/// would return it.
+async fn with_virtuals(
+    snap: &Snapshot<'_>,
+    entity_name: &str,
+    written: Result<Record, EngineError>,
+) -> Result<Record, EngineError> {
+    let mut record = written?;
+    let e = entity(snap, entity_name)?;
+    let names: Vec<String> = e.virtuals.iter().map(|f| f.name.clone()).collect();
+    fill_virtual(&snap.model, e, &names, std::slice::from_mut(&mut record)).await?;
+    Ok(record)
+}
+
 impl Engine {
     /// Creates a record from a JSON payload, running the entity's rules.
     pub async fn create(&self, entity_name: &str, payload: &Json, actor: Option<Uuid>) -> Result<Record, EngineError> {
         let snap = self.snapshot().await;
         let mut save = Save::new(snap.model.clone(), actor);
         let out = self.create_in(&mut save, entity_name, payload).await;
-        save.finish(out).await
+        with_virtuals(&snap, entity_name, save.finish(out).await).await
     }
 
     /// Applies a partial update at the version the caller read, running the
@@ -86,7 +100,7 @@ impl Engine {
         let snap = self.snapshot().await;
         let mut save = Save::new(snap.model.clone(), actor);
         let out = self.update_in(&mut save, entity_name, id, version, patch).await;
-        save.finish(out).await
+        with_virtuals(&snap, entity_name, save.finish(out).await).await
     }
 
     /// Moves a record to the recycle bin, after its `before_delete` rule.
@@ -109,7 +123,7 @@ impl Engine {
         let snap = self.snapshot().await;
         let mut save = Save::new(snap.model.clone(), actor);
         let out = self.restore_in(&mut save, entity_name, id).await;
-        save.finish(out).await
+        with_virtuals(&snap, entity_name, save.finish(out).await).await
     }
 
     /// Reads one live record.
@@ -117,11 +131,7 @@ impl Engine {
         let snap = self.snapshot().await;
         let e = entity(&snap, entity_name)?;
         let uid = parse_id(entity_name, id)?;
-        let Projection {
-            columns,
-            expand,
-            attachments,
-        } = projection(e, opts)?;
+        let shape = projection(e, opts)?;
         let not_found = || EngineError::NotFound {
             entity: entity_name.to_owned(),
             id: id.to_owned(),
@@ -129,7 +139,8 @@ impl Engine {
         // Each attachment field reads as the list of its files: without a
         // projection all of them, fetched in the same statement as the row;
         // with one, those `fields=` names.
-        let mut record = if columns.is_none() && !e.attachments.is_empty() {
+        let whole = shape.columns.is_none() && shape.keep.is_none();
+        let mut record = if whole && !e.attachments.is_empty() {
             let (mut record, files) = e.table.get_with_files(&self.dbs.ed, uid).await?.ok_or_else(not_found)?;
             for (field, infos) in super::attachments::by_field(e, &files) {
                 record.insert(field, serde_json::to_value(infos).unwrap_or_default());
@@ -137,17 +148,17 @@ impl Engine {
             record
         } else {
             e.table
-                .get(&self.dbs.ed, uid, columns.as_deref())
+                .get(&self.dbs.ed, uid, shape.columns.as_deref())
                 .await?
                 .ok_or_else(not_found)?
         };
-        self.expand(&snap, e, std::slice::from_mut(&mut record), &expand)
-            .await?;
-        fill_virtual(&snap.model, e, std::slice::from_mut(&mut record))?;
-        if !attachments.is_empty() {
-            self.attach_files(e, std::slice::from_mut(&mut record), &attachments)
-                .await?;
+        let one = std::slice::from_mut(&mut record);
+        self.expand(&snap, e, one, &shape.expand).await?;
+        fill_virtual(&snap.model, e, &shape.virtuals, one).await?;
+        if !shape.attachments.is_empty() {
+            self.attach_files(e, one, &shape.attachments).await?;
         }
+        shape.trim(one);
         Ok(record)
     }
 
@@ -165,11 +176,13 @@ impl Engine {
                 ListError::Store(s) => EngineError::Store(s),
             })?;
         let mut data = page.records;
-        self.expand(&snap, e, &mut data, &parsed.expand).await?;
-        if !parsed.attachments.is_empty() {
-            self.attach_files(e, &mut data, &parsed.attachments).await?;
+        let shape = &parsed.projection;
+        self.expand(&snap, e, &mut data, &shape.expand).await?;
+        if !shape.attachments.is_empty() {
+            self.attach_files(e, &mut data, &shape.attachments).await?;
         }
-        fill_virtual(&snap.model, e, &mut data)?;
+        fill_virtual(&snap.model, e, &shape.virtuals, &mut data).await?;
+        shape.trim(&mut data);
         let (total, total_capped) = if let Some(cap) = parsed.total {
             let n = e.table.count(&self.dbs.ed, &parsed.query, cap).await?;
             (Some(n.min(cap)), n > cap)

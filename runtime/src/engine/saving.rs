@@ -396,22 +396,48 @@ pub(super) fn fields_of(
     Ok(out)
 }
 
-/// Fills in the virtual computed fields of records just read. Their
-/// expressions run inline (they are small, pure and bounded by the
-/// sandbox) and cannot reach the database.
-pub(super) fn fill_virtual(
+/// Fills in the virtual computed fields `names` of records just read.
+/// Their expressions are small, pure and bounded by the sandbox, and cannot
+/// reach the database; they run on a blocking thread all the same, so a
+/// runaway one spends its time limit there, not on a server worker.
+pub(super) async fn fill_virtual(
     model: &Arc<CompiledModel>,
     e: &CompiledEntity,
+    names: &[String],
+    records: &mut [Record],
+) -> Result<(), EngineError> {
+    if names.is_empty() || records.is_empty() || e.rules.is_none() {
+        return Ok(());
+    }
+    let Some(entity) = model.entity(&e.def.name).cloned() else {
+        return Ok(());
+    };
+    let (model, names) = (model.clone(), names.to_vec());
+    let mut taken: Vec<Record> = records.iter_mut().map(std::mem::take).collect();
+    let job = tokio::task::spawn_blocking(move || {
+        let out = compute_virtual(&model, &entity, &names, &mut taken);
+        (taken, out)
+    });
+    let (filled, out) = job
+        .await
+        .map_err(|e| StoreError::Corrupt(format!("a computed field's thread failed: {e}")))?;
+    for (slot, r) in records.iter_mut().zip(filled) {
+        *slot = r;
+    }
+    out
+}
+
+fn compute_virtual(
+    model: &Arc<CompiledModel>,
+    e: &CompiledEntity,
+    names: &[String],
     records: &mut [Record],
 ) -> Result<(), EngineError> {
     let Some(rules) = &e.rules else { return Ok(()) };
-    if rules.virtual_fields().next().is_none() {
-        return Ok(());
-    }
     for record in records {
         let host = Host::new(model.clone(), None, Dynamic::UNIT, Vec::new());
         let mut this = Dynamic::from_map(record_to_dynamic(&e.def, &record.to_map()));
-        for c in rules.virtual_fields() {
+        for c in rules.virtual_fields().filter(|c| names.contains(&c.field)) {
             let v = rules.compute(&host, c, &mut this)?;
             record.insert(c.field.clone(), v);
         }

@@ -179,7 +179,7 @@ fn default_list(e: &EntityDef, taken: &IndexMap<String, ListDef>) -> ListDef {
     let quick_search = e
         .fields
         .iter()
-        .filter(|f| f.field_type.is_short_text())
+        .filter(|f| f.field_type.is_short_text() && !f.is_virtual())
         .take(3)
         .map(|f| f.name.clone())
         .collect();

@@ -43,6 +43,11 @@ fn is_attachment(e: &EntityDef, name: &str) -> bool {
         .any(|f| f.name == name && f.field_type == FieldType::Attachment)
 }
 
+/// A virtual computed field is shown (lists, forms) but has no column.
+fn virtual_message(name: &str, verb: &str) -> String {
+    format!("`{name}` is a virtual computed field (worked out when a record is read, not stored) and cannot be {verb}")
+}
+
 fn column_ok(e: &EntityDef, name: &str) -> bool {
     has_field(e, name) || LISTABLE_SYSTEM_COLUMNS.contains(&name)
 }
@@ -82,6 +87,7 @@ fn check_sort(ctx: &mut Ctx<'_>, path: &str, e: &EntityDef, sort: &[String]) {
     for (i, key) in sort.iter().enumerate() {
         let name = key.strip_prefix('-').unwrap_or(key);
         match e.fields.iter().find(|f| f.name == name) {
+            Some(f) if f.is_virtual() => ctx.error(format!("{path}[{i}]"), virtual_message(name, "sorted on")),
             Some(f)
                 if matches!(
                     f.field_type,
@@ -240,6 +246,8 @@ pub(super) fn check_list(ctx: &mut Ctx<'_>, l: &ListDef, model: &Model) {
                     &at,
                     format!("`{field}` is an attachment field and cannot be filtered on"),
                 );
+            } else if t.fields.iter().any(|f| f.name == field && f.is_virtual()) {
+                ctx.error(&at, virtual_message(field, "filtered on"));
             }
         }
         let op = value.split_once('.').map(|(op, _)| op);
@@ -258,6 +266,7 @@ pub(super) fn check_list(ctx: &mut Ctx<'_>, l: &ListDef, model: &Model) {
     }
     for (i, name) in l.quick_search.iter().enumerate() {
         match e.fields.iter().find(|f| &f.name == name) {
+            Some(f) if f.is_virtual() => ctx.error(format!("quick_search[{i}]"), virtual_message(name, "searched")),
             Some(f) if f.field_type.is_short_text() || f.field_type == FieldType::LongText => {}
             Some(f) => ctx.error(
                 format!("quick_search[{i}]"),

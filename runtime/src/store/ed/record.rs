@@ -58,6 +58,20 @@ impl Record {
         }
     }
 
+    /// Keeps only the values whose name `keep` accepts.
+    pub fn retain(&mut self, keep: impl Fn(&str) -> bool) {
+        let (names, values): (Vec<String>, Vec<Json>) = self
+            .names
+            .iter()
+            .zip(std::mem::take(&mut self.values))
+            .filter(|(n, _)| keep(n))
+            .map(|(n, v)| (n.clone(), v))
+            .unzip();
+        self.names = names.into();
+        self.values = values;
+        self.extra.retain(|(n, _)| keep(n));
+    }
+
     /// Every name and value, in order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Json)> {
         self.names
@@ -111,6 +125,12 @@ mod tests {
         assert_eq!(
             Json::Object(r.to_map()),
             json!({"id": "a1", "name": "Acme Ltd", "company": {"id": "c1"}})
+        );
+        let mut kept = r.clone();
+        kept.retain(|n| n != "name");
+        assert_eq!(
+            Json::Object(kept.to_map()),
+            json!({"id": "a1", "company": {"id": "c1"}})
         );
         let back = Record::from(r.to_map());
         assert_eq!(back.get("company"), Some(&json!({"id": "c1"})));

@@ -27,8 +27,9 @@ struct Column {
     sorted: &'static str,
     filter: String,
     numeric: bool,
-    /// Attachment columns are neither sorted nor filtered on.
-    files: bool,
+    /// Neither sorted nor filtered on: attachment columns and virtual
+    /// computed fields have no column in the table.
+    fixed: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -91,7 +92,7 @@ fn query_string(pairs: &[(String, String)]) -> String {
 
 /// The label of a column (a field or a listable system column).
 fn column_label(e: &CompiledEntity, viewer: &Viewer, name: &str) -> String {
-    match e.field(name).map(|(_, f)| f).or_else(|| e.attachment(name)) {
+    match e.shown_field(name).or_else(|| e.attachment(name)) {
         Some(f) => viewer.locale.pick(&f.label),
         None if name == "created_at" => viewer.locale.text("created").to_owned(),
         None if name == "updated_at" => viewer.locale.text("updated").to_owned(),
@@ -211,7 +212,7 @@ async fn show(
         .iter()
         .filter(|(k, _)| k == "col")
         .map(|(_, v)| v.clone())
-        .filter(|c| e.field(c).is_some() || e.attachment(c).is_some())
+        .filter(|c| e.shown_field(c).is_some() || e.attachment(c).is_some())
         .collect();
     let columns = if chosen.is_empty() {
         list.columns.clone()
@@ -309,9 +310,9 @@ async fn show(
             let mut link = state.clone();
             link.push(("sort".into(), if sorted == "asc" { format!("-{c}") } else { c.clone() }));
             let numeric = e
-                .field(c)
-                .is_some_and(|(_, f)| f.field_type == FieldType::Integer || f.field_type.is_decimal());
-            let files = e.attachment(c).is_some();
+                .shown_field(c)
+                .is_some_and(|f| f.field_type == FieldType::Integer || f.field_type.is_decimal());
+            let fixed = e.attachment(c).is_some() || e.virtual_field(c).is_some();
             Column {
                 name: c.clone(),
                 label: column_label(e, &viewer, c),
@@ -323,7 +324,7 @@ async fn show(
                     .map(|(_, v)| v.clone())
                     .unwrap_or_default(),
                 numeric,
-                files,
+                fixed,
             }
         })
         .collect();
@@ -349,6 +350,7 @@ async fn show(
         .fields
         .iter()
         .filter(|f| f.field_type != FieldType::LongText)
+        .chain(&e.virtuals)
         .chain(&e.attachments)
         .map(|f| Choice {
             name: f.name.clone(),
@@ -422,8 +424,8 @@ fn row(
             if e.attachment(c).is_some() {
                 return file_cell(viewer, v, deleted);
             }
-            match e.field(c) {
-                Some((_, f)) => Cell {
+            match e.shown_field(c) {
+                Some(f) => Cell {
                     text: display(model, lists, viewer.locale, f, v),
                     href: if f.field_type == FieldType::Reference {
                         super::present::reference_href(f, v)

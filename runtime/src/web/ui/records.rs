@@ -183,12 +183,18 @@ fn render_record(
                         .iter()
                         .filter(|p| show.mode != "view" || visible(p.visible_when.as_ref(), show.record))
                         .filter_map(|p| {
-                            let (_, f) = e.field(&p.field)?;
+                            let f = e.shown_field(&p.field)?;
+                            // A virtual field is worked out on read: shown,
+                            // never typed, and nothing to show on a new record.
+                            let computed = f.is_virtual();
+                            if computed && show.mode == "new" {
+                                return None;
+                            }
                             let input = FieldInput {
                                 def: f,
                                 value: show.record.get(&f.name).unwrap_or(&Value::Null),
                                 submitted: show.submitted.and_then(|s| s.all(&f.name).cloned()),
-                                read_only: p.read_only,
+                                read_only: p.read_only || computed,
                                 required: p.required,
                             };
                             let mut view = field_view(model, lists, locale, input);
@@ -448,7 +454,7 @@ async fn related_lists(
                     .columns
                     .iter()
                     .map(|c| RelatedCell {
-                        text: re.field(c).map_or_else(String::new, |(_, f)| {
+                        text: re.shown_field(c).map_or_else(String::new, |f| {
                             display(model, lists, viewer.locale, f, r.get(c).unwrap_or(&Value::Null))
                         }),
                     })
@@ -475,8 +481,8 @@ async fn related_lists(
                 .columns
                 .iter()
                 .map(|c| {
-                    re.field(c)
-                        .map_or_else(|| c.clone(), |(_, f)| viewer.locale.pick(&f.label))
+                    re.shown_field(c)
+                        .map_or_else(|| c.clone(), |f| viewer.locale.pick(&f.label))
                 })
                 .collect(),
             rows,
