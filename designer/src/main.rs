@@ -1,0 +1,144 @@
+//! `relata-designer`: the offline designer's command line.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use relata::model::read_package;
+use relata_designer::client::AdminClient;
+use relata_designer::promote::{changes, check, promote, pull, PromoteError};
+use relata_designer::workspace::{new_state, Workspace};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "relata-designer",
+    version,
+    about = "Relata's offline designer: model, check, promote"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Where the live runtime is and how to sign in to it.
+#[derive(Debug, clap::Args)]
+struct Live {
+    /// The live runtime, e.g. http://127.0.0.1:8080.
+    #[arg(long, env = "RELATA_LIVE_URL")]
+    url: String,
+    /// An API token of an administrator of the live runtime.
+    #[arg(long, env = "RELATA_ADMIN_TOKEN", hide_env_values = true)]
+    token: String,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create a workspace in DIR, from a package folder (default: empty).
+    New {
+        /// The workspace folder.
+        dir: PathBuf,
+        /// Start from this package (a folder like the repository's `metadata/`).
+        #[arg(long)]
+        from: Option<PathBuf>,
+    },
+    /// Create a workspace in DIR from the live release of a runtime.
+    Pull {
+        /// The workspace folder.
+        dir: PathBuf,
+        #[command(flatten)]
+        live: Live,
+    },
+    /// Check the workspace's package and list its changes since its base.
+    Status {
+        /// The workspace folder.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+    },
+    /// Promote the workspace to the live runtime.
+    Promote {
+        /// The workspace folder.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        #[command(flatten)]
+        live: Live,
+        /// Why (recorded with the release).
+        #[arg(long)]
+        comment: String,
+        /// A destructive step to allow, as the plan describes it (repeat for several).
+        #[arg(long)]
+        confirm: Vec<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::New { dir, from } => {
+            let files = match from {
+                Some(p) => read_package(&p, None)?,
+                None => Vec::new(),
+            };
+            Workspace::create(&dir, &files, new_state(None, None))?;
+            println!("created a workspace in {} with {} file(s)", dir.display(), files.len());
+        }
+        Command::Pull { dir, live } => {
+            let client = AdminClient::new(&live.url, &live.token);
+            let ws = pull(&dir, &client).await?;
+            println!(
+                "pulled release {} of {} into {}",
+                ws.state.base_release.unwrap_or_default(),
+                live.url,
+                dir.display()
+            );
+        }
+        Command::Status { dir } => {
+            let ws = Workspace::open(&dir)?;
+            let c = changes(&ws)?;
+            for (mark, list) in [("+", &c.added), ("-", &c.removed), ("~", &c.changed)] {
+                for p in list {
+                    println!("{mark} {p}");
+                }
+            }
+            match check(&ws.files()?) {
+                Ok(()) => println!("the package is valid"),
+                Err(PromoteError::Invalid(errors)) => anyhow::bail!("{errors}"),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Command::Promote {
+            dir,
+            live,
+            comment,
+            confirm,
+        } => {
+            let mut ws = Workspace::open(&dir)?;
+            let client = AdminClient::new(&live.url, &live.token);
+            let done = promote(&mut ws, &client, &comment, &confirm).await?;
+            for p in &done.merged_from_live {
+                println!("merged from the live release: {p}");
+            }
+            match done.release {
+                Some(n) => println!("promoted: release {n} is live"),
+                None => println!("nothing to promote: the live release has this package already"),
+            }
+        }
+    }
+    Ok(())
+}
