@@ -264,6 +264,19 @@ async fn sales(backend: TestBackend) -> Result<()> {
     assert_eq!(num(&invoiced["total_amount"]), Some(5760.0));
     // The customer is classified from its order.
     assert_eq!(get(&app, "company", company).await?["value_class"], "ordinary");
+
+    // The next deal with the customer starts from its page, in Chinese.
+    speak(&app, Some(Locale::ZhCn)).await?;
+    ran(
+        &app,
+        "company",
+        company,
+        "create_opportunity",
+        json!({"name": "二期扩容"}),
+        "已为Acme Trading创建商机“二期扩容”。",
+    )
+    .await?;
+    speak(&app, None).await?;
     Ok(())
 }
 
