@@ -7,6 +7,8 @@
 //! - Marketing: campaign -> projects -> results on the campaign.
 //! - Expenses: report -> lines -> total -> submit.
 //! - Action plans: a plan applied to a company and an opportunity.
+//!
+//! And the new commands are buttons, with their parameters, on the pages.
 
 use anyhow::{ensure, Result};
 use relata::engine::auth::NewUser;
@@ -751,4 +753,97 @@ async fn action_plans(backend: TestBackend) -> Result<()> {
     Ok(())
 }
 
-on_both_backends!(sales, support, marketing, expenses, action_plans);
+/// A command button expected on a record's page: entity, record id,
+/// command, its parameters, its label in English and Chinese.
+type Button<'a> = (&'a str, &'a str, &'a str, &'a [&'a str], [&'a str; 2]);
+
+/// The new commands are buttons on their records' pages, with their
+/// parameters, in both languages.
+async fn command_buttons(backend: TestBackend) -> Result<()> {
+    let Some(app) = stock(backend).await? else {
+        return Ok(());
+    };
+    let me = id(&app.create("employee", json!({"full_name": "李强"})).await?);
+    let acme = id(&app.create("company", json!({"name": "Acme Trading"})).await?);
+    let chen = id(&app
+        .create("contact", json!({"full_name": "陈静", "company": acme}))
+        .await?);
+    let opp = id(&app
+        .create("opportunity", json!({"name": "ERP", "company": acme}))
+        .await?);
+    let incident = id(&app
+        .create("support_incident", json!({"subject": "Crash", "company": acme}))
+        .await?);
+    let report = id(&app
+        .create("expense_report", json!({"title": "Trip", "employee": me}))
+        .await?);
+    let pages: [Button<'_>; 6] = [
+        (
+            "opportunity",
+            &opp,
+            "create_order",
+            &["order_number", "customer_reference"],
+            ["Create order", "生成订单"],
+        ),
+        (
+            "opportunity",
+            &opp,
+            "apply_action_plan",
+            &["action_plan"],
+            ["Apply action plan", "应用行动计划"],
+        ),
+        (
+            "company",
+            &acme,
+            "apply_action_plan",
+            &["action_plan"],
+            ["Apply action plan", "应用行动计划"],
+        ),
+        (
+            "contact",
+            &chen,
+            "apply_action_plan",
+            &["action_plan"],
+            ["Apply action plan", "应用行动计划"],
+        ),
+        (
+            "support_incident",
+            &incident,
+            "raise_development_incident",
+            &["product_version", "steps_to_reproduce"],
+            ["Raise development incident", "提交研发问题单"],
+        ),
+        (
+            "expense_report",
+            &report,
+            "submit",
+            &[],
+            ["Submit for approval", "提交审批"],
+        ),
+    ];
+    let browser = app.sign_in("admin", relata_tests::ADMIN_PASSWORD).await?;
+    for (lang, locale) in [(0, None), (1, Some(Locale::ZhCn))] {
+        speak(&app, locale).await?;
+        for (entity, rid, command, params, labels) in &pages {
+            let url = browser.url(&format!("/app/r/{entity}/{rid}"));
+            let resp = browser.client.get(url).send().await?;
+            ensure!(resp.status() == StatusCode::OK, "{entity} page: {}", resp.status());
+            let page = resp.text().await?;
+            ensure!(
+                page.contains(&format!("data-test=\"command-{command}\"")) && page.contains(labels[lang]),
+                "{entity}: no {command} button labelled {:?}",
+                labels[lang]
+            );
+            for p in *params {
+                ensure!(
+                    page.contains(&format!("name=\"{p}\"")),
+                    "{entity}: {command} lacks its parameter {p}"
+                );
+            }
+        }
+    }
+    speak(&app, None).await?;
+    Ok(())
+}
+
+on_both_backends!(sales, support, marketing, expenses, action_plans, command_buttons);
