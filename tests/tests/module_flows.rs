@@ -698,6 +698,44 @@ async fn action_plans(backend: TestBackend) -> Result<()> {
         ]
     );
 
+    // A plan for support incidents: about the incident, its customer and
+    // the contact who reported it.
+    let callback = id(&app
+        .create(
+            "action_plan",
+            json!({"name": "Escalation follow-up", "used_for": "support_incident"}),
+        )
+        .await?);
+    step(&callback, 1, "Call the customer back", "call_out", 1, None).await?;
+    let incident = id(&app
+        .create(
+            "support_incident",
+            json!({"subject": "Crash on start", "company": acme, "contact": chen}),
+        )
+        .await?);
+    ran(
+        &app,
+        "support_incident",
+        &incident,
+        "apply_action_plan",
+        json!({"action_plan": callback}),
+        "Action plan “Escalation follow-up” applied: 1 activity planned.",
+    )
+    .await?;
+    let acts = rows(&app, &format!("activity?support_incident=eq.{incident}")).await?;
+    let links: Vec<_> = acts
+        .iter()
+        .map(|a| {
+            (
+                s(&a["subject"]),
+                s(&a["company"]),
+                s(&a["contact"]),
+                s(&a["starts_at"]).to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(links, [("Call the customer back", acme.as_str(), chen.as_str(), at(1))]);
+
     // Refusals: a plan meant for something else, a plan no longer in use,
     // a plan without steps, no plan at all.
     let r = command(
@@ -747,9 +785,12 @@ async fn action_plans(backend: TestBackend) -> Result<()> {
         "{}",
         r.body
     );
-    assert_eq!(rows(&app, "activity").await?.len(), 5, "the refusals planned nothing");
+    assert_eq!(rows(&app, "activity").await?.len(), 6, "the refusals planned nothing");
     let acts = rows(&app, &format!("activity?contact=eq.{chen}")).await?;
-    ensure!(acts.len() == 2, "only the opportunity's plan named the contact");
+    ensure!(
+        acts.len() == 3,
+        "only the opportunity's and the incident's plans named the contact"
+    );
     Ok(())
 }
 
@@ -777,7 +818,25 @@ async fn command_buttons(backend: TestBackend) -> Result<()> {
     let report = id(&app
         .create("expense_report", json!({"title": "Trip", "employee": me}))
         .await?);
-    let pages: [Button<'_>; 6] = [
+    let campaign = id(&app.create("campaign", json!({"name": "Launch"})).await?);
+    let project = id(&app
+        .create("marketing_project", json!({"name": "Stand", "campaign": campaign}))
+        .await?);
+    let pages: [Button<'_>; 8] = [
+        (
+            "support_incident",
+            &incident,
+            "apply_action_plan",
+            &["action_plan"],
+            ["Apply action plan", "应用行动计划"],
+        ),
+        (
+            "marketing_project",
+            &project,
+            "apply_action_plan",
+            &["action_plan"],
+            ["Apply action plan", "应用行动计划"],
+        ),
         (
             "opportunity",
             &opp,
