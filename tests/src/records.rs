@@ -3,6 +3,7 @@
 //! the reply when the API refuses what should work.
 
 use anyhow::{ensure, Context, Result};
+use relata::engine::Locale;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -74,4 +75,71 @@ pub async fn count(app: &TestApp, query: &str) -> Result<u64> {
     let sep = if query.contains('?') { '&' } else { '?' };
     let r = app.get(&format!("/api/v1/records/{query}{sep}total=true")).await?;
     r.body["total"].as_u64().context("no total")
+}
+
+/// The live records a list query (`entity?filters`) returns, in order
+/// (up to 200).
+pub async fn rows(app: &TestApp, query: &str) -> Result<Vec<Value>> {
+    let sep = if query.contains('?') { '&' } else { '?' };
+    let r = app.get(&format!("/api/v1/records/{query}{sep}limit=200")).await?;
+    ensure!(r.status == StatusCode::OK, "list {query}: {} {}", r.status, r.body);
+    Ok(r.body["data"].as_array().context("no data")?.clone())
+}
+
+/// The first field error of a 422 reply, as (field, code, message).
+pub fn field_error(r: &Reply) -> (String, String, String) {
+    let d = &r.body["error"]["details"];
+    let s = |k: &str| d[0][k].as_str().unwrap_or_default().to_owned();
+    (s("field"), s("code"), s("message"))
+}
+
+/// Fails unless the reply is a 422 with exactly one error: a rule's
+/// `message` on `field`.
+pub fn refused(r: &Reply, field: &str, message: &str) -> Result<()> {
+    ensure!(r.status == StatusCode::UNPROCESSABLE_ENTITY, "{} {}", r.status, r.body);
+    ensure!(
+        r.body["error"]["details"].as_array().map(Vec::len) == Some(1),
+        "one error expected: {}",
+        r.body
+    );
+    let (f, code, m) = field_error(r);
+    ensure!(
+        (f.as_str(), code.as_str(), m.as_str()) == (field, "rule", message),
+        "expected {field}: {message:?}, got {}",
+        r.body
+    );
+    Ok(())
+}
+
+/// Runs command `name` of a record and fails the test unless it succeeds
+/// with `message`; returns the reply.
+pub async fn ran(app: &TestApp, entity: &str, id: &str, name: &str, params: Value, message: &str) -> Result<Reply> {
+    let r = command(app, entity, id, name, params).await?;
+    ensure!(
+        r.status == StatusCode::OK,
+        "command {entity}.{name}: {} {}",
+        r.status,
+        r.body
+    );
+    ensure!(
+        r.body["message"] == message,
+        "command {entity}.{name}: expected the message {message:?}, got {}",
+        r.body
+    );
+    Ok(r)
+}
+
+/// The record a command's reply opens next, as (entity, id).
+pub fn opened(r: &Reply) -> Result<(String, String)> {
+    let o = &r.body["open"];
+    Ok((
+        o["entity"].as_str().context("no open.entity")?.to_owned(),
+        o["id"].as_str().context("no open.id")?.to_owned(),
+    ))
+}
+
+/// Sets the admin's language (`None`: the default, English).
+pub async fn speak(app: &TestApp, locale: Option<Locale>) -> Result<()> {
+    app.engine.auth().set_locale(app.admin_id, locale).await?;
+    Ok(())
 }

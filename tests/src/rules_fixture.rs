@@ -111,6 +111,7 @@ fn win() {
 
 fn add_task(params) {
     let t = create("task", #{ title: params.subject, deal: this.id, due: params.due });
+    message(#{ en: "Task added", "zh-CN": "已添加任务" });
     open("task", t.id);
 }
 "#;

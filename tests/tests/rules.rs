@@ -278,6 +278,7 @@ async fn commands(backend: TestBackend) -> Result<()> {
         .await?;
     assert_eq!(made.status, StatusCode::OK, "{}", made.body);
     assert_eq!(made.body["open"]["entity"], "task");
+    assert_eq!(made.body["message"], "Task added", "a message by language: English");
     let task = app
         .get(&format!(
             "/api/v1/records/task/{}",
@@ -286,6 +287,14 @@ async fn commands(backend: TestBackend) -> Result<()> {
         .await?;
     assert_eq!(task.body["title"], "Send contract");
     assert_eq!(task.body["due"], "2026-12-01");
+    // The message in the user's language.
+    app.engine.auth().set_locale(app.admin_id, Some(Locale::ZhCn)).await?;
+    let made = app
+        .post(&format!("{base}/add_task"), &json!({"subject": "寄送合同"}))
+        .await?;
+    app.engine.auth().set_locale(app.admin_id, None).await?;
+    assert_eq!(made.status, StatusCode::OK, "{}", made.body);
+    assert_eq!(made.body["message"], "已添加任务");
 
     let missing = app
         .post(&format!("{base}/add_task"), &json!({"due": "soon", "colour": 1}))

@@ -56,6 +56,12 @@ fn all_labels(m: &Model) -> Vec<(String, &Labels)> {
                     .map(|h| (format!("entity {}: {}.help", e.name, f.name), h)),
             );
         }
+        for c in &e.commands {
+            out.push((format!("entity {}: command {}", e.name, c.name), &c.label));
+            for p in &c.params {
+                out.push((format!("entity {}: command {}.{}", e.name, c.name, p.name), &p.label));
+            }
+        }
     }
     for p in m.picklists.values() {
         out.push((format!("picklist {}: label", p.name), &p.label));
@@ -430,6 +436,13 @@ async fn the_api_creates_and_links_every_entity(backend: TestBackend) -> Result<
         "opportunity",
         json!({"name": "ERP rollout", "company": company, "contact": r.id("contact"),
                "territory": r.id("shanghai"), "stage": "proposal", "amount": 50000, "probability": 60}),
+    )
+    .await?;
+    r.create(
+        "quote",
+        "quote_line",
+        json!({"opportunity": r.id("opportunity"), "product": r.id("product"), "quantity": 1,
+               "unit_price": 50000}),
     )
     .await?;
     r.create(

@@ -4,33 +4,10 @@
 
 use anyhow::{ensure, Context, Result};
 use relata::engine::Locale;
-use relata_tests::records::{change, changed, command, count, delete, get, id, num, stock};
-use relata_tests::{on_both_backends, Reply, TestApp, TestBackend};
+use relata_tests::records::{change, changed, command, count, delete, field_error, get, id, num, refused, stock};
+use relata_tests::{on_both_backends, TestApp, TestBackend};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-
-/// The one field error of a 422 reply, as (field, code, message).
-fn field_error(r: &Reply) -> (String, String, String) {
-    let d = &r.body["error"]["details"];
-    let s = |k: &str| d[0][k].as_str().unwrap_or_default().to_owned();
-    (s("field"), s("code"), s("message"))
-}
-
-fn refused(r: &Reply, field: &str, message: &str) -> Result<()> {
-    ensure!(r.status == StatusCode::UNPROCESSABLE_ENTITY, "{} {}", r.status, r.body);
-    ensure!(
-        r.body["error"]["details"].as_array().map(Vec::len) == Some(1),
-        "one error expected: {}",
-        r.body
-    );
-    let (f, code, m) = field_error(r);
-    ensure!(
-        (f.as_str(), code.as_str(), m.as_str()) == (field, "rule", message),
-        "expected {field}: {message:?}, got {}",
-        r.body
-    );
-    Ok(())
-}
 
 async fn opportunity_rules(backend: TestBackend) -> Result<()> {
     let Some(app) = stock(backend).await? else {

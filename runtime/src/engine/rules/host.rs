@@ -279,12 +279,7 @@ pub(super) fn register(e: &mut Engine) {
         "error",
         |ctx: NativeCallContext<'_>, field: &str, message: Map| -> Fallible<()> {
             let h = host(&ctx)?;
-            let locale = h.locale();
-            let text = message
-                .get(locale.as_str())
-                .or_else(|| message.get("en"))
-                .map(ToString::to_string)
-                .unwrap_or_default();
+            let text = in_language(&h, &message);
             push_error(&h, field, text);
             Ok(())
         },
@@ -394,6 +389,14 @@ pub(super) fn register(e: &mut Engine) {
         }
         Ok(())
     });
+    e.register_fn("message", |ctx: NativeCallContext<'_>, texts: Map| -> Fallible<()> {
+        let h = host(&ctx)?;
+        let text = in_language(&h, &texts);
+        if let Ok(mut o) = h.0.outcome.lock() {
+            o.message = Some(text);
+        }
+        Ok(())
+    });
     e.register_fn(
         "open",
         |ctx: NativeCallContext<'_>, entity: &str, id: &str| -> Fallible<()> {
@@ -414,6 +417,17 @@ pub(super) fn register(e: &mut Engine) {
         }
         Ok(())
     });
+}
+
+/// The text of a map by language (`#{ en: .., "zh-CN": .. }`) in the
+/// user's language, else the English one, else empty.
+fn in_language(h: &Host, texts: &Map) -> String {
+    let locale = h.locale();
+    texts
+        .get(locale.as_str())
+        .or_else(|| texts.get("en"))
+        .map(ToString::to_string)
+        .unwrap_or_default()
 }
 
 fn push_error(h: &Host, field: &str, message: String) {
