@@ -121,6 +121,14 @@ pub enum DemoError {
     /// A generator could not be built (a bug: the release was checked).
     #[error("demo item: {0}")]
     Invalid(String),
+    /// Saving a loaded record again with its rules failed.
+    #[error("saving demo records of `{entity}` with their rules failed: {source}")]
+    Settle {
+        /// The entity.
+        entity: String,
+        /// Why.
+        source: Box<super::EngineError>,
+    },
 }
 
 /// Rows generated between two bulk writes.
@@ -218,6 +226,12 @@ impl Engine {
             total += written;
             report.push((de.entity.clone(), written));
             done.insert(de.entity.clone(), gen.into_generated());
+        }
+        // Small loads are what a first-time user looks at: their totals and
+        // roll-ups are worked out by the rules (see demo_settle.rs).
+        if options.size == DemoSize::Small {
+            let saved = self.settle_demo(&model, &plan, options.owner, progress).await?;
+            tracing::info!(records = saved, "demo records saved again with their rules");
         }
         drop(snapshot);
         Ok(DemoReport {

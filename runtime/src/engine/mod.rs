@@ -8,6 +8,7 @@ pub mod attachments;
 pub mod auth;
 mod compiled;
 pub mod demo;
+mod demo_settle;
 mod openapi;
 mod openapi_picklists;
 pub mod payload;

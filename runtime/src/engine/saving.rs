@@ -217,7 +217,7 @@ impl Engine {
     }
 
     /// Updates a record at its current version (the `update()` of scripts).
-    async fn update_latest(
+    pub(super) async fn update_latest(
         &self,
         save: &mut Save,
         entity: &str,

@@ -186,6 +186,33 @@ impl EntityTable {
         };
         Ok(rows)
     }
+
+    /// The ids of the live records, oldest first (ids are UUIDv7).
+    pub async fn live_ids(&self, pool: &Pool) -> Result<Vec<Uuid>, StoreError> {
+        let q = Query::select()
+            .column(Alias::new("id"))
+            .from(Alias::new(self.table_name()))
+            .and_where(Expr::col(Alias::new("deleted_at")).is_null())
+            .order_by(Alias::new("id"), sea_query::Order::Asc)
+            .to_owned();
+        match pool {
+            Pool::Sqlite(p) => {
+                let (sql, values) = q.build_sqlx(SqliteQueryBuilder);
+                let rows = sqlx::query_with(&sql, values).fetch_all(p).await?;
+                rows.iter()
+                    .map(|r| {
+                        let text: String = r.try_get(0)?;
+                        Uuid::parse_str(&text).map_err(|e| StoreError::Corrupt(format!("an id `{text}`: {e}")))
+                    })
+                    .collect()
+            }
+            Pool::Postgres(p) => {
+                let (sql, values) = q.build_sqlx(PostgresQueryBuilder);
+                let rows = sqlx::query_with(&sql, values).fetch_all(p).await?;
+                Ok(rows.iter().map(|r| r.try_get(0)).collect::<Result<_, _>>()?)
+            }
+        }
+    }
 }
 
 /// Whether the backend is SQLite (whose single writer likes few, large transactions).
