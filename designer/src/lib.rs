@@ -5,5 +5,6 @@
 
 pub mod client;
 pub mod merge;
+pub mod preview;
 pub mod promote;
 pub mod workspace;

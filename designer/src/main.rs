@@ -4,8 +4,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use relata::app::{self, Server};
+use relata::engine::auth::FirstAdmin;
 use relata::model::read_package;
 use relata_designer::client::AdminClient;
+use relata_designer::preview::open_sandbox;
 use relata_designer::promote::{changes, check, promote, pull, PromoteError};
 use relata_designer::workspace::{new_state, Workspace};
 
@@ -53,6 +56,16 @@ enum Command {
         /// The workspace folder.
         #[arg(default_value = ".")]
         dir: PathBuf,
+    },
+    /// Run the workspace's model on its offline sandbox, with sample data,
+    /// and serve the generated UI on localhost.
+    Preview {
+        /// The workspace folder.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8090")]
+        addr: std::net::SocketAddr,
     },
     /// Promote the workspace to the live runtime.
     Promote {
@@ -121,6 +134,29 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 Err(PromoteError::Invalid(errors)) => anyhow::bail!("{errors}"),
                 Err(e) => return Err(e.into()),
             }
+        }
+        Command::Preview { dir, addr } => {
+            let ws = Workspace::open(&dir)?;
+            let sandbox = open_sandbox(&ws).await?;
+            match sandbox.applied.release {
+                Some(n) => println!("the sandbox runs the workspace's model as its release {n}"),
+                None => println!("the sandbox runs the workspace's model already"),
+            }
+            if let Some(report) = &sandbox.sample {
+                println!("sample data: {} records", report.rows);
+            }
+            let server = Server::bind(sandbox.engine.clone(), addr).await?;
+            let bound = server.local_addr().unwrap_or(addr);
+            if let Some(FirstAdmin {
+                username,
+                generated_password: Some(password),
+            }) = &sandbox.first_admin
+            {
+                println!("sign in to the sandbox as {username} with the password {password} (shown once)");
+            }
+            println!("preview on http://{bound}/app (Ctrl-C to stop)");
+            server.run(app::shutdown_signal()).await?;
+            sandbox.engine.databases().close().await;
         }
         Command::Promote {
             dir,

@@ -1,0 +1,81 @@
+//! The designer's workspace and its offline sandbox: a workspace made from
+//! the stock package previews with sample data; a change in the workspace
+//! reaches the sandbox as its next release with the sample data kept; a
+//! broken package is refused with file and path, the sandbox left as it was.
+//! (The sandbox is SQLite by design: it lives inside the workspace folder.)
+
+use anyhow::{ensure, Context, Result};
+use relata::engine::ListParams;
+use relata::model::read_package;
+use relata_designer::preview::{open_sandbox, PreviewError};
+use relata_designer::promote::{changes, PromoteError};
+use relata_designer::workspace::{new_state, Workspace};
+use relata_tests::stock_metadata;
+
+async fn contacts(engine: &relata::engine::Engine) -> Result<usize> {
+    let page = engine
+        .list("contact", &ListParams::new(vec![("limit".into(), "500".into())]), false)
+        .await?;
+    Ok(page.data.len())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_workspace_previews_its_changes_on_sample_data() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let stock = read_package(&stock_metadata(), None)?;
+    Workspace::create(dir.path(), &stock, new_state(None, None))?;
+    let ws = Workspace::open(dir.path())?;
+    ensure!(changes(&ws)? == Default::default(), "a new workspace has no changes");
+
+    let first = open_sandbox(&ws).await?;
+    ensure!(first.applied.release == Some(1), "{:?}", first.applied.release);
+    ensure!(first.sample.is_some(), "sample data on first preview");
+    let before = contacts(&first.engine).await?;
+    ensure!(before > 0, "the sandbox has contacts");
+    ensure!(
+        first
+            .first_admin
+            .as_ref()
+            .and_then(|a| a.generated_password.as_ref())
+            .is_some(),
+        "the sandbox's administrator gets a generated password"
+    );
+    first.engine.databases().close().await;
+
+    // The analyst adds a field to the contact: the next preview runs it.
+    let contact = ws.metadata_dir().join("marketing/contact.yaml");
+    let text = std::fs::read_to_string(&contact)?;
+    let added = text.replacen(
+        "fields:\n",
+        "fields:\n  - { name: nickname, type: text, max_length: 40, label: { en: Nickname, zh-CN: 昵称 } }\n",
+        1,
+    );
+    ensure!(added != text, "the contact has a fields: list");
+    std::fs::write(&contact, added)?;
+    let c = changes(&ws)?;
+    ensure!(c.changed == ["marketing/contact.yaml"], "{c:?}");
+
+    let second = open_sandbox(&ws).await?;
+    ensure!(second.applied.release == Some(2), "{:?}", second.applied.release);
+    ensure!(second.sample.is_none(), "sample data is loaded once");
+    ensure!(contacts(&second.engine).await? == before, "the sample data is kept");
+    let model = second.engine.model();
+    let e = model.entity("contact").context("contact")?;
+    ensure!(e.field("nickname").is_some(), "the new field is live in the sandbox");
+    second.engine.databases().close().await;
+
+    // A broken file: every error with its file and path; nothing applied.
+    std::fs::write(
+        ws.metadata_dir().join("marketing/broken.yaml"),
+        "version: 1\nkind: entity\nname: broken\n",
+    )?;
+    match open_sandbox(&ws).await {
+        Err(PreviewError::Package(PromoteError::Invalid(errors))) => {
+            let text = errors.to_string();
+            ensure!(text.contains("marketing/broken.yaml"), "{text}");
+        }
+        Err(other) => anyhow::bail!("expected metadata errors, got {other}"),
+        Ok(_) => anyhow::bail!("a broken package was previewed"),
+    }
+    Ok(())
+}
