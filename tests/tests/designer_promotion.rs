@@ -1,0 +1,154 @@
+//! The designer's promotion loop against a live runtime, on both backends:
+//! pull the live release into a workspace, add an entity, promote it (the
+//! live API serves it at once); a promotion based on an outdated release
+//! merges changes to different files, and refuses conflicting ones with
+//! nothing changed on the live system.
+
+use anyhow::{ensure, Context, Result};
+use relata::engine::ApplyRequest;
+use relata::model::SourceFile;
+use relata_designer::client::AdminClient;
+use relata_designer::promote::{promote, pull, PromoteError};
+use relata_tests::{on_both_backends, stock_metadata, TestApp, TestBackend};
+use reqwest::StatusCode;
+use serde_json::json;
+
+const SURVEY: &str = "version: 1
+kind: entity
+name: site_survey
+label: { en: Site survey, zh-CN: 现场勘察 }
+plural_label: { en: Site surveys, zh-CN: 现场勘察 }
+display_field: title
+fields:
+  - { name: title, type: text, required: true, label: { en: Title, zh-CN: 标题 } }
+  - { name: company, type: reference, target: company, label: { en: Company, zh-CN: 公司 } }
+  - { name: surveyed_on, type: date, label: { en: Surveyed on, zh-CN: 勘察日期 } }
+";
+
+/// Applies `files` on the live runtime directly, as another admin would.
+async fn promote_elsewhere(app: &TestApp, files: Vec<SourceFile>) -> Result<i64> {
+    let out = app
+        .engine
+        .apply(ApplyRequest {
+            files,
+            author: "someone else".into(),
+            comment: "a change made meanwhile".into(),
+            plan_only: false,
+        })
+        .await?;
+    out.release.context("a new release")
+}
+
+fn edit(files: &mut [SourceFile], path: &str, from: &str, to: &str) -> Result<()> {
+    let f = files.iter_mut().find(|f| f.path == path).with_context(|| format!("no {path}"))?;
+    ensure!(f.text.contains(from), "{path} has no `{from}`");
+    f.text = f.text.replacen(from, to, 1);
+    Ok(())
+}
+
+async fn pull_add_promote_merge(backend: TestBackend) -> Result<()> {
+    let Some(app) = TestApp::spawn(backend, Some(&stock_metadata())).await? else {
+        return Ok(());
+    };
+    let token = app.token.clone().context("the test app's token")?;
+    let client = AdminClient::new(&app.base, &token);
+    let dir = tempfile::tempdir()?;
+    let mut ws = pull(dir.path(), &client).await?;
+    ensure!(ws.state.base_release == Some(1), "{:?}", ws.state);
+
+    // A new entity, promoted: the live API serves it at once.
+    std::fs::write(ws.metadata_dir().join("service/site_survey.yaml"), SURVEY)?;
+    let done = promote(&mut ws, &client, "site surveys", &[]).await?;
+    ensure!(done.release == Some(2), "{:?}", done.release);
+    ensure!(ws.state.base_release == Some(2), "the workspace's base follows");
+    let made = app
+        .post("/api/v1/records/site_survey", &json!({"title": "Roof of building B"}))
+        .await?;
+    ensure!(made.status == StatusCode::CREATED, "{}", made.body);
+
+    // Someone else adds an industry on the live system; here a field is
+    // added to the contact. Different files: the promotion merges them.
+    let mut theirs = client.release_files(2).await?;
+    edit(
+        &mut theirs,
+        "common/industry.yaml",
+        "values:\n",
+        "values:\n  - { code: aerospace, label: { en: Aerospace, zh-CN: 航空航天 } }\n",
+    )?;
+    ensure!(promote_elsewhere(&app, theirs.clone()).await? == 3);
+    let contact = ws.metadata_dir().join("marketing/contact.yaml");
+    let text = std::fs::read_to_string(&contact)?;
+    std::fs::write(
+        &contact,
+        text.replacen(
+            "fields:\n",
+            "fields:\n  - { name: nickname, type: text, label: { en: Nickname, zh-CN: 昵称 } }\n",
+            1,
+        ),
+    )?;
+    let merged = promote(&mut ws, &client, "contact nickname", &[]).await?;
+    ensure!(merged.release == Some(4), "{:?}", merged.release);
+    ensure!(merged.merged_from_live == ["common/industry.yaml"], "{:?}", merged.merged_from_live);
+    let live = app.engine.model();
+    ensure!(live.entity("contact").and_then(|e| e.field("nickname")).is_some(), "ours is live");
+    let industry = app
+        .post("/api/v1/records/company", &json!({"name": "Sky Works", "industry": "aerospace"}))
+        .await?;
+    ensure!(industry.status == StatusCode::CREATED, "theirs is live too: {}", industry.body);
+    let here = std::fs::read_to_string(ws.metadata_dir().join("common/industry.yaml"))?;
+    ensure!(here.contains("aerospace"), "the workspace holds the merged package");
+
+    // Both sides change the industry list differently: a conflict, shown
+    // by path, and nothing reaches the live system.
+    let mut theirs = client.release_files(4).await?;
+    edit(&mut theirs, "common/industry.yaml", "Aerospace", "Aerospace and defence")?;
+    ensure!(promote_elsewhere(&app, theirs).await? == 5);
+    let industry = ws.metadata_dir().join("common/industry.yaml");
+    let text = std::fs::read_to_string(&industry)?;
+    std::fs::write(&industry, text.replacen("Aerospace", "Aviation", 1))?;
+    match promote(&mut ws, &client, "aviation", &[]).await {
+        Err(PromoteError::Conflicts(c)) => {
+            ensure!(c.len() == 1 && c[0].path == "common/industry.yaml", "{c:?}");
+            ensure!(c[0].theirs.as_deref().is_some_and(|t| t.contains("Aerospace and defence")));
+            ensure!(c[0].mine.as_deref().is_some_and(|t| t.contains("Aviation")));
+        }
+        other => anyhow::bail!("expected a conflict, got {other:?}"),
+    }
+    ensure!(app.engine.model().release == 5, "nothing was promoted");
+    ensure!(ws.state.base_release == Some(4), "the base stays until the conflict is resolved");
+    Ok(())
+}
+
+/// A bad package never leaves the workspace; a wrong token is refused.
+async fn refusals(backend: TestBackend) -> Result<()> {
+    let Some(app) = TestApp::spawn(backend, Some(&stock_metadata())).await? else {
+        return Ok(());
+    };
+    let token = app.token.clone().context("token")?;
+    let client = AdminClient::new(&app.base, &token);
+    let dir = tempfile::tempdir()?;
+    let mut ws = pull(dir.path(), &client).await?;
+    std::fs::write(
+        ws.metadata_dir().join("service/site_survey.yaml"),
+        SURVEY.replace("target: company", "target: no_such_entity"),
+    )?;
+    match promote(&mut ws, &client, "broken", &[]).await {
+        Err(PromoteError::Invalid(errors)) => {
+            let text = errors.to_string();
+            ensure!(text.contains("service/site_survey.yaml") && text.contains("no_such_entity"), "{text}");
+        }
+        other => anyhow::bail!("expected metadata errors, got {other:?}"),
+    }
+    ensure!(app.engine.model().release == 1, "nothing was sent");
+    let stranger = AdminClient::new(&app.base, "not-a-token");
+    let other = tempfile::tempdir()?;
+    match pull(other.path(), &stranger).await {
+        Err(PromoteError::Client(relata_designer::client::ClientError::Refused { status, .. })) => {
+            ensure!(status == StatusCode::UNAUTHORIZED, "{status}");
+        }
+        r => anyhow::bail!("expected 401, got {:?}", r.map(|w| w.state)),
+    }
+    Ok(())
+}
+
+on_both_backends!(pull_add_promote_merge, refusals);
