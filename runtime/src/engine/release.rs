@@ -182,6 +182,30 @@ fn outcome(release: Option<i64>, plan: Plan, unchanged: bool, diff: ItemDiff) ->
     }
 }
 
+/// A validated package: its model, compiled rules, items as stored and
+/// checksum.
+struct Package {
+    model: Model,
+    rules: RuleSet,
+    items: Vec<StoredItem>,
+    sum: String,
+}
+
+impl Package {
+    fn load(files: &[SourceFile]) -> Result<Package, ApplyError> {
+        let (model, items) = load_files(files)?;
+        let (_, rules) = validate_package(files)?;
+        let items = stored(&items, &model);
+        let sum = checksum(&items);
+        Ok(Package {
+            model,
+            rules,
+            items,
+            sum,
+        })
+    }
+}
+
 /// A release about to be activated.
 struct Activation<'a> {
     number: i64,
@@ -202,10 +226,12 @@ impl Engine {
     /// is written. The audit entry is written with the activation.
     #[tracing::instrument(skip_all, fields(author = %req.author, plan_only = req.plan_only))]
     pub async fn apply_as(&self, req: ApplyRequest, how: &Promotion) -> Result<ApplyOutcome, ApplyError> {
-        let (model, items) = load_files(&req.files)?;
-        let (_, rules) = validate_package(&req.files)?;
-        let items = stored(&items, &model);
-        let sum = checksum(&items);
+        let Package {
+            model,
+            rules,
+            items,
+            sum,
+        } = Package::load(&req.files)?;
         let _one_at_a_time = self.applying.lock().await;
         let current = self.model.load_full();
         if let Some(base) = how.base_release.filter(|b| *b != current.release) {
@@ -241,6 +267,32 @@ impl Engine {
             }
         }
         let parent = (current.release > 0).then_some(current.release);
+        let package = Package {
+            model,
+            rules,
+            items,
+            sum,
+        };
+        self.record_and_activate(&req, how, package, (parent, diff), old, &catalog)
+            .await
+    }
+
+    /// Records the release (pending), activates it, and marks it failed if
+    /// activating fails.
+    async fn record_and_activate(
+        &self,
+        req: &ApplyRequest,
+        how: &Promotion,
+        Package {
+            model,
+            rules,
+            items,
+            sum,
+        }: Package,
+        (parent, diff): (Option<i64>, ItemDiff),
+        old: Option<&Model>,
+        catalog: &schema::Catalog,
+    ) -> Result<ApplyOutcome, ApplyError> {
         let new = NewRelease {
             author: &req.author,
             comment: &req.comment,
@@ -260,7 +312,7 @@ impl Engine {
                 summary: diff.summary(),
             },
         };
-        match self.activate(activation, (model, rules), old, &catalog).await {
+        match self.activate(activation, (model, rules), old, catalog).await {
             Ok(plan) => {
                 tracing::info!(release = number, steps = plan.steps.len(), "release applied");
                 Ok(outcome(Some(number), plan, false, diff))
