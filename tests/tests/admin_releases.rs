@@ -9,13 +9,13 @@ use relata::engine::auth::NewUser;
 use relata::engine::Locale;
 use relata::model::read_package;
 use relata::store::Pool;
-use relata_tests::{on_both_backends, stock_metadata, Reply, TestApp, TestBackend};
+use relata_tests::{on_both_backends, stock_metadata, Reply, TestApp, TestBackend, ADMIN_PASSWORD};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 const API: &str = "/admin/api/v1";
 
-const EQUIPMENT: &str = "version: 1
+const TENDER: &str = "version: 1
 kind: entity
 name: tender
 label: { en: Tender, zh-CN: 招标 }
@@ -38,12 +38,12 @@ fn package(extra: &[(&str, &str)]) -> Result<Value> {
 }
 
 fn with_tender() -> Result<Value> {
-    package(&[("sales/tender.yaml", EQUIPMENT)])
+    package(&[("sales/tender.yaml", TENDER)])
 }
 
 /// The tender entity without its `install_date` field.
 fn tender_without_install_date() -> String {
-    EQUIPMENT
+    TENDER
         .lines()
         .filter(|l| !l.contains("install_date"))
         .map(|l| format!("{l}\n"))
@@ -157,6 +157,34 @@ async fn access_and_listing(backend: TestBackend) -> Result<()> {
     assert_eq!(company["body"]["name"], "company");
     assert!(company["source"].as_str().is_some_and(|s| s.contains("kind: entity")));
     assert!(items.iter().any(|i| i["kind"] == "script"), "scripts are items too");
+
+    // An administrator's session works too; its writes need the CSRF token.
+    let browser = app.sign_in("admin", ADMIN_PASSWORD).await?;
+    let r = browser
+        .client
+        .get(browser.url(&format!("{API}/releases")))
+        .send()
+        .await?;
+    assert_eq!(r.status(), StatusCode::OK);
+    let plan = json!({"files": package(&[])?});
+    let r = browser
+        .client
+        .post(browser.url(&format!("{API}/plan")))
+        .json(&plan)
+        .send()
+        .await?;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "no CSRF token");
+    let r = browser
+        .client
+        .post(browser.url(&format!("{API}/plan")))
+        .header("x-csrf-token", &browser.csrf)
+        .json(&plan)
+        .send()
+        .await?;
+    assert_eq!(r.status(), StatusCode::OK);
+    let body: Value = r.json().await?;
+    assert_eq!(body["unchanged"], true, "the stock package is the live release");
+    assert_eq!(body["steps"], json!([]));
 
     let missing = app.get(&format!("{API}/releases/99")).await?;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
@@ -377,6 +405,51 @@ async fn plan_promote_rollback_and_back(backend: TestBackend) -> Result<()> {
     assert_eq!(entries[1]["summary"]["items"]["removed"], json!(["entity/tender"]));
     assert_eq!(entries[4]["summary"]["items"]["added"], json!(["entity/tender"]));
     assert!(entries[0]["at"].as_str().is_some_and(|t| t.ends_with('Z')));
+
+    // A narrowing the stored data does not fit: the plan names the rows,
+    // the promotion is refused (recorded as a failed release, never
+    // active), and nothing can roll back to it.
+    let narrow = TENDER.replace(
+        "label: { en: Serial number",
+        "max_length: 2, label: { en: Serial number",
+    );
+    let files = package(&[("sales/tender.yaml", &narrow)])?;
+    let planned = app
+        .post(&format!("{API}/plan"), &json!({"files": files, "base_release": 6}))
+        .await?;
+    assert_eq!(planned.status, StatusCode::OK, "{}", planned.body);
+    let alter = planned.body["steps"]
+        .as_array()
+        .context("steps")?
+        .iter()
+        .find(|s| s["action"]["op"] == "alter_column")
+        .context("an alter step")?
+        .clone();
+    assert_eq!(
+        (alter["destructive"].as_bool(), alter["affected_rows"].as_i64()),
+        (Some(true), Some(2))
+    );
+    assert_eq!(planned.body["refusals"][0]["count"], 2);
+    let refused = app
+        .post(
+            &format!("{API}/promote"),
+            &json!({"files": files, "base_release": 6, "confirm": [alter["id"]]}),
+        )
+        .await?;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.body);
+    assert_eq!(refused.body["error"]["code"], "schema_change_refused");
+    let list = app.get(&format!("{API}/releases")).await?;
+    let newest = &list.body["releases"][0];
+    assert_eq!(
+        (newest["number"].as_i64(), newest["status"].as_str()),
+        (Some(7), Some("failed"))
+    );
+    assert_eq!(list.body["releases"][1]["active"], true);
+    let r = app.post(&format!("{API}/releases/7/rollback"), &json!({})).await?;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert_eq!(r.body["error"]["code"], "not_applied");
+    let r = app.get(&format!("/api/v1/records/tender/{unit_id}")).await?;
+    assert_eq!(r.body["serial_number"], "SN-1", "the live release is untouched");
     Ok(())
 }
 
@@ -384,8 +457,8 @@ async fn bad_package(backend: TestBackend) -> Result<()> {
     let Some(app) = TestApp::spawn(backend, Some(&stock_metadata())).await? else {
         return Ok(());
     };
-    let broken_schema = EQUIPMENT.replace("type: date", "type: money");
-    let broken_reference = EQUIPMENT
+    let broken_schema = TENDER.replace("type: date", "type: money");
+    let broken_reference = TENDER
         .replace("name: tender", "name: spare_part")
         .replace("target: company", "target: compny");
     let files = package(&[
@@ -452,7 +525,7 @@ async fn export_and_import(backend: TestBackend) -> Result<()> {
     let mut tampered = export.body.clone();
     let items = tampered["items"].as_array_mut().context("items")?;
     let item = items.iter_mut().find(|i| i["name"] == "tender").context("tender")?;
-    item["source"] = json!(EQUIPMENT.replace("Serial number", "Serial no."));
+    item["source"] = json!(TENDER.replace("Serial number", "Serial no."));
     let r = target.post(&format!("{API}/releases/import"), &tampered).await?;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
     assert_eq!(r.body["error"]["code"], "checksum_mismatch");

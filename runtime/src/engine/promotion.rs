@@ -29,6 +29,9 @@ pub enum PromotionError {
     /// No release with that number.
     #[error("no release {0}")]
     UnknownRelease(i64),
+    /// A release that was never applied (failed or pending) cannot be rolled back to.
+    #[error("release {0} was never applied ({1}); roll back to an applied release")]
+    NotApplied(i64, String),
     /// An export file that is not one, or of an unknown version.
     #[error("not a release export: {0}")]
     BadExport(String),
@@ -308,10 +311,14 @@ impl Engine {
         comment: Option<String>,
         confirm: Vec<String>,
     ) -> Result<PromoteOutcome, PromotionError> {
-        self.bm
+        let info = self
+            .bm
             .get(number)
             .await?
             .ok_or(PromotionError::UnknownRelease(number))?;
+        if info.status != "applied" {
+            return Err(PromotionError::NotApplied(number, info.status));
+        }
         let files = source_files(&self.bm.items(number).await?);
         let comment = comment.unwrap_or_else(|| format!("roll back to release {number}"));
         let how = Promotion {

@@ -181,6 +181,7 @@ impl From<PromotionError> for ApiError {
         match e {
             PromotionError::Apply(a) => ApiError::from(a),
             PromotionError::UnknownRelease(_) => ApiError::new(StatusCode::NOT_FOUND, "not_found", message),
+            PromotionError::NotApplied(..) => ApiError::new(StatusCode::CONFLICT, "not_applied", message),
             PromotionError::BadExport(_) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_export", message),
             PromotionError::Tampered(_) => {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "checksum_mismatch", message)
