@@ -53,9 +53,9 @@ fn tender_without_install_date() -> String {
 async fn release_numbers(app: &TestApp) -> Result<Vec<i64>> {
     let r = app.get(&format!("{API}/releases")).await?;
     anyhow::ensure!(r.status == StatusCode::OK, "GET /releases: {} {}", r.status, r.body);
-    r.body["releases"]
+    r.body["data"]
         .as_array()
-        .context("releases")?
+        .context("data")?
         .iter()
         .map(|r| r["number"].as_i64().context("number"))
         .collect()
@@ -132,7 +132,7 @@ async fn access_and_listing(backend: TestBackend) -> Result<()> {
 
     let list = app.get(&format!("{API}/releases")).await?;
     assert_eq!(list.status, StatusCode::OK);
-    let releases = list.body["releases"].as_array().context("releases")?;
+    let releases = list.body["data"].as_array().context("data")?;
     assert_eq!(releases.len(), 1);
     let one = &releases[0];
     assert_eq!(one["number"], 1);
@@ -234,6 +234,18 @@ async fn plan_promote_rollback_and_back(backend: TestBackend) -> Result<()> {
     assert_eq!(stale.body["error"]["code"], "stale_base");
     assert_eq!(stale.body["error"]["details"]["live_release"], 1);
     assert_eq!(stale.body["error"]["details"]["base_release"], 0);
+    let no_base = app
+        .post(
+            &format!("{API}/promote"),
+            &json!({"files": with_tender()?, "base_release": null}),
+        )
+        .await?;
+    assert_eq!(
+        no_base.status,
+        StatusCode::CONFLICT,
+        "no base means no live release: {}",
+        no_base.body
+    );
     assert_eq!(release_numbers(&app).await?, [1]);
 
     // Promote: served at once.
@@ -349,14 +361,14 @@ async fn plan_promote_rollback_and_back(backend: TestBackend) -> Result<()> {
         "data kept"
     );
     let list = app.get(&format!("{API}/releases")).await?;
-    let newest = &list.body["releases"][0];
+    let newest = &list.body["data"][0];
     assert_eq!(
         (newest["number"].as_i64(), newest["active"].as_bool()),
         (Some(5), Some(true))
     );
     assert_eq!(newest["comment"], "back to stock");
     assert_eq!(newest["parent"], 4);
-    assert_eq!(list.body["releases"][1]["active"], false);
+    assert_eq!(list.body["data"][1]["active"], false);
 
     // Promoting the entity again brings its records back.
     let six = app
@@ -377,7 +389,7 @@ async fn plan_promote_rollback_and_back(backend: TestBackend) -> Result<()> {
     // The audit trail: newest first, who, what, from -> to.
     let audit = app.get(&format!("{API}/audit")).await?;
     assert_eq!(audit.status, StatusCode::OK);
-    let entries = audit.body["entries"].as_array().context("entries")?;
+    let entries = audit.body["data"].as_array().context("data")?;
     let actions: Vec<(&str, Option<i64>, i64)> = entries
         .iter()
         .map(|e| {
@@ -439,12 +451,12 @@ async fn plan_promote_rollback_and_back(backend: TestBackend) -> Result<()> {
     assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.body);
     assert_eq!(refused.body["error"]["code"], "schema_change_refused");
     let list = app.get(&format!("{API}/releases")).await?;
-    let newest = &list.body["releases"][0];
+    let newest = &list.body["data"][0];
     assert_eq!(
         (newest["number"].as_i64(), newest["status"].as_str()),
         (Some(7), Some("failed"))
     );
-    assert_eq!(list.body["releases"][1]["active"], true);
+    assert_eq!(list.body["data"][1]["active"], true);
     let r = app.post(&format!("{API}/releases/7/rollback"), &json!({})).await?;
     assert_eq!(r.status, StatusCode::CONFLICT);
     assert_eq!(r.body["error"]["code"], "not_applied");
@@ -556,7 +568,7 @@ async fn export_and_import(backend: TestBackend) -> Result<()> {
     let created = target.create("tender", json!({"serial_number": "SN-9"})).await?;
     assert_eq!(created["serial_number"], "SN-9");
     let audit = target.get(&format!("{API}/audit")).await?;
-    let entry = &audit.body["entries"][0];
+    let entry = &audit.body["data"][0];
     assert_eq!(entry["action"], "import");
     assert_eq!(entry["actor"], "admin");
     assert_eq!(entry["to_release"], 1);

@@ -13,5 +13,5 @@ use crate::web::error::ApiError;
 /// `GET /audit`: every release change, newest first.
 pub async fn list(State(engine): State<Arc<Engine>>, _admin: Admin) -> Result<Json<Value>, ApiError> {
     let entries = engine.release_audit().await?;
-    Ok(Json(json!({ "entries": entries })))
+    Ok(Json(json!({ "data": entries })))
 }

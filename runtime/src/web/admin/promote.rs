@@ -48,7 +48,9 @@ pub struct PromoteBody {
     files: Vec<FileInput>,
     #[serde(default)]
     comment: String,
-    base_release: i64,
+    /// `null` or absent: the package was made when no release existed.
+    #[serde(default)]
+    base_release: Option<i64>,
     #[serde(default)]
     confirm: Vec<String>,
 }
@@ -74,7 +76,7 @@ pub async fn promote(
         files: files(body.files),
         author: user.username,
         comment: body.comment,
-        base_release: Some(body.base_release),
+        base_release: Some(body.base_release.unwrap_or(0)),
         confirm: body.confirm,
     };
     Ok(Json(engine.promote(req).await?))

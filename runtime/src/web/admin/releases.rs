@@ -18,7 +18,7 @@ use crate::web::extract::JsonBody;
 
 /// `GET /releases`: every release, newest first.
 pub async fn list(State(engine): State<Arc<Engine>>, _admin: Admin) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!({ "releases": engine.releases().await? })))
+    Ok(Json(json!({ "data": engine.releases().await? })))
 }
 
 /// `GET /releases/{n}`: one release with its items.
