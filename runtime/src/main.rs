@@ -1,5 +1,7 @@
 //! The `relata` command: serve, apply, validate, schema, releases.
 
+mod releases_cli;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -114,8 +116,11 @@ enum Command {
         #[arg(default_value = "./metadata/schema")]
         out: PathBuf,
     },
-    /// List the releases.
-    Releases,
+    /// List, show, roll back, export or import releases (default: list).
+    Releases {
+        #[command(subcommand)]
+        cmd: Option<releases_cli::ReleasesCmd>,
+    },
 }
 
 /// The demo sizes, as the command line names them.
@@ -265,22 +270,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("wrote {}", path.display());
             }
         }
-        Command::Releases => {
+        Command::Releases { cmd } => {
             let engine = app::open(&config).await?;
-            let active = engine.bm().active().await?;
-            for r in engine.bm().list().await? {
-                let mark = if Some(r.number) == active { "*" } else { " " };
-                println!(
-                    "{mark} {:>4}  {}  {:<8} {:<12} {}  {}",
-                    r.number,
-                    r.created_at,
-                    r.status,
-                    r.author,
-                    &r.checksum[..12.min(r.checksum.len())],
-                    r.comment
-                );
-            }
+            let result = releases_cli::run(&engine, cmd.unwrap_or(releases_cli::ReleasesCmd::List)).await;
             engine.databases().close().await;
+            result?;
         }
     }
     Ok(())

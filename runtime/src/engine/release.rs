@@ -10,8 +10,9 @@ use super::compiled::{CompileError, CompiledModel};
 use super::picklists::PicklistValues;
 use super::rules::{self, RuleSet};
 use super::Engine;
+use crate::model::diff::ItemDiff;
 use crate::model::{load_files, MetadataErrors, Model, SourceFile, SourcedItem, SCRIPTS_DIR};
-use crate::store::bm::{NewRelease, StoredItem};
+use crate::store::bm::{AuditAction, NewAudit, NewRelease, StoredItem};
 use crate::store::ed::schema::{self, Action, Plan, SchemaError, SchemaState};
 use crate::store::StoreError;
 
@@ -37,6 +38,8 @@ pub struct ApplyOutcome {
     pub plan: Plan,
     /// The package is the active release already.
     pub unchanged: bool,
+    /// The items added, removed and changed against the live release.
+    pub diff: ItemDiff,
 }
 
 /// Why a release was not applied. Nothing changed in either database.
@@ -54,6 +57,17 @@ pub enum ApplyError {
     /// A store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The package was made on a release that is no longer the live one.
+    #[error("the package is based on release {base}, but release {live} is live now")]
+    StaleBase {
+        /// The release the package was based on (0: none).
+        base: i64,
+        /// The live release (0: none).
+        live: i64,
+    },
+    /// Destructive steps were not confirmed; nothing was written.
+    #[error("{} destructive step(s) need confirmation: {}", .0.len(), .0.iter().map(|s| s.description.as_str()).collect::<Vec<_>>().join("; "))]
+    Unconfirmed(Vec<UnconfirmedStep>),
 }
 
 /// SHA-256 over the canonical items, sorted by kind and name.
@@ -75,7 +89,7 @@ pub fn checksum(items: &[StoredItem]) -> String {
 /// The items of a release as stored: one row per YAML item, and one per
 /// script (kind `script`, named by its path under `scripts/`, its text as
 /// the body), so scripts are versioned, checksummed and diffed like the rest.
-fn stored(items: &[SourcedItem], model: &Model) -> Vec<StoredItem> {
+pub(super) fn stored(items: &[SourcedItem], model: &Model) -> Vec<StoredItem> {
     let mut out: Vec<StoredItem> = items
         .iter()
         .map(|si| StoredItem {
@@ -112,41 +126,173 @@ pub fn validate_package(files: &[SourceFile]) -> Result<(Model, RuleSet), Metada
     Ok((model, rules))
 }
 
+/// What a promotion asks of the pipeline beyond [`ApplyRequest`], checked
+/// under the one-at-a-time lock before anything is written.
+#[derive(Debug, Clone)]
+pub struct Promotion {
+    /// How the release is made, for the audit trail.
+    pub action: AuditAction,
+    /// Refuse unless this release (0: none) is the active one.
+    pub base_release: Option<i64>,
+    /// The destructive steps the administrator confirmed, by id or
+    /// description; `None` asks for no confirmation (`relata apply`).
+    pub confirm: Option<Vec<String>>,
+}
+
+impl Promotion {
+    /// A plain apply: no base check, no confirmation.
+    pub fn apply() -> Self {
+        Promotion {
+            action: AuditAction::Apply,
+            base_release: None,
+            confirm: None,
+        }
+    }
+}
+
+/// A step that needs a confirmation it did not get.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct UnconfirmedStep {
+    /// The step's id ([`schema::Step::id`]).
+    pub id: String,
+    /// What it does.
+    pub description: String,
+}
+
+/// The destructive steps of `plan` that `confirmed` names neither by id nor
+/// by description.
+pub fn unconfirmed(plan: &Plan, confirmed: &[String]) -> Vec<UnconfirmedStep> {
+    plan.steps
+        .iter()
+        .filter(|s| s.safety == schema::Safety::Destructive)
+        .map(|s| UnconfirmedStep {
+            id: s.id(),
+            description: s.description.clone(),
+        })
+        .filter(|s| !confirmed.iter().any(|c| *c == s.id || *c == s.description))
+        .collect()
+}
+
+fn outcome(release: Option<i64>, plan: Plan, unchanged: bool, diff: ItemDiff) -> ApplyOutcome {
+    ApplyOutcome {
+        release,
+        plan,
+        unchanged,
+        diff,
+    }
+}
+
+/// A validated package: its model, compiled rules, items as stored and
+/// checksum.
+struct Package {
+    model: Model,
+    rules: RuleSet,
+    items: Vec<StoredItem>,
+    sum: String,
+}
+
+impl Package {
+    fn load(files: &[SourceFile]) -> Result<Package, ApplyError> {
+        let (model, items) = load_files(files)?;
+        let (_, rules) = validate_package(files)?;
+        let items = stored(&items, &model);
+        let sum = checksum(&items);
+        Ok(Package {
+            model,
+            rules,
+            items,
+            sum,
+        })
+    }
+}
+
+/// A release about to be activated.
+struct Activation<'a> {
+    number: i64,
+    sum: &'a str,
+    by: &'a str,
+    audit: NewAudit<'a>,
+}
+
 impl Engine {
     /// Validates, plans and (unless `plan_only`) applies a package as the new
     /// active release, swapping the live model without a restart.
-    #[tracing::instrument(skip(self, req), fields(author = %req.author, plan_only = req.plan_only))]
     pub async fn apply(&self, req: ApplyRequest) -> Result<ApplyOutcome, ApplyError> {
-        let (model, items) = load_files(&req.files)?;
-        let (_, rules) = validate_package(&req.files)?;
-        let items = stored(&items, &model);
-        let sum = checksum(&items);
+        self.apply_as(req, &Promotion::apply()).await
+    }
+
+    /// [`Engine::apply`] with a promotion's conditions: the base release
+    /// must be the live one and every destructive step confirmed, or nothing
+    /// is written. The audit entry is written with the activation.
+    #[tracing::instrument(skip_all, fields(author = %req.author, plan_only = req.plan_only))]
+    pub async fn apply_as(&self, req: ApplyRequest, how: &Promotion) -> Result<ApplyOutcome, ApplyError> {
+        let Package {
+            model,
+            rules,
+            items,
+            sum,
+        } = Package::load(&req.files)?;
         let _one_at_a_time = self.applying.lock().await;
         let current = self.model.load_full();
+        if let Some(base) = how.base_release.filter(|b| *b != current.release) {
+            return Err(ApplyError::StaleBase {
+                base,
+                live: current.release,
+            });
+        }
         let old = (current.release > 0).then_some(&current.model);
         let catalog = schema::read_catalog(&self.dbs.ed).await?;
+        let live_items = match current.release {
+            0 => Vec::new(),
+            n => self.bm.items(n).await?,
+        };
+        let diff = super::promotion::diff_stored(&live_items, &items);
+        let next = self.bm.next_number().await?;
         if req.plan_only {
-            let next = self.bm.list().await?.first().map_or(1, |r| r.number + 1);
             let plan = schema::plan(old, &model, &catalog, next);
             let stored = self.picklist_store.all().await?;
             schema::check_data(&self.dbs.ed, &plan, &model, &stored).await?;
-            return Ok(ApplyOutcome {
-                release: None,
-                plan,
-                unchanged: sum == current.checksum,
-            });
+            return Ok(outcome(None, plan, sum == current.checksum, diff));
         }
         if sum == current.checksum {
             let plan = schema::plan(old, &model, &catalog, current.release);
             if plan.steps.is_empty() {
-                return Ok(ApplyOutcome {
-                    release: None,
-                    plan,
-                    unchanged: true,
-                });
+                return Ok(outcome(None, plan, true, diff));
+            }
+        }
+        if let Some(confirmed) = &how.confirm {
+            let missing = unconfirmed(&schema::plan(old, &model, &catalog, next), confirmed);
+            if !missing.is_empty() {
+                return Err(ApplyError::Unconfirmed(missing));
             }
         }
         let parent = (current.release > 0).then_some(current.release);
+        let package = Package {
+            model,
+            rules,
+            items,
+            sum,
+        };
+        self.record_and_activate(&req, how, package, (parent, diff), old, &catalog)
+            .await
+    }
+
+    /// Records the release (pending), activates it, and marks it failed if
+    /// activating fails.
+    async fn record_and_activate(
+        &self,
+        req: &ApplyRequest,
+        how: &Promotion,
+        Package {
+            model,
+            rules,
+            items,
+            sum,
+        }: Package,
+        (parent, diff): (Option<i64>, ItemDiff),
+        old: Option<&Model>,
+        catalog: &schema::Catalog,
+    ) -> Result<ApplyOutcome, ApplyError> {
         let new = NewRelease {
             author: &req.author,
             comment: &req.comment,
@@ -155,17 +301,21 @@ impl Engine {
             items: &items,
         };
         let number = self.bm.insert_pending(&new).await?;
-        match self
-            .activate(number, &sum, &req.author, (model, rules), old, &catalog)
-            .await
-        {
+        let activation = Activation {
+            number,
+            sum: &sum,
+            by: &req.author,
+            audit: NewAudit {
+                action: how.action,
+                from_release: parent,
+                comment: &req.comment,
+                summary: diff.summary(),
+            },
+        };
+        match self.activate(activation, (model, rules), old, catalog).await {
             Ok(plan) => {
                 tracing::info!(release = number, steps = plan.steps.len(), "release applied");
-                Ok(ApplyOutcome {
-                    release: Some(number),
-                    plan,
-                    unchanged: false,
-                })
+                Ok(outcome(Some(number), plan, false, diff))
             }
             Err(e) => {
                 tracing::warn!(release = number, error = %e, "release refused");
@@ -177,20 +327,18 @@ impl Engine {
 
     async fn activate(
         &self,
-        number: i64,
-        sum: &str,
-        by: &str,
+        a: Activation<'_>,
         (model, rules): (Model, RuleSet),
         old: Option<&Model>,
         catalog: &schema::Catalog,
     ) -> Result<Plan, ApplyError> {
-        let plan = schema::plan(old, &model, catalog, number);
+        let plan = schema::plan(old, &model, catalog, a.number);
         let stored = self.picklist_store.all().await?;
         schema::check_data(&self.dbs.ed, &plan, &model, &stored).await?;
-        let compiled = CompiledModel::compile(model, number, sum.to_owned(), self.dbs.backend(), rules)?;
+        let compiled = CompiledModel::compile(model, a.number, a.sum.to_owned(), self.dbs.backend(), rules)?;
         let state = SchemaState {
-            release: number,
-            checksum: sum.to_owned(),
+            release: a.number,
+            checksum: a.sum.to_owned(),
         };
         // Requests in flight finish on the old model; new ones wait the few
         // milliseconds the DDL takes and then see the new one.
@@ -205,7 +353,7 @@ impl Engine {
         self.merge_picklist_defaults(&compiled.model).await?;
         let rows = self.picklist_store.all().await?;
         let lists = PicklistValues::build(&compiled.model, &rows);
-        self.bm.activate(number, by).await?;
+        self.bm.activate_audited(a.number, a.by, Some(&a.audit)).await?;
         self.model.store(Arc::new(compiled));
         self.picklists.store(Arc::new(lists));
         Ok(plan)

@@ -6,6 +6,7 @@
 mod check;
 pub mod demo;
 mod demo_check;
+pub mod diff;
 mod error;
 mod ident;
 mod items;
@@ -38,12 +39,37 @@ pub fn load_dir(dir: &std::path::Path) -> Result<(Model, Vec<SourcedItem>), Meta
 pub fn load_files(files: &[SourceFile]) -> Result<(Model, Vec<SourcedItem>), MetadataErrors> {
     let (scripts, yaml): (Vec<&SourceFile>, Vec<&SourceFile>) =
         files.iter().partition(|f| script_name(&f.path).is_some());
-    let yaml: Vec<SourceFile> = yaml.into_iter().cloned().collect();
-    let items = parse_files(&yaml)?;
-    let scripts = scripts
+    let scripts: indexmap::IndexMap<String, String> = scripts
         .into_iter()
         .filter_map(|f| Some((script_name(&f.path)?.to_owned(), f.text.clone())))
         .collect();
-    let model = Model::build_with_scripts(&items, scripts)?;
-    Ok((model, items))
+    let mut items = Vec::with_capacity(yaml.len());
+    let mut errors = Vec::new();
+    let mut unparsed_names = Vec::new();
+    for file in yaml {
+        match parse_file(file) {
+            Ok(item) => items.push(item),
+            Err(mut errs) => {
+                errors.append(&mut errs);
+                unparsed_names.extend(declared_name(file));
+            }
+        }
+    }
+    match Model::build_with_scripts(&items, scripts) {
+        Ok(model) if errors.is_empty() => Ok((model, items)),
+        Ok(_) => Err(MetadataErrors(errors)),
+        // The cross references of the files that parsed, so one round shows
+        // every error; but not those to items of files that did not parse.
+        Err(more) => {
+            let named = |e: &MetadataError| unparsed_names.iter().any(|n| e.message.contains(&format!("`{n}`")));
+            errors.extend(more.0.into_iter().filter(|e| !named(e)));
+            Err(MetadataErrors(errors))
+        }
+    }
+}
+
+/// The `name:` a file declares, read leniently from a file that did not parse.
+fn declared_name(file: &SourceFile) -> Option<String> {
+    let value: serde_json::Value = serde_yaml_ng::from_str(&file.text).ok()?;
+    value.get("name")?.as_str().map(str::to_owned)
 }

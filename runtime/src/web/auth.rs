@@ -105,7 +105,7 @@ fn area_of(path: &str) -> Area {
         path.strip_prefix(prefix)
             .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
     };
-    if under("/api") {
+    if under("/api") || under(super::admin::PREFIX) {
         Area::Api
     } else if path == SIGN_IN_PATH || (path.starts_with(ASSETS_PREFIX) && !path.contains("/..")) {
         Area::Public
@@ -767,6 +767,8 @@ mod tests {
     fn areas() {
         assert_eq!(area_of("/api/v1/records/contact"), Area::Api);
         assert_eq!(area_of("/api"), Area::Api);
+        assert_eq!(area_of("/admin/api/v1/releases"), Area::Api);
+        assert_eq!(area_of("/admin"), Area::App);
         assert_eq!(area_of("/apix"), Area::Public);
         assert_eq!(area_of("/app"), Area::App);
         assert_eq!(area_of("/app/contacts"), Area::App);

@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 
-use crate::engine::{ApplyError, AuthError, EngineError, PicklistError, RuleError};
+use crate::engine::{ApplyError, AuthError, EngineError, PicklistError, PromotionError, RuleError};
 use crate::store::ed::schema::SchemaError;
 
 /// An error on its way to the client.
@@ -156,7 +156,37 @@ impl From<ApplyError> for ApiError {
             ApplyError::Schema(s @ SchemaError::LockTimeout { .. }) => {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "schema_locked", s.to_string())
             }
+            ApplyError::StaleBase { base, live } => {
+                let message = ApplyError::StaleBase { base, live }.to_string();
+                ApiError::new(StatusCode::CONFLICT, "stale_base", message)
+                    .with_details(json!({ "base_release": base, "live_release": live }))
+            }
+            ApplyError::Unconfirmed(steps) => ApiError::new(
+                StatusCode::CONFLICT,
+                "confirmation_required",
+                format!(
+                    "{} destructive step(s) must be confirmed by id or description in `confirm`",
+                    steps.len()
+                ),
+            )
+            .with_details(serde_json::to_value(steps).unwrap_or_default()),
             other => ApiError::internal(&other),
+        }
+    }
+}
+
+impl From<PromotionError> for ApiError {
+    fn from(e: PromotionError) -> Self {
+        let message = e.to_string();
+        match e {
+            PromotionError::Apply(a) => ApiError::from(a),
+            PromotionError::UnknownRelease(_) => ApiError::new(StatusCode::NOT_FOUND, "not_found", message),
+            PromotionError::NotApplied(..) => ApiError::new(StatusCode::CONFLICT, "not_applied", message),
+            PromotionError::BadExport(_) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_export", message),
+            PromotionError::Tampered(_) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "checksum_mismatch", message)
+            }
+            PromotionError::Store(s) => ApiError::internal(&s),
         }
     }
 }

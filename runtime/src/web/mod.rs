@@ -1,6 +1,7 @@
 //! The HTTP edge: routes, extractors and the one error mapping. Handlers stay
 //! thin; everything they do is an [`crate::engine::Engine`] call.
 
+pub mod admin;
 pub mod attachments;
 pub mod auth;
 pub mod error;
@@ -80,6 +81,7 @@ pub fn router_with(engine: Arc<Engine>, options: WebOptions) -> Router {
         .with_state(auth_state.clone());
     Router::new()
         .nest("/api/v1", records)
+        .nest(admin::PREFIX, admin::routes())
         .nest("/app", ui::routes(upload_limit))
         .merge(ui::assets())
         .merge(sign_in)

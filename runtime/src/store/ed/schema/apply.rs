@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use sea_query::{Alias, OnConflict, PostgresQueryBuilder, Query, SqliteQueryBuilder};
 use sea_query_binder::SqlxBinder;
-use sqlx::{Connection, PgConnection, SqliteConnection};
+use sqlx::{Connection, Executor, PgConnection, SqliteConnection};
 use time::OffsetDateTime;
 
 use super::ddl::{self, pg};
@@ -60,14 +60,18 @@ pub(super) fn field_of<'m>(new: &'m Model, table: &str, column: &str) -> Result<
         .ok_or_else(|| SchemaError::Mismatch(format!("no field `{table}.{column}`")))
 }
 
+// `Executor::execute` with a plain `&str` runs it unprepared, as several
+// statements if need be (like `raw_sql`), and its boxed future is `Send`, so
+// a promotion can run inside a request handler (`raw_sql`'s future is not
+// provably `Send` there).
 async fn exec_pg(conn: &mut PgConnection, sql: &str) -> Result<(), sqlx::Error> {
     tracing::debug!(sql, "schema");
-    sqlx::raw_sql(sql).execute(conn).await.map(|_| ())
+    Executor::execute(conn, sql).await.map(|_| ())
 }
 
 pub(super) async fn exec_sqlite(conn: &mut SqliteConnection, sql: &str) -> Result<(), sqlx::Error> {
     tracing::debug!(sql, "schema");
-    sqlx::raw_sql(sql).execute(conn).await.map(|_| ())
+    Executor::execute(conn, sql).await.map(|_| ())
 }
 
 fn is_lock_timeout(e: &SchemaError) -> bool {
@@ -218,6 +222,24 @@ async fn pg_step(conn: &mut PgConnection, action: &Action, new: &Model) -> Resul
                 exec_pg(conn, &pg::rename_constraint(archived, &pkey, &renamed)).await?;
             }
         }
+        Action::RestoreTable { table, archived } => {
+            let pkey: Option<String> = sqlx::query_scalar(
+                "SELECT conname::text FROM pg_constraint WHERE conrelid = to_regclass($1) AND contype = 'p'",
+            )
+            .bind(q(archived))
+            .fetch_optional(&mut *conn)
+            .await?;
+            exec_pg(conn, &ddl::rename_table(b, archived, table)).await?;
+            let renamed = fit(format!("{table}_pkey"));
+            if let Some(pkey) = pkey.filter(|p| *p != renamed) {
+                exec_pg(conn, &pg::rename_constraint(table, &pkey, &renamed)).await?;
+            }
+        }
+        Action::RestoreColumn {
+            table,
+            column,
+            archived,
+        } => exec_pg(conn, &ddl::rename_column(b, table, archived, column)).await?,
         Action::AddForeignKey { table, column } => {
             let f = field_of(new, table, column)?;
             let shape = super::Shape::of(f);

@@ -1,7 +1,7 @@
 //! The data checks of a plan: the only reads of record data the schema
 //! builder makes.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use sea_query::{Alias, Expr, Order, PostgresQueryBuilder, Query, SelectStatement, SimpleExpr, SqliteQueryBuilder};
 use sea_query_binder::SqlxBinder;
@@ -11,7 +11,7 @@ use sqlx::Row;
 use super::plan::{Action, IndexSpec, Plan};
 use super::shape::{bad_value, Check, Shape};
 use super::{q, Refusal, SchemaError};
-use crate::model::Model;
+use crate::model::{FieldType, Model};
 use crate::store::ed::picklists::PicklistRow;
 use crate::store::Pool;
 
@@ -51,6 +51,7 @@ pub async fn check_data(pool: &Pool, plan: &Plan, new: &Model, stored: &[Picklis
             _ => None,
         })
         .collect();
+    let restored = Restored::of(plan);
     let mut refusals = Vec::new();
     for step in &plan.steps {
         match &step.action {
@@ -89,8 +90,9 @@ pub async fn check_data(pool: &Pool, plan: &Plan, new: &Model, stored: &[Picklis
                     .iter()
                     .map(String::as_str)
                     .filter(|c| !added.contains(&(table.as_str(), *c)))
+                    .map(|c| restored.column(table, c))
                     .collect();
-                let (count, examples) = duplicates(pool, table, &existing).await?;
+                let (count, examples) = duplicates(pool, restored.table(table), &existing).await?;
                 if count > 0 {
                     refusals.push(duplicate_refusal(table, index, count, examples));
                 }
@@ -98,11 +100,140 @@ pub async fn check_data(pool: &Pool, plan: &Plan, new: &Model, stored: &[Picklis
             _ => {}
         }
     }
+    refusals.extend(dangling(pool, plan, new, &restored, &added).await?);
     if refusals.is_empty() {
         Ok(())
     } else {
         Err(SchemaError::Refused(refusals))
     }
+}
+
+/// Restored reference values whose record was purged while they were
+/// archived: the foreign key cannot hold them, so the plan is refused,
+/// naming them (nothing is cleared behind the administrator's back).
+async fn dangling(
+    pool: &Pool,
+    plan: &Plan,
+    new: &Model,
+    restored: &Restored<'_>,
+    added: &HashSet<(&str, &str)>,
+) -> Result<Vec<Refusal>, SchemaError> {
+    let mut out = Vec::new();
+    for step in &plan.steps {
+        let (table, only) = match &step.action {
+            Action::RestoreTable { table, .. } => (table.as_str(), None),
+            Action::RestoreColumn { table, column, .. } => (table.as_str(), Some(column.as_str())),
+            _ => continue,
+        };
+        let Some(e) = new.entities.get(table) else { continue };
+        let refs = e.fields.iter().filter(|f| {
+            f.field_type == FieldType::Reference
+                && only.is_none_or(|c| c == f.name)
+                && !added.contains(&(table, f.name.as_str()))
+        });
+        for f in refs {
+            let Some(target) = f.target.as_deref() else { continue };
+            let (source, column) = (restored.table(table), restored.column(table, &f.name));
+            let bad = format!(
+                "{c} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {t} r WHERE r.id = {s}.{c})",
+                c = q(column),
+                t = q(restored.table(target)),
+                s = q(source)
+            );
+            let (count, examples) = offending(pool, source, column, &bad).await?;
+            if count > 0 {
+                out.push(Refusal {
+                    entity: table.to_owned(),
+                    field: Some(f.name.clone()),
+                    reason: format!(
+                        "{count} restored value(s) point to {target} records purged since they were archived; \
+                         clear them in {source}.{column} to restore the data"
+                    ),
+                    count,
+                    examples,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The names the data of restored tables and columns still has while the
+/// plan is checked (before it runs, they are archived).
+struct Restored<'p> {
+    tables: HashMap<&'p str, &'p str>,
+    columns: HashMap<(&'p str, &'p str), &'p str>,
+}
+
+impl<'p> Restored<'p> {
+    fn of(plan: &'p Plan) -> Self {
+        let mut r = Restored {
+            tables: HashMap::new(),
+            columns: HashMap::new(),
+        };
+        for s in &plan.steps {
+            match &s.action {
+                Action::RestoreTable { table, archived } => {
+                    r.tables.insert(table, archived);
+                }
+                Action::RestoreColumn {
+                    table,
+                    column,
+                    archived,
+                } => {
+                    r.columns.insert((table, column), archived);
+                }
+                _ => {}
+            }
+        }
+        r
+    }
+
+    /// Where `table`'s rows are now.
+    fn table<'a>(&self, table: &'a str) -> &'a str
+    where
+        'p: 'a,
+    {
+        self.tables.get(table).copied().unwrap_or(table)
+    }
+
+    /// Where the values of `table.column` are now.
+    fn column<'a>(&self, table: &'a str, column: &'a str) -> &'a str
+    where
+        'p: 'a,
+    {
+        self.columns.get(&(table, column)).copied().unwrap_or(column)
+    }
+}
+
+/// The rows each step of `plan` touches in a way an administrator must
+/// weigh, in step order: the rows of a table to archive, the stored values
+/// of a column to archive; `None` for every other step (their data checks
+/// are [`check_data`]'s refusals).
+pub async fn affected_rows(pool: &Pool, plan: &Plan) -> Result<Vec<Option<i64>>, SchemaError> {
+    let mut out = Vec::with_capacity(plan.steps.len());
+    for step in &plan.steps {
+        let count = match &step.action {
+            Action::ArchiveTable { table, .. } => {
+                let stmt = Query::select()
+                    .expr(Expr::cust("count(*)"))
+                    .from(Alias::new(table.as_str()))
+                    .to_owned();
+                Some(fetch_count(pool, &stmt).await?)
+            }
+            Action::ArchiveColumn { table, column, .. } => {
+                let stmt = Query::select()
+                    .expr(Expr::cust("count(*)"))
+                    .from(Alias::new(table.as_str()))
+                    .and_where(Expr::col(Alias::new(column.as_str())).is_not_null())
+                    .to_owned();
+                Some(fetch_count(pool, &stmt).await?)
+            }
+            _ => None,
+        };
+        out.push(count);
+    }
+    Ok(out)
 }
 
 fn duplicate_refusal(table: &str, index: &IndexSpec, count: i64, examples: Vec<Json>) -> Refusal {

@@ -24,6 +24,7 @@ mod catalog;
 mod check;
 mod ddl;
 mod plan;
+mod restore;
 pub(crate) mod search;
 mod shape;
 mod sqlite;
@@ -37,7 +38,7 @@ use sha2::{Digest, Sha256};
 
 pub use apply::apply;
 pub use catalog::{read_catalog, Catalog, ColumnInfo, ForeignKeyInfo, IndexInfo, TableInfo};
-pub use check::check_data;
+pub use check::{affected_rows, check_data};
 pub use plan::{plan, Action, IndexSpec, Plan, Safety, Step};
 pub use shape::{Check, Shape};
 

@@ -3,10 +3,11 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use super::catalog::{Catalog, TableInfo};
+use super::restore;
 use super::shape::{value_checks, Check, Shape};
 pub use super::step::{Action, IndexSpec, Plan, Safety, Step};
 use super::{archive_name, folded_index_name, index_name, is_managed_index, search};
-use crate::model::{EntityDef, FieldType, Model, OnDelete};
+use crate::model::{EntityDef, FieldDef, FieldType, Model, OnDelete};
 use crate::store::Backend;
 
 /// The indexes an entity's table has: one per reference field, the declared
@@ -69,7 +70,8 @@ pub fn plan(old: Option<&Model>, new: &Model, catalog: &Catalog, release: i64) -
     }
     p.create_tables(new);
     for e in new.entities.values() {
-        if let Some(info) = catalog.table(&e.name) {
+        let info = catalog.table(&e.name).or_else(|| p.restored.get(&e.name).copied());
+        if let Some(info) = info {
             p.existing_table(old.entities.get(&e.name), e, info);
         }
     }
@@ -84,6 +86,8 @@ struct Planner<'a> {
     release: i64,
     /// Table names taken or about to be.
     taken: BTreeSet<String>,
+    /// Entities whose archived table is renamed back, with that table.
+    restored: HashMap<String, &'a TableInfo>,
     drops: Vec<Step>,
     creates: Vec<Step>,
     columns: Vec<Step>,
@@ -101,6 +105,7 @@ impl<'a> Planner<'a> {
             backend: catalog.backend,
             release,
             taken: catalog.names.clone(),
+            restored: HashMap::new(),
             drops: Vec::new(),
             creates: Vec::new(),
             columns: Vec::new(),
@@ -147,6 +152,7 @@ impl<'a> Planner<'a> {
             .entities
             .values()
             .filter(|e| self.catalog.table(&e.name).is_none())
+            .filter(|e| !self.restore_table(e))
             .collect();
         for e in &pending {
             self.taken.insert(e.name.clone());
@@ -199,6 +205,29 @@ impl<'a> Planner<'a> {
         }
     }
 
+    /// Plans renaming the newest fitting archive of `e`'s table back, if
+    /// there is one; the table is then planned like an existing one.
+    fn restore_table(&mut self, e: &EntityDef) -> bool {
+        let catalog = self.catalog;
+        let Some((archived, info)) = restore::archived_table(catalog, e) else {
+            return false;
+        };
+        self.taken.insert(e.name.clone());
+        self.restored.insert(e.name.clone(), info);
+        self.creates.push(Self::step(
+            Safety::Safe,
+            format!(
+                "restore table {} from {archived} (entity back; its records return)",
+                e.name
+            ),
+            Action::RestoreTable {
+                table: e.name.clone(),
+                archived: archived.to_owned(),
+            },
+        ));
+        true
+    }
+
     fn add_foreign_key(&mut self, table: &str, column: &str, e: &EntityDef) {
         let Some(f) = e.fields.iter().find(|f| f.name == column) else {
             return;
@@ -221,6 +250,12 @@ impl<'a> Planner<'a> {
         let mut added: HashMap<&str, bool> = HashMap::new();
         for f in &e.fields {
             let to = Shape::of(f);
+            if info.column(&f.name).is_none() {
+                if let Some(archived) = restore::archived_column(info, f, self.backend) {
+                    self.restore_column(table, f, archived, e);
+                    continue;
+                }
+            }
             let Some(_column) = info.column(&f.name) else {
                 let not_null = f.required && f.default.is_some();
                 added.insert(f.name.as_str(), not_null);
@@ -340,9 +375,9 @@ impl<'a> Planner<'a> {
                 Action::AlterColumn { table, column, .. } if *table == e.name => {
                     self.backend == Backend::Sqlite || had.as_ref().is_some_and(|h| h.contains(column))
                 }
-                Action::ArchiveColumn { table, .. } | Action::AddForeignKey { table, .. } => {
-                    self.backend == Backend::Sqlite && *table == e.name
-                }
+                Action::ArchiveColumn { table, .. }
+                | Action::RestoreColumn { table, .. }
+                | Action::AddForeignKey { table, .. } => self.backend == Backend::Sqlite && *table == e.name,
                 _ => false,
             });
             let changed = want != had;
@@ -378,6 +413,28 @@ impl<'a> Planner<'a> {
                     fields,
                 },
             ));
+        }
+    }
+
+    fn restore_column(&mut self, table: &str, f: &FieldDef, archived: &str, e: &EntityDef) {
+        let mut d = format!(
+            "restore column {table}.{} from {archived} (field back; its values return)",
+            f.name
+        );
+        if f.required {
+            d.push_str("; nullable, as records written meanwhile have no value");
+        }
+        self.columns.push(Self::step(
+            Safety::Safe,
+            d,
+            Action::RestoreColumn {
+                table: table.to_owned(),
+                column: f.name.clone(),
+                archived: archived.to_owned(),
+            },
+        ));
+        if Shape::of(f).foreign_key().is_some() && self.backend == Backend::Postgres {
+            self.add_foreign_key(table, &f.name, e);
         }
     }
 

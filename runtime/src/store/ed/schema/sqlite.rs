@@ -143,6 +143,16 @@ pub(super) async fn run_steps(conn: &mut SqliteConnection, plan: &Plan, new: &Mo
                     rebuilt.insert(table);
                 }
             }
+            Action::RestoreTable { table, archived } => {
+                exec_sqlite(conn, &ddl::rename_table(B, archived, table)).await?;
+            }
+            Action::RestoreColumn {
+                table,
+                column,
+                archived,
+            } => {
+                exec_sqlite(conn, &ddl::rename_column(B, table, archived, column)).await?;
+            }
             Action::CreateIndex { table, index, .. } => exec_sqlite(conn, &ddl::create_index(B, table, index)).await?,
             Action::DropIndex { name, .. } => exec_sqlite(conn, &ddl::drop_index(B, name)).await?,
             Action::DropSearch { table } => {
@@ -183,6 +193,7 @@ async fn rebuild_entity(conn: &mut SqliteConnection, e: &EntityDef, steps: &[&St
     let old_of = |name: &str| old.iter().find(|c| c.name == name);
     let mut alters = HashMap::new();
     let mut archives = HashMap::new();
+    let mut restores: HashMap<&str, &str> = HashMap::new();
     for s in steps {
         match &s.action {
             Action::AlterColumn { column, from, to, .. } => {
@@ -190,6 +201,9 @@ async fn rebuild_entity(conn: &mut SqliteConnection, e: &EntityDef, steps: &[&St
             }
             Action::ArchiveColumn { column, archived, .. } => {
                 archives.insert(column.as_str(), archived.as_str());
+            }
+            Action::RestoreColumn { column, archived, .. } => {
+                restores.insert(column.as_str(), archived.as_str());
             }
             _ => {}
         }
@@ -206,6 +220,10 @@ async fn rebuild_entity(conn: &mut SqliteConnection, e: &EntityDef, steps: &[&St
                 Expr::cust(convert_expr(B, from, to, &f.name)),
             ),
             (Some(oc), None) => (f.required && oc.not_null, source(&f.name)),
+            (None, _) if restores.contains_key(f.name.as_str()) => (
+                false,
+                source(restores.get(f.name.as_str()).copied().unwrap_or_default()),
+            ),
             (None, _) => match ddl::default_value(B, f) {
                 Some(v) if f.required => (true, SimpleExpr::Value(v)),
                 _ => (false, Expr::cust("NULL")),
@@ -214,7 +232,8 @@ async fn rebuild_entity(conn: &mut SqliteConnection, e: &EntityDef, steps: &[&St
         cols.push((ddl::field_column(B, f, not_null), src));
     }
     for oc in &old {
-        if ddl::is_system_column(&oc.name) || e.fields.iter().any(|f| f.name == oc.name) {
+        let restored = restores.values().any(|a| *a == oc.name);
+        if restored || ddl::is_system_column(&oc.name) || e.fields.iter().any(|f| f.name == oc.name) {
             continue;
         }
         match archives.get(oc.name.as_str()) {

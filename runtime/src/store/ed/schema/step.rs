@@ -102,6 +102,24 @@ pub enum Action {
         /// Its new name.
         archived: String,
     },
+    /// Bring a table archived by an earlier release back under its entity's
+    /// name, with its rows (the entity is in the model again).
+    RestoreTable {
+        /// The entity's table name.
+        table: String,
+        /// The archived table's name.
+        archived: String,
+    },
+    /// Bring a column archived by an earlier release back under its field's
+    /// name, with its values (the field is in the model again).
+    RestoreColumn {
+        /// The table.
+        table: String,
+        /// The field's column name.
+        column: String,
+        /// The archived column's name.
+        archived: String,
+    },
     /// Add the foreign key of a reference column.
     AddForeignKey {
         /// The table.
@@ -148,6 +166,8 @@ impl Action {
             | Action::AlterColumn { table, .. }
             | Action::ArchiveColumn { table, .. }
             | Action::ArchiveTable { table, .. }
+            | Action::RestoreTable { table, .. }
+            | Action::RestoreColumn { table, .. }
             | Action::AddForeignKey { table, .. }
             | Action::CreateIndex { table, .. }
             | Action::DropIndex { table, .. }
@@ -178,6 +198,17 @@ impl fmt::Display for Plan {
             writeln!(f, "{step}")?;
         }
         Ok(())
+    }
+}
+
+impl Step {
+    /// A stable id for the step: `s-` and 12 hex digits of the SHA-256 of
+    /// its description, so a plan shown to an administrator and the plan
+    /// computed again at promotion name the same step the same way.
+    pub fn id(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let hash = hex::encode(Sha256::digest(self.description.as_bytes()));
+        format!("s-{}", &hash[..12])
     }
 }
 

@@ -209,11 +209,20 @@ async fn removed_field_keeps_data(db: &Db) {
     db.insert("company", 2, &[("name", "'Beta'")])
         .await
         .expect("archived columns accept no value");
-    // Re-adding the fields makes new, empty columns; archiving them again
-    // under a name already taken picks the next free one.
+    // Re-adding the fields brings their archived values back; archiving
+    // them again under a name already taken picks the next free one.
     db.release(Some(&m2), &m1, 3).await.expect("release 3");
-    let rows = db.rows("SELECT fax, _r2_fax FROM company WHERE name = 'Acme'").await;
-    assert_eq!(rows, vec![vec![None, Some("555-1".into())]]);
+    let rows = db.rows("SELECT fax, code FROM company WHERE name = 'Acme'").await;
+    assert_eq!(rows, vec![some(&["555-1", "C1"])]);
+    let rows = db
+        .rows("SELECT CAST(manager AS TEXT), phone FROM contact ORDER BY name")
+        .await;
+    assert_eq!(rows, vec![vec![None, Some("1".into())], vec![Some(id(1)), None]]);
+    let cat = db.catalog().await;
+    assert!(cat.table("company").expect("company").column("_r2_fax").is_none());
+    db.exec("ALTER TABLE company ADD COLUMN _r2_fax TEXT")
+        .await
+        .expect("a taken name");
     let again = plan(Some(&m1), &m2, &db.catalog().await, 2);
     assert!(
         again.to_string().contains("archive column company.fax as _r2_fax_2"),
@@ -250,14 +259,37 @@ async fn removed_entity_keeps_table(db: &Db) {
     db.exec(&format!("DELETE FROM company WHERE id = {}", lit(1)))
         .await
         .expect("purge");
-    // The name is free again, with its index names.
+    // Bringing the entity back restores its table, but not with a reference
+    // to the purged company: refused, naming the row, nothing changed.
     let m3 = model(&files);
-    db.release(Some(&m2), &m3, 3).await.expect("release 3");
-    db.insert("deal", 2, &[("name", "'Big'")]).await.expect("new deal");
+    match db.release(Some(&m2), &m3, 3).await {
+        Err(SchemaError::Refused(r)) => {
+            assert_eq!(
+                (r.len(), r[0].field.as_deref(), r[0].count),
+                (1, Some("company"), 1),
+                "{r:?}"
+            );
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
     assert_eq!(db.rows("SELECT name FROM _r2_deal").await, vec![some(&["Big"])]);
+    db.exec("UPDATE _r2_deal SET company = NULL").await.expect("cleared");
+    let p = db.release(Some(&m2), &m3, 3).await.expect("release 3");
+    assert!(p.to_string().contains("restore table deal from _r2_deal"), "{p}");
+    assert_eq!(db.rows("SELECT name FROM deal").await, vec![some(&["Big"])]);
+    assert!(db.catalog().await.table("_r2_deal").is_none());
+    db.assert_settled(&m3).await;
+    assert!(
+        db.insert("deal", 2, &[("name", "'Big'")]).await.is_err(),
+        "unique again"
+    );
+    db.insert("deal", 2, &[("name", "'Small'")]).await.expect("new deal");
     // Removing it again archives it under the next release's name.
     db.release(Some(&m3), &m2, 4).await.expect("release 4");
-    assert_eq!(db.rows("SELECT name FROM _r4_deal").await, vec![some(&["Big"])]);
+    assert_eq!(
+        db.rows("SELECT name FROM _r4_deal ORDER BY name").await,
+        vec![some(&["Big"]), some(&["Small"])]
+    );
 }
 
 async fn widen_and_refused_narrowing(db: &Db) {

@@ -24,6 +24,8 @@ pub struct ReleaseInfo {
     pub created_at: String,
     /// `pending` (being applied), `applied` or `failed`.
     pub status: String,
+    /// The release that was active when this one was made.
+    pub parent: Option<i64>,
 }
 
 /// One item of a release, as stored.
@@ -91,9 +93,14 @@ macro_rules! release_info {
             checksum: $r.try_get("checksum")?,
             created_at: $r.try_get("created_at")?,
             status: $r.try_get("status")?,
+            parent: $r.try_get("parent")?,
         }
     };
 }
+
+mod audit;
+
+pub use audit::{AuditAction, AuditEntry, NewAudit};
 
 impl BmStore {
     /// A store over the BM pool.
@@ -143,9 +150,32 @@ impl BmStore {
 
     /// Marks a pending release applied and makes it the active one.
     pub async fn activate(&self, number: i64, by: &str) -> Result<(), StoreError> {
+        self.activate_audited(number, by, None).await
+    }
+
+    /// Like [`BmStore::activate`], writing `audit` (if any) in the same
+    /// transaction, so the trail never misses or invents an activation.
+    pub async fn activate_audited(
+        &self,
+        number: i64,
+        by: &str,
+        audit: Option<&NewAudit<'_>>,
+    ) -> Result<(), StoreError> {
         let now = OffsetDateTime::now_utc();
         on_pool!(&self.pool, |p| {
             let mut tx = p.begin().await?;
+            if let Some(a) = audit {
+                sqlx::query(&self.audit_insert_sql())
+                    .bind(a.action.as_str())
+                    .bind(by)
+                    .bind(self.ts(now))
+                    .bind(a.from_release)
+                    .bind(number)
+                    .bind(a.comment)
+                    .bind(a.summary.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+            }
             sqlx::query("UPDATE releases SET status = 'applied' WHERE number = $1")
                 .bind(number)
                 .execute(&mut *tx)
@@ -186,6 +216,15 @@ impl BmStore {
                     .fetch_optional(p)
                     .await?,
             )
+        })
+    }
+
+    /// The number the next release will get.
+    pub async fn next_number(&self) -> Result<i64, StoreError> {
+        on_pool!(&self.pool, |p| {
+            Ok(sqlx::query_scalar("SELECT COALESCE(MAX(number), 0) + 1 FROM releases")
+                .fetch_one(p)
+                .await?)
         })
     }
 
@@ -237,10 +276,10 @@ impl BmStore {
 
     fn info_columns(&self) -> &'static str {
         match self.pool {
-            Pool::Sqlite(_) => "number, author, comment, checksum, created_at, status",
+            Pool::Sqlite(_) => "number, author, comment, checksum, created_at, status, parent",
             Pool::Postgres(_) => {
                 "number, author, comment, checksum, \
-                 to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS created_at, status"
+                 to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS created_at, status, parent"
             }
         }
     }

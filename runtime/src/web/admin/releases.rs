@@ -1,0 +1,117 @@
+//! Releases: list, show, roll back, export and import.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::{typed, Admin};
+use crate::engine::promotion::{unreadable_export, ImportOutcome, PromoteOutcome, ReleaseDetail};
+use crate::engine::{Engine, ReleaseExport};
+use crate::web::error::ApiError;
+use crate::web::extract::JsonBody;
+
+/// `GET /releases`: every release, newest first.
+pub async fn list(State(engine): State<Arc<Engine>>, _admin: Admin) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!({ "data": engine.releases().await? })))
+}
+
+/// `GET /releases/{n}`: one release with its items.
+pub async fn show(
+    State(engine): State<Arc<Engine>>,
+    _admin: Admin,
+    Path(n): Path<i64>,
+) -> Result<Json<ReleaseDetail>, ApiError> {
+    Ok(Json(engine.release_detail(n).await?))
+}
+
+/// The body of `POST /releases/{n}/rollback`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RollbackBody {
+    #[serde(default)]
+    comment: Option<String>,
+    #[serde(default)]
+    confirm: Vec<String>,
+}
+
+/// `POST /releases/{n}/rollback`: release n's items as a new release.
+pub async fn rollback(
+    State(engine): State<Arc<Engine>>,
+    Admin(user): Admin,
+    Path(n): Path<i64>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<PromoteOutcome>, ApiError> {
+    let body: RollbackBody = typed(body)?;
+    Ok(Json(
+        engine.rollback(n, user.username, body.comment, body.confirm).await?,
+    ))
+}
+
+/// `GET /releases/{n}/export`: the release as one JSON file, offered as a
+/// download named `release-{n}.json`.
+pub async fn export(
+    State(engine): State<Arc<Engine>>,
+    _admin: Admin,
+    Path(n): Path<i64>,
+) -> Result<Response, ApiError> {
+    let file = engine.export_release(n).await?;
+    let mut resp = Json(file).into_response();
+    let disposition = format!("attachment; filename=\"release-{n}.json\"");
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        resp.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(resp)
+}
+
+/// The query of `POST /releases/import`.
+#[derive(Debug, Default, Deserialize)]
+pub struct ImportQuery {
+    /// Only plan.
+    #[serde(default)]
+    plan: bool,
+    /// Confirmed destructive step ids, comma-separated.
+    #[serde(default)]
+    confirm: Option<String>,
+}
+
+/// The body of `POST /releases/import` when it wraps the file to confirm
+/// steps: `{"export": {...}, "confirm": [...]}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Wrapped {
+    export: ReleaseExport,
+    #[serde(default)]
+    confirm: Vec<String>,
+}
+
+/// `POST /releases/import`: an export file (JSON or YAML, bare or wrapped
+/// with `confirm`), checked against its checksums, planned (`?plan=true`)
+/// or applied as a new release.
+pub async fn import(
+    State(engine): State<Arc<Engine>>,
+    Admin(user): Admin,
+    Query(q): Query<ImportQuery>,
+    body: Bytes,
+) -> Result<Json<ImportOutcome>, ApiError> {
+    let value: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(_) => serde_yaml_ng::from_slice(&body).map_err(|e| ApiError::from(unreadable_export(e)))?,
+    };
+    let (export, mut confirm) = if value.get("export").is_some() {
+        let w: Wrapped = typed(value)?;
+        (w.export, w.confirm)
+    } else {
+        let file = serde_json::from_value(value).map_err(|e| ApiError::from(unreadable_export(e)))?;
+        (file, Vec::new())
+    };
+    confirm.extend(q.confirm.iter().flat_map(|c| c.split(',')).map(|s| s.trim().to_owned()));
+    Ok(Json(
+        engine.import_release(&export, user.username, confirm, q.plan).await?,
+    ))
+}
