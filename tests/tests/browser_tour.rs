@@ -61,6 +61,7 @@ const h1 = document.querySelector('main h1');
 return {
   status: nav && nav.responseStatus ? nav.responseStatus : null,
   path: location.pathname,
+  first_row: (document.querySelector('#bulk-form [data-test=row-title]') || {}).pathname || null,
   lang: document.documentElement.lang,
   h1: h1 ? t(h1.textContent) : '',
   alerts: all('main [role=alert], main .alert').map((e) => t(e.textContent)),
@@ -129,6 +130,7 @@ struct RelatedShown {
 struct Shown {
     status: Option<u16>,
     path: String,
+    first_row: Option<String>,
     lang: String,
     h1: String,
     alerts: Vec<String>,
@@ -421,7 +423,12 @@ impl Tour<'_> {
             }
             match self.locale {
                 Locale::ZhCn => {
-                    if !has_cjk(s) && has_latin_word(s) && !self.texts.zh.contains(s) {
+                    // Latin letters and no Chinese: only the names of the
+                    // languages and the product, and abbreviations (UTC, SLA),
+                    // read the same in a Chinese page.
+                    let same_in_both =
+                        ["English", "Relata"].contains(&s.as_str()) || !s.chars().any(|c| c.is_ascii_lowercase());
+                    if !has_cjk(s) && has_latin_word(s) && !same_in_both {
                         let english = if self.texts.en.contains(s) {
                             " (the English text)"
                         } else {
@@ -440,6 +447,12 @@ impl Tour<'_> {
         for s in &page.values {
             if is_uuid(s) {
                 out.add(format!("a record id shown as a value: {s}"));
+            }
+            // A value that is word for word an English text of the model or
+            // the UI (a yes/no, a pick-list label, a stamp) and not the
+            // Chinese one: a value shown without its translation.
+            if self.locale == Locale::ZhCn && self.texts.en.contains(s) && !self.texts.zh.contains(s) {
+                out.add(format!("an English text among the values: {s:?}"));
             }
         }
     }
@@ -667,9 +680,8 @@ async fn create_record(app: &TestApp, model: &CompiledModel, entity: &str, depth
             FieldType::Text | FieldType::LongText | FieldType::Phone => json!(format!("Tour {}", f.name)),
             FieldType::Email => json!(format!("tour.{}@example.com", f.name)),
             FieldType::Url => json!("https://example.com/tour"),
-            FieldType::Integer | FieldType::Decimal | FieldType::Currency | FieldType::Percent => {
-                json!(f.min.unwrap_or(1.0).max(0.0).ceil())
-            }
+            FieldType::Integer => json!(f.min.unwrap_or(1.0).max(0.0).ceil() as i64),
+            FieldType::Decimal | FieldType::Currency | FieldType::Percent => json!(f.min.unwrap_or(1.0).max(0.0)),
             FieldType::Boolean => json!(false),
             FieldType::Date => json!("2026-01-15"),
             FieldType::Datetime => json!("2026-01-15T09:00:00Z"),
@@ -718,6 +730,7 @@ async fn tour_every_entity_in_both_languages(backend: TestBackend) -> Result<()>
         .load_demo(options, &NoProgress)
         .await
         .context("loading the small demo data")?;
+    let loaded = started.elapsed();
     let Some(b) = Chrome::start(&app.base).await? else {
         return Ok(());
     };
@@ -735,6 +748,7 @@ async fn tour_every_entity_in_both_languages(backend: TestBackend) -> Result<()>
     sign_in(&b).await?;
     let mut problems = Vec::new();
     let mut pages = 0;
+    let (mut loading, mut shooting) = (Duration::ZERO, Duration::ZERO);
     let mut records: Vec<Option<String>> = vec![None; entities.len()];
     for (locale, switch) in [(Locale::En, "English"), (Locale::ZhCn, "简体中文")] {
         switch_language(&b, switch, locale).await?;
@@ -750,25 +764,23 @@ async fn tour_every_entity_in_both_languages(backend: TestBackend) -> Result<()>
                 .default_list
                 .get(&e.name)
                 .with_context(|| format!("{} has no default list", e.name))?;
-            let list_path = format!("/app/l/{list}");
-            if records[i].is_none() {
-                b.goto(&list_path).await?;
-                let first = match b.find_all("#bulk-form [data-test=row-title]").await?.first() {
-                    Some(a) => a.attr("href").await?,
-                    None => None,
+            for kind in [Kind::List, Kind::View, Kind::New] {
+                let path = match kind {
+                    Kind::List => format!("/app/l/{list}"),
+                    Kind::View => {
+                        let id = records[i].as_deref().context("a record to view")?;
+                        format!("/app/r/{}/{id}", e.name)
+                    }
+                    Kind::New => format!("/app/r/{}/new", e.name),
                 };
-                records[i] = Some(some_record(&app, &model, &e.name, first).await?);
-            }
-            let id = records[i].clone().unwrap_or_default();
-            for (kind, path) in [
-                (Kind::List, list_path.clone()),
-                (Kind::View, format!("/app/r/{}/{id}", e.name)),
-                (Kind::New, format!("/app/r/{}/new", e.name)),
-            ] {
+                let t0 = Instant::now();
                 b.goto(&path).await?;
                 let page = read_page(&b, kind).await.with_context(|| format!("reading {path}"))?;
+                let t1 = Instant::now();
                 let shot = dir.join(format!("{}-{}.png", e.name, kind.name()));
                 b.screenshot(&shot).await?;
+                loading += t1 - t0;
+                shooting += t1.elapsed();
                 pages += 1;
                 let mut out = Findings {
                     at: format!("{} {path} ({})", locale.as_str(), shot.display()),
@@ -783,12 +795,16 @@ async fn tour_every_entity_in_both_languages(backend: TestBackend) -> Result<()>
                     Kind::View | Kind::New => tour.check_form(&mut out, e, kind, &page),
                 }
                 problems.extend(out.problems);
+                if kind == Kind::List && records[i].is_none() {
+                    records[i] = Some(some_record(&app, &model, &e.name, page.first_row).await?);
+                }
             }
         }
     }
     b.close().await?;
     println!(
-        "{backend_name}: toured {pages} pages of {} entities in {:.1?}; screenshots in {}",
+        "{backend_name}: toured {pages} pages of {} entities in {:.1?} (demo data loaded in {loaded:.1?}, \
+         pages loaded and read in {loading:.1?}, screenshots taken in {shooting:.1?}); screenshots in {}",
         entities.len(),
         started.elapsed(),
         root.display()
