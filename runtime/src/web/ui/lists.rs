@@ -90,8 +90,9 @@ fn query_string(pairs: &[(String, String)]) -> String {
     }
 }
 
-/// The label of a column (a field or a listable system column).
-fn column_label(e: &CompiledEntity, viewer: &Viewer, name: &str) -> String {
+/// The label of a column (a field or a listable system column), on a list
+/// or a related list.
+pub(super) fn column_label(e: &CompiledEntity, viewer: &Viewer, name: &str) -> String {
     match e.shown_field(name).or_else(|| e.attachment(name)) {
         Some(f) => viewer.locale.pick(&f.label),
         None if name == "created_at" => viewer.locale.text("created").to_owned(),

@@ -454,9 +454,15 @@ async fn related_lists(
                     .columns
                     .iter()
                     .map(|c| RelatedCell {
-                        text: re.shown_field(c).map_or_else(String::new, |f| {
-                            display(model, lists, viewer.locale, f, r.get(c).unwrap_or(&Value::Null))
-                        }),
+                        text: match re.shown_field(c) {
+                            Some(f) => display(model, lists, viewer.locale, f, r.get(c).unwrap_or(&Value::Null)),
+                            // A system column (created_at, updated_at): an instant.
+                            None => r
+                                .get(c)
+                                .and_then(Value::as_str)
+                                .map(|s| super::i18n::format_datetime(viewer.locale, s))
+                                .unwrap_or_default(),
+                        },
                     })
                     .collect(),
             })
@@ -480,10 +486,7 @@ async fn related_lists(
             columns: rel
                 .columns
                 .iter()
-                .map(|c| {
-                    re.shown_field(c)
-                        .map_or_else(|| c.clone(), |f| viewer.locale.pick(&f.label))
-                })
+                .map(|c| super::lists::column_label(re, viewer, c))
                 .collect(),
             rows,
         });
