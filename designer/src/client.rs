@@ -18,19 +18,8 @@ pub enum ClientError {
         source: reqwest::Error,
     },
     /// The runtime refused: its status and error envelope.
-    #[error("{status} from {url}: {message}")]
-    Refused {
-        /// The URL called.
-        url: String,
-        /// The status.
-        status: StatusCode,
-        /// The error's `code` (`stale_base`, `invalid_metadata`, ...).
-        code: String,
-        /// The error's message.
-        message: String,
-        /// The whole error body (metadata errors, unconfirmed steps ...).
-        body: Value,
-    },
+    #[error("{} from {}: {}", .0.status, .0.url, .0.message)]
+    Refused(Box<Refusal>),
     /// The answer was not the JSON expected.
     #[error("unexpected answer from {url}: {message}")]
     Unexpected {
@@ -39,6 +28,21 @@ pub enum ClientError {
         /// What was wrong.
         message: String,
     },
+}
+
+/// What the runtime said when it refused.
+#[derive(Debug)]
+pub struct Refusal {
+    /// The URL called.
+    pub url: String,
+    /// The status.
+    pub status: StatusCode,
+    /// The error's `code` (`stale_base`, `invalid_metadata`, ...).
+    pub code: String,
+    /// The error's message.
+    pub message: String,
+    /// The whole error body (metadata errors, unconfirmed steps ...).
+    pub body: Value,
 }
 
 /// A release, as the runtime lists it.
@@ -119,13 +123,13 @@ impl AdminClient {
         let value: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         if !status.is_success() {
             let error = &value["error"];
-            return Err(ClientError::Refused {
+            return Err(ClientError::Refused(Box::new(Refusal {
                 url,
                 status,
                 code: error["code"].as_str().unwrap_or_default().to_owned(),
                 message: error["message"].as_str().map_or_else(|| text.clone(), str::to_owned),
                 body: value,
-            });
+            })));
         }
         Ok(value)
     }

@@ -40,7 +40,10 @@ async fn promote_elsewhere(app: &TestApp, files: Vec<SourceFile>) -> Result<i64>
 }
 
 fn edit(files: &mut [SourceFile], path: &str, from: &str, to: &str) -> Result<()> {
-    let f = files.iter_mut().find(|f| f.path == path).with_context(|| format!("no {path}"))?;
+    let f = files
+        .iter_mut()
+        .find(|f| f.path == path)
+        .with_context(|| format!("no {path}"))?;
     ensure!(f.text.contains(from), "{path} has no `{from}`");
     f.text = f.text.replacen(from, to, 1);
     Ok(())
@@ -88,20 +91,39 @@ async fn pull_add_promote_merge(backend: TestBackend) -> Result<()> {
     )?;
     let merged = promote(&mut ws, &client, "contact nickname", &[]).await?;
     ensure!(merged.release == Some(4), "{:?}", merged.release);
-    ensure!(merged.merged_from_live == ["common/industry.yaml"], "{:?}", merged.merged_from_live);
+    ensure!(
+        merged.merged_from_live == ["common/industry.yaml"],
+        "{:?}",
+        merged.merged_from_live
+    );
     let live = app.engine.model();
-    ensure!(live.entity("contact").and_then(|e| e.field("nickname")).is_some(), "ours is live");
+    ensure!(
+        live.entity("contact").and_then(|e| e.field("nickname")).is_some(),
+        "ours is live"
+    );
     let industry = app
-        .post("/api/v1/records/company", &json!({"name": "Sky Works", "industry": "aerospace"}))
+        .post(
+            "/api/v1/records/company",
+            &json!({"name": "Sky Works", "industry": "aerospace"}),
+        )
         .await?;
-    ensure!(industry.status == StatusCode::CREATED, "theirs is live too: {}", industry.body);
+    ensure!(
+        industry.status == StatusCode::CREATED,
+        "theirs is live too: {}",
+        industry.body
+    );
     let here = std::fs::read_to_string(ws.metadata_dir().join("common/industry.yaml"))?;
     ensure!(here.contains("aerospace"), "the workspace holds the merged package");
 
     // Both sides change the industry list differently: a conflict, shown
     // by path, and nothing reaches the live system.
     let mut theirs = client.release_files(4).await?;
-    edit(&mut theirs, "common/industry.yaml", "Aerospace", "Aerospace and defence")?;
+    edit(
+        &mut theirs,
+        "common/industry.yaml",
+        "Aerospace",
+        "Aerospace and defence",
+    )?;
     ensure!(promote_elsewhere(&app, theirs).await? == 5);
     let industry = ws.metadata_dir().join("common/industry.yaml");
     let text = std::fs::read_to_string(&industry)?;
@@ -109,13 +131,19 @@ async fn pull_add_promote_merge(backend: TestBackend) -> Result<()> {
     match promote(&mut ws, &client, "aviation", &[]).await {
         Err(PromoteError::Conflicts(c)) => {
             ensure!(c.len() == 1 && c[0].path == "common/industry.yaml", "{c:?}");
-            ensure!(c[0].theirs.as_deref().is_some_and(|t| t.contains("Aerospace and defence")));
+            ensure!(c[0]
+                .theirs
+                .as_deref()
+                .is_some_and(|t| t.contains("Aerospace and defence")));
             ensure!(c[0].mine.as_deref().is_some_and(|t| t.contains("Aviation")));
         }
         other => anyhow::bail!("expected a conflict, got {other:?}"),
     }
     ensure!(app.engine.model().release == 5, "nothing was promoted");
-    ensure!(ws.state.base_release == Some(4), "the base stays until the conflict is resolved");
+    ensure!(
+        ws.state.base_release == Some(4),
+        "the base stays until the conflict is resolved"
+    );
     Ok(())
 }
 
@@ -135,7 +163,10 @@ async fn refusals(backend: TestBackend) -> Result<()> {
     match promote(&mut ws, &client, "broken", &[]).await {
         Err(PromoteError::Invalid(errors)) => {
             let text = errors.to_string();
-            ensure!(text.contains("service/site_survey.yaml") && text.contains("no_such_entity"), "{text}");
+            ensure!(
+                text.contains("service/site_survey.yaml") && text.contains("no_such_entity"),
+                "{text}"
+            );
         }
         other => anyhow::bail!("expected metadata errors, got {other:?}"),
     }
@@ -143,8 +174,8 @@ async fn refusals(backend: TestBackend) -> Result<()> {
     let stranger = AdminClient::new(&app.base, "not-a-token");
     let other = tempfile::tempdir()?;
     match pull(other.path(), &stranger).await {
-        Err(PromoteError::Client(relata_designer::client::ClientError::Refused { status, .. })) => {
-            ensure!(status == StatusCode::UNAUTHORIZED, "{status}");
+        Err(PromoteError::Client(relata_designer::client::ClientError::Refused(r))) => {
+            ensure!(r.status == StatusCode::UNAUTHORIZED, "{}", r.status);
         }
         r => anyhow::bail!("expected 401, got {:?}", r.map(|w| w.state)),
     }
