@@ -1,8 +1,12 @@
 //! The designer's promotion loop against a live runtime, on both backends:
-//! pull the live release into a workspace, add an entity, promote it (the
-//! live API serves it at once); a promotion based on an outdated release
+//! pull the live release into a workspace, add an entity, promote it under
+//! a load of contact writes (none fails; the live API serves it at once); a promotion based on an outdated release
 //! merges changes to different files, and refuses conflicting ones with
 //! nothing changed on the live system.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{ensure, Context, Result};
 use relata::engine::ApplyRequest;
@@ -24,6 +28,21 @@ fields:
   - { name: company, type: reference, target: company, label: { en: Company, zh-CN: 公司 } }
   - { name: surveyed_on, type: date, label: { en: Surveyed on, zh-CN: 勘察日期 } }
 ";
+
+/// Creates contacts one after another until `stop`; returns how many were
+/// written and the failures (status and body).
+async fn write_contacts(client: reqwest::Client, url: String, stop: Arc<AtomicBool>) -> Result<(usize, Vec<String>)> {
+    let (mut written, mut failed) = (0, Vec::new());
+    while !stop.load(Ordering::Relaxed) {
+        let body = json!({"full_name": format!("Load {written}"), "city": "Hangzhou"});
+        let r = client.post(&url).json(&body).send().await?;
+        match r.status() {
+            StatusCode::CREATED => written += 1,
+            s => failed.push(format!("{s}: {}", r.text().await.unwrap_or_default())),
+        }
+    }
+    Ok((written, failed))
+}
 
 /// Applies `files` on the live runtime directly, as another admin would.
 async fn promote_elsewhere(app: &TestApp, files: Vec<SourceFile>) -> Result<i64> {
@@ -59,9 +78,29 @@ async fn pull_add_promote_merge(backend: TestBackend) -> Result<()> {
     let mut ws = pull(dir.path(), &client).await?;
     ensure!(ws.state.base_release == Some(1), "{:?}", ws.state);
 
-    // A new entity, promoted: the live API serves it at once.
+    // A new entity, promoted while a load generator writes contacts the
+    // whole time: no request fails, and the live API serves it at once.
     std::fs::write(ws.metadata_dir().join("service/site_survey.yaml"), SURVEY)?;
-    let done = promote(&mut ws, &client, "site surveys", &[]).await?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let load = tokio::spawn(write_contacts(
+        app.client.clone(),
+        app.url("/api/v1/records/contact"),
+        stop.clone(),
+    ));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let done = promote(&mut ws, &client, "site surveys", &[]).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    stop.store(true, Ordering::Relaxed);
+    let (written, failed) = load.await??;
+    let done = done?;
+    ensure!(
+        failed.is_empty(),
+        "{} of {} writes failed during the promotion: {:?}",
+        failed.len(),
+        written,
+        failed.first()
+    );
+    ensure!(written > 10, "the load generator wrote {written} contacts");
     ensure!(done.release == Some(2), "{:?}", done.release);
     ensure!(ws.state.base_release == Some(2), "the workspace's base follows");
     let made = app
