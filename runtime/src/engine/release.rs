@@ -301,6 +301,7 @@ impl Engine {
             items: &items,
         };
         let number = self.bm.insert_pending(&new).await?;
+        fail::fail_point!("release::pending");
         let activation = Activation {
             number,
             sum: &sum,
@@ -347,13 +348,16 @@ impl Engine {
         if !plan.steps.is_empty() {
             self.dbs.mark_schema_changed();
         }
+        fail::fail_point!("release::tables_built");
         // New metadata values must be writable as soon as the model is
         // live. The merge is idempotent: if anything below fails, the next
         // start redoes it.
         self.merge_picklist_defaults(&compiled.model).await?;
         let rows = self.picklist_store.all().await?;
         let lists = PicklistValues::build(&compiled.model, &rows);
+        fail::fail_point!("release::picklists_merged");
         self.bm.activate_audited(a.number, a.by, Some(&a.audit)).await?;
+        fail::fail_point!("release::activated");
         self.model.store(Arc::new(compiled));
         self.picklists.store(Arc::new(lists));
         Ok(plan)
@@ -375,6 +379,16 @@ impl Engine {
             }
             (a, _) => a,
         };
+        // A release left pending was cut before its tables were built: it
+        // never was, and never will be, live.
+        for r in self.bm.list().await? {
+            if r.status == "pending" && Some(r.number) != number {
+                tracing::warn!(release = r.number, "a release was interrupted before it was applied");
+                self.bm
+                    .mark_failed(r.number, "interrupted before it was applied")
+                    .await?;
+            }
+        }
         let Some(number) = number else { return Ok(()) };
         self.load_release(number).await?;
         self.refresh_search_indexes().await?;
