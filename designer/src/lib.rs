@@ -7,4 +7,5 @@ pub mod client;
 pub mod merge;
 pub mod preview;
 pub mod promote;
+pub mod sample;
 pub mod workspace;

@@ -26,8 +26,9 @@ struct Cli {
 /// Where the live runtime is and how to sign in to it.
 #[derive(Debug, clap::Args)]
 struct Live {
-    /// The live runtime, e.g. http://127.0.0.1:8080.
-    #[arg(long, env = "RELATA_LIVE_URL")]
+    /// The live runtime, e.g. http://127.0.0.1:8080 (`--from` when pulling,
+    /// `--to` when promoting read as well).
+    #[arg(long, env = "RELATA_LIVE_URL", visible_aliases = ["from", "to"])]
     url: String,
     /// An API token of an administrator of the live runtime.
     #[arg(long, env = "RELATA_ADMIN_TOKEN", hide_env_values = true)]
@@ -137,6 +138,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             if let Some(report) = &sandbox.sample {
                 println!("sample data: {} records", report.rows);
+            }
+            for entity in &sandbox.filled {
+                println!("sample records for {entity} (no demo item covers it)");
             }
             let server = Server::bind(sandbox.engine.clone(), addr).await?;
             let bound = server.local_addr().unwrap_or(addr);

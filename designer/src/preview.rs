@@ -22,6 +22,9 @@ pub enum PreviewError {
     /// The sandbox runtime failed.
     #[error(transparent)]
     Runtime(#[from] AppError),
+    /// Reading the sandbox's records for sample data failed.
+    #[error(transparent)]
+    Sample(#[from] relata::engine::EngineError),
 }
 
 /// A sandbox ready to serve.
@@ -35,6 +38,8 @@ pub struct Sandbox {
     pub first_admin: Option<FirstAdmin>,
     /// The sample data loaded, when the sandbox had none.
     pub sample: Option<DemoReport>,
+    /// Entities no `demo` item covers that got a few sample records now.
+    pub filled: Vec<String>,
 }
 
 /// Opens the workspace's sandbox and brings it to the workspace's model:
@@ -60,10 +65,12 @@ pub async fn open_sandbox(ws: &Workspace) -> Result<Sandbox, PreviewError> {
         true => None,
         false => app::demo_on_first_start(&engine, &NoProgress).await?,
     };
+    let filled = crate::sample::fill_uncovered(&engine).await?;
     Ok(Sandbox {
         engine,
         applied,
         first_admin,
         sample,
+        filled,
     })
 }

@@ -9,8 +9,32 @@ use relata::engine::ListParams;
 use relata::model::read_package;
 use relata_designer::preview::{open_sandbox, PreviewError};
 use relata_designer::promote::{changes, PromoteError};
+use relata_designer::sample::PER_ENTITY;
 use relata_designer::workspace::{new_state, Workspace};
 use relata_tests::stock_metadata;
+
+const SURVEY: &str = "version: 1
+kind: entity
+name: site_survey
+label: { en: Site survey, zh-CN: 现场勘察 }
+plural_label: { en: Site surveys, zh-CN: 现场勘察 }
+display_field: title
+fields:
+  - { name: title, type: text, required: true, max_length: 12, label: { en: Survey title, zh-CN: 标题 } }
+  - { name: company, type: reference, target: company, required: true, label: { en: Company, zh-CN: 公司 } }
+  - { name: kind, type: picklist, picklist: survey_kind, label: { en: Kind, zh-CN: 类型 } }
+  - { name: surveyed_on, type: date, label: { en: Surveyed on, zh-CN: 勘察日期 } }
+  - { name: contact_email, type: email, label: { en: E-mail, zh-CN: 邮箱 } }
+";
+
+const SURVEY_KIND: &str = "version: 1
+kind: picklist
+name: survey_kind
+label: { en: Survey kind, zh-CN: 勘察类型 }
+values:
+  - { code: roof, label: { en: Roof, zh-CN: 屋顶 } }
+  - { code: cellar, label: { en: Cellar, zh-CN: 地下室 } }
+";
 
 async fn contacts(engine: &relata::engine::Engine) -> Result<usize> {
     let page = engine
@@ -52,8 +76,15 @@ async fn a_workspace_previews_its_changes_on_sample_data() -> Result<()> {
     );
     ensure!(added != text, "the contact has a fields: list");
     std::fs::write(&contact, added)?;
+    // ... and a new entity no demo item covers: it gets sample records.
+    std::fs::write(ws.metadata_dir().join("service/site_survey.yaml"), SURVEY)?;
+    std::fs::write(ws.metadata_dir().join("service/survey_kind.yaml"), SURVEY_KIND)?;
     let c = changes(&ws)?;
     ensure!(c.changed == ["marketing/contact.yaml"], "{c:?}");
+    ensure!(
+        c.added == ["service/site_survey.yaml", "service/survey_kind.yaml"],
+        "{c:?}"
+    );
 
     let second = open_sandbox(&ws).await?;
     ensure!(second.applied.release == Some(2), "{:?}", second.applied.release);
@@ -62,6 +93,30 @@ async fn a_workspace_previews_its_changes_on_sample_data() -> Result<()> {
     let model = second.engine.model();
     let e = model.entity("contact").context("contact")?;
     ensure!(e.field("nickname").is_some(), "the new field is live in the sandbox");
+    ensure!(second.filled == ["site_survey"], "{:?}", second.filled);
+    let surveys = second
+        .engine
+        .list(
+            "site_survey",
+            &ListParams::new(vec![("expand".into(), "company".into())]),
+            false,
+        )
+        .await?;
+    ensure!(
+        surveys.data.len() == PER_ENTITY,
+        "{} sample surveys",
+        surveys.data.len()
+    );
+    let first_survey = &surveys.data[0];
+    ensure!(
+        first_survey.get("company").and_then(|c| c.get("name")).is_some(),
+        "a sample reference points to an existing company: {:?}",
+        first_survey.get("company")
+    );
+    ensure!(
+        first_survey.get("kind").and_then(|v| v.as_str()) == Some("roof"),
+        "a pick list takes its first active value"
+    );
     second.engine.databases().close().await;
 
     // A broken file: every error with its file and path; nothing applied.
