@@ -68,7 +68,7 @@ async fn sample_value(engine: &Engine, f: &FieldDef, n: usize) -> Result<Option<
     let today = OffsetDateTime::now_utc().date();
     let label = &f.label.en;
     Ok(match f.field_type {
-        t if t.is_short_text() && t != FieldType::Picklist => Some(json!(text_for(f, &label, n))),
+        t if t.is_short_text() => Some(json!(text_for(f, label, n))),
         FieldType::LongText => Some(json!(format!("{label} {n}"))),
         FieldType::Integer => Some(json!(n)),
         FieldType::Decimal | FieldType::Currency => Some(json!(n * 100)),
