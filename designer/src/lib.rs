@@ -5,6 +5,7 @@
 
 pub mod client;
 pub mod merge;
+pub mod plan;
 pub mod preview;
 pub mod promote;
 pub mod sample;

@@ -9,7 +9,7 @@ use relata::engine::auth::FirstAdmin;
 use relata::model::read_package;
 use relata_designer::client::AdminClient;
 use relata_designer::preview::open_sandbox;
-use relata_designer::promote::{changes, check, promote, pull, PromoteError};
+use relata_designer::promote::{changes, check, plan, promote, pull, PromoteError};
 use relata_designer::workspace::{new_state, Workspace};
 
 #[derive(Debug, Parser)]
@@ -57,6 +57,15 @@ enum Command {
         /// The workspace folder.
         #[arg(default_value = ".")]
         dir: PathBuf,
+    },
+    /// Show what promoting the workspace would do on the live runtime: the
+    /// items added, removed and changed, and the schema plan. Changes nothing.
+    Diff {
+        /// The workspace folder.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        #[command(flatten)]
+        live: Live,
     },
     /// Run the workspace's model on its offline sandbox, with sample data,
     /// and serve the generated UI on localhost.
@@ -128,6 +137,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 Err(PromoteError::Invalid(errors)) => anyhow::bail!("{errors}"),
                 Err(e) => return Err(e.into()),
             }
+        }
+        Command::Diff { dir, live } => {
+            let ws = Workspace::open(&dir)?;
+            let client = AdminClient::new(&live.url, &live.token);
+            let (plan, merged) = plan(&ws, &client).await?;
+            for p in &merged {
+                println!("(merged from the live release: {p})");
+            }
+            print!("{plan}");
         }
         Command::Preview { dir, addr } => {
             let ws = Workspace::open(&dir)?;

@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use crate::client::{AdminClient, ClientError, Promotion};
 use crate::merge::{by_path, three_way, Conflict, Files};
+use crate::plan::Plan;
 use crate::workspace::{new_state, Workspace, WorkspaceError};
 
 /// Why a pull or promotion did not happen. Nothing changed on the live
@@ -61,6 +62,54 @@ pub struct Promoted {
     pub answer: Value,
 }
 
+/// The package to send: the workspace's, merged with the live release when
+/// that moved on since the workspace's base. Writes nothing.
+struct Prepared {
+    files: Vec<SourceFile>,
+    live: Option<i64>,
+    merged_from_live: Vec<String>,
+}
+
+async fn prepare(ws: &Workspace, client: &AdminClient) -> Result<Prepared, PromoteError> {
+    let mine = ws.files()?;
+    check(&mine)?;
+    let live = client.live().await?.map(|r| r.number);
+    let Some(number) = live.filter(|n| Some(*n) != ws.state.base_release) else {
+        return Ok(Prepared {
+            files: mine,
+            live,
+            merged_from_live: Vec::new(),
+        });
+    };
+    let theirs = client.release_files(number).await?;
+    let merged = three_way(&by_path(&ws.base_files()?), &by_path(&mine), &by_path(&theirs));
+    if !merged.conflicts.is_empty() {
+        return Err(PromoteError::Conflicts(merged.conflicts));
+    }
+    let files = to_files(&merged.files);
+    check(&files)?;
+    Ok(Prepared {
+        files,
+        live,
+        merged_from_live: merged.from_live,
+    })
+}
+
+/// What promoting the workspace would do on the live runtime (item diff,
+/// schema plan with its destructive steps and the rows they touch), after
+/// the same merge a promotion makes. Changes nothing, here or there.
+pub async fn plan(ws: &Workspace, client: &AdminClient) -> Result<(Plan, Vec<String>), PromoteError> {
+    let p = prepare(ws, client).await?;
+    let answer = client.plan(&p.files, p.live).await?;
+    let plan = serde_json::from_value(answer).map_err(|e| {
+        PromoteError::Client(ClientError::Unexpected {
+            url: client.url().to_owned(),
+            message: format!("a plan: {e}"),
+        })
+    })?;
+    Ok((plan, p.merged_from_live))
+}
+
 /// Promotes the workspace to the live runtime: validate, merge with a live
 /// release that moved on, send, and record the new base.
 pub async fn promote(
@@ -69,36 +118,24 @@ pub async fn promote(
     comment: &str,
     confirm: &[String],
 ) -> Result<Promoted, PromoteError> {
-    let mine = ws.files()?;
-    check(&mine)?;
-    let live = client.live().await?;
-    let live_number = live.as_ref().map(|r| r.number);
-    let (files, merged_from_live) = if live_number == ws.state.base_release || live_number.is_none() {
-        (mine, Vec::new())
-    } else {
-        let theirs = match live_number {
-            Some(n) => client.release_files(n).await?,
-            None => Vec::new(),
-        };
-        let merged = three_way(&by_path(&ws.base_files()?), &by_path(&mine), &by_path(&theirs));
-        if !merged.conflicts.is_empty() {
-            return Err(PromoteError::Conflicts(merged.conflicts));
-        }
-        let files = to_files(&merged.files);
-        check(&files)?;
+    let Prepared {
+        files,
+        live,
+        merged_from_live,
+    } = prepare(ws, client).await?;
+    if !merged_from_live.is_empty() {
         ws.replace_files(&files)?;
-        (files, merged.from_live)
-    };
+    }
     let answer = client
         .promote(&Promotion {
             files: &files,
             comment,
-            base_release: live_number,
+            base_release: live,
             confirm,
         })
         .await?;
     let release = answer["release"].as_i64();
-    ws.set_base(release.or(live_number), &files)?;
+    ws.set_base(release.or(live), &files)?;
     let mut state = ws.state.clone();
     state.live_url = Some(client.url().to_owned());
     ws.save_state(state)?;

@@ -12,7 +12,7 @@ use anyhow::{ensure, Context, Result};
 use relata::engine::ApplyRequest;
 use relata::model::SourceFile;
 use relata_designer::client::AdminClient;
-use relata_designer::promote::{promote, pull, PromoteError};
+use relata_designer::promote::{plan, promote, pull, PromoteError};
 use relata_tests::{on_both_backends, stock_metadata, TestApp, TestBackend};
 use reqwest::StatusCode;
 use serde_json::json;
@@ -81,6 +81,21 @@ async fn pull_add_promote_merge(backend: TestBackend) -> Result<()> {
     // A new entity, promoted while a load generator writes contacts the
     // whole time: no request fails, and the live API serves it at once.
     std::fs::write(ws.metadata_dir().join("service/site_survey.yaml"), SURVEY)?;
+    let (diff, merged) = plan(&ws, &client).await?;
+    ensure!(merged.is_empty());
+    let added: Vec<(&str, &str)> = diff
+        .diff
+        .added
+        .iter()
+        .map(|i| (i.kind.as_str(), i.name.as_str()))
+        .collect();
+    ensure!(added == [("entity", "site_survey")], "{added:?}");
+    ensure!(diff.diff.changed.is_empty() && diff.diff.removed.is_empty(), "{diff}");
+    ensure!(
+        diff.steps.iter().any(|s| s.description.contains("site_survey")) && diff.destructive().count() == 0,
+        "{diff}"
+    );
+    ensure!(app.engine.model().release == 1, "a plan changes nothing");
     let stop = Arc::new(AtomicBool::new(false));
     let load = tokio::spawn(write_contacts(
         app.client.clone(),
@@ -186,6 +201,52 @@ async fn pull_add_promote_merge(backend: TestBackend) -> Result<()> {
     Ok(())
 }
 
+/// Removing a field archives its column: the plan names the step and the
+/// rows it touches, and the promotion waits for its confirmation.
+async fn destructive_steps_need_confirmation(backend: TestBackend) -> Result<()> {
+    let Some(app) = TestApp::spawn(backend, Some(&stock_metadata())).await? else {
+        return Ok(());
+    };
+    let token = app.token.clone().context("token")?;
+    let client = AdminClient::new(&app.base, &token);
+    let dir = tempfile::tempdir()?;
+    let mut ws = pull(dir.path(), &client).await?;
+    let contact = ws.metadata_dir().join("marketing/contact.yaml");
+    let original = std::fs::read_to_string(&contact)?;
+    std::fs::write(
+        &contact,
+        original.replacen("fields:\n", &format!("fields:\n{NICKNAME}"), 1),
+    )?;
+    ensure!(promote(&mut ws, &client, "nicknames", &[]).await?.release == Some(2));
+    for name in ["Ada", "Bo"] {
+        let r = app
+            .post("/api/v1/records/contact", &json!({"full_name": name, "nickname": name}))
+            .await?;
+        ensure!(r.status == StatusCode::CREATED, "{}", r.body);
+    }
+    // The field goes again: its column (two values) is archived.
+    std::fs::write(&contact, &original)?;
+    let (diff, _) = plan(&ws, &client).await?;
+    let steps: Vec<_> = diff.destructive().collect();
+    ensure!(steps.len() == 1 && steps[0].description.contains("nickname"), "{diff}");
+    ensure!(steps[0].affected_rows == Some(2), "{diff}");
+    let step = steps[0].id.clone();
+    match promote(&mut ws, &client, "no nicknames", &[]).await {
+        Err(PromoteError::Client(relata_designer::client::ClientError::Refused(r))) => {
+            ensure!(r.code == "confirmation_required", "{}: {}", r.code, r.message);
+        }
+        other => anyhow::bail!("expected confirmation_required, got {other:?}"),
+    }
+    ensure!(app.engine.model().release == 2, "nothing changed");
+    let done = promote(&mut ws, &client, "no nicknames", &[step]).await?;
+    ensure!(done.release == Some(3));
+    let live = app.engine.model();
+    ensure!(live.entity("contact").and_then(|e| e.field("nickname")).is_none());
+    Ok(())
+}
+
+const NICKNAME: &str = "  - { name: nickname, type: text, label: { en: Nickname, zh-CN: 昵称 } }\n";
+
 /// A bad package never leaves the workspace; a wrong token is refused.
 async fn refusals(backend: TestBackend) -> Result<()> {
     let Some(app) = TestApp::spawn(backend, Some(&stock_metadata())).await? else {
@@ -221,4 +282,4 @@ async fn refusals(backend: TestBackend) -> Result<()> {
     Ok(())
 }
 
-on_both_backends!(pull_add_promote_merge, refusals);
+on_both_backends!(pull_add_promote_merge, destructive_steps_need_confirmation, refusals);
