@@ -10,7 +10,7 @@ use anyhow::{ensure, Context, Result};
 use relata::app;
 use relata::engine::demo::{DemoOptions, DemoSize, NoProgress, DEFAULT_SEED};
 use relata::engine::Engine;
-use relata::model::{load_files, read_package, FieldType, SourceFile};
+use relata::model::{load_files, FieldType, SourceFile};
 use relata::store::Pool;
 use relata_tests::{on_both_backends, stock_metadata, TestApp, TestBackend};
 use sha2::{Digest, Sha256};
@@ -407,12 +407,7 @@ on_both_backends!(
 
 /// The stock package with one extra file.
 fn with_file(path: &str, text: &str) -> Result<Vec<SourceFile>> {
-    let mut files = read_package(&stock_metadata(), None)?;
-    files.push(SourceFile {
-        path: path.into(),
-        text: text.into(),
-    });
-    Ok(files)
+    Ok(relata_tests::packages::stock_with(&[(path, text)])?)
 }
 
 fn errors_of(files: &[SourceFile]) -> Vec<String> {

@@ -13,21 +13,10 @@ use relata::engine::ApplyRequest;
 use relata::model::SourceFile;
 use relata_designer::client::AdminClient;
 use relata_designer::promote::{plan, promote, pull, PromoteError};
+use relata_tests::packages::{SITE_SURVEY, SITE_SURVEY_PATH};
 use relata_tests::{on_both_backends, stock_metadata, TestApp, TestBackend};
 use reqwest::StatusCode;
 use serde_json::json;
-
-const SURVEY: &str = "version: 1
-kind: entity
-name: site_survey
-label: { en: Site survey, zh-CN: 现场勘察 }
-plural_label: { en: Site surveys, zh-CN: 现场勘察 }
-display_field: title
-fields:
-  - { name: title, type: text, required: true, label: { en: Title, zh-CN: 标题 } }
-  - { name: company, type: reference, target: company, label: { en: Company, zh-CN: 公司 } }
-  - { name: surveyed_on, type: date, label: { en: Surveyed on, zh-CN: 勘察日期 } }
-";
 
 /// Creates contacts one after another until `stop`; returns how many were
 /// written and the failures (status and body).
@@ -80,7 +69,7 @@ async fn pull_add_promote_merge(backend: TestBackend) -> Result<()> {
 
     // A new entity, promoted while a load generator writes contacts the
     // whole time: no request fails, and the live API serves it at once.
-    std::fs::write(ws.metadata_dir().join("service/site_survey.yaml"), SURVEY)?;
+    std::fs::write(ws.metadata_dir().join(SITE_SURVEY_PATH), SITE_SURVEY)?;
     let (diff, merged) = plan(&ws, &client).await?;
     ensure!(merged.is_empty());
     let added: Vec<(&str, &str)> = diff
@@ -257,8 +246,8 @@ async fn refusals(backend: TestBackend) -> Result<()> {
     let dir = tempfile::tempdir()?;
     let mut ws = pull(dir.path(), &client).await?;
     std::fs::write(
-        ws.metadata_dir().join("service/site_survey.yaml"),
-        SURVEY.replace("target: company", "target: no_such_entity"),
+        ws.metadata_dir().join(SITE_SURVEY_PATH),
+        SITE_SURVEY.replace("target: company", "target: no_such_entity"),
     )?;
     match promote(&mut ws, &client, "broken", &[]).await {
         Err(PromoteError::Invalid(errors)) => {

@@ -8,7 +8,7 @@
 use anyhow::{ensure, Context, Result};
 use fail::FailScenario;
 use relata::engine::{ApplyRequest, Engine};
-use relata::model::{read_package, SourceFile};
+use relata_tests::packages::{stock_with, SITE_SURVEY, SITE_SURVEY_PATH};
 use relata_tests::{on_both_backends, stock_metadata, TestApp, TestBackend};
 use serde_json::json;
 
@@ -20,28 +20,9 @@ const CUTS: [(&str, i64); 4] = [
     ("release::activated", 2),        // recorded live: the new one
 ];
 
-fn package() -> Result<Vec<SourceFile>> {
-    let mut files = read_package(&stock_metadata(), None)?;
-    files.push(SourceFile {
-        path: "service/site_survey.yaml".into(),
-        text: "version: 1
-kind: entity
-name: site_survey
-label: { en: Site survey, zh-CN: 现场勘察 }
-plural_label: { en: Site surveys, zh-CN: 现场勘察 }
-display_field: title
-fields:
-  - { name: title, type: text, required: true, label: { en: Title, zh-CN: 标题 } }
-  - { name: company, type: reference, target: company, label: { en: Company, zh-CN: 公司 } }
-"
-        .into(),
-    });
-    Ok(files)
-}
-
 fn request() -> Result<ApplyRequest> {
     Ok(ApplyRequest {
-        files: package()?,
+        files: stock_with(&[(SITE_SURVEY_PATH, SITE_SURVEY)])?,
         author: "admin".into(),
         comment: "site surveys".into(),
         plan_only: false,
