@@ -173,6 +173,14 @@ impl AdminClient {
         self.call(reqwest::Method::POST, "/plan", Some(&body)).await
     }
 
+    /// Makes release `number`'s items live again as a new release (the same
+    /// pipeline and confirmation rule as a promotion).
+    pub async fn rollback(&self, number: i64, comment: &str, confirm: &[String]) -> Result<Value, ClientError> {
+        let body = json!({ "comment": comment, "confirm": confirm });
+        let path = format!("/releases/{number}/rollback");
+        self.call(reqwest::Method::POST, &path, Some(&body)).await
+    }
+
     /// Promotes `files` as the new live release.
     pub async fn promote(&self, req: &Promotion<'_>) -> Result<Value, ClientError> {
         let body = json!({

@@ -77,6 +77,24 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:8090")]
         addr: std::net::SocketAddr,
     },
+    /// List the live runtime's releases, newest first.
+    Releases {
+        #[command(flatten)]
+        live: Live,
+    },
+    /// Make an earlier release live again, as a new release (its data kept).
+    Rollback {
+        /// The release to go back to.
+        release: i64,
+        #[command(flatten)]
+        live: Live,
+        /// Why (recorded with the release).
+        #[arg(long, default_value = "")]
+        comment: String,
+        /// A destructive step to allow (repeat for several).
+        #[arg(long)]
+        confirm: Vec<String>,
+    },
     /// Promote the workspace to the live runtime.
     Promote {
         /// The workspace folder.
@@ -172,6 +190,31 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("preview on http://{bound}/app (Ctrl-C to stop)");
             server.run(app::shutdown_signal()).await?;
             sandbox.engine.databases().close().await;
+        }
+        Command::Releases { live } => {
+            let client = AdminClient::new(&live.url, &live.token);
+            for r in client.releases().await? {
+                let mark = if r.active { "*" } else { " " };
+                let sum: String = r.checksum.chars().take(12).collect();
+                println!("{mark} {:>4}  {:<16}  {sum}  {}", r.number, r.author, r.comment);
+            }
+        }
+        Command::Rollback {
+            release,
+            live,
+            comment,
+            confirm,
+        } => {
+            let client = AdminClient::new(&live.url, &live.token);
+            let comment = match comment.is_empty() {
+                true => format!("roll back to release {release}"),
+                false => comment,
+            };
+            let answer = client.rollback(release, &comment, &confirm).await?;
+            match answer["release"].as_i64() {
+                Some(n) => println!("rolled back: release {n} (the items of release {release}) is live"),
+                None => println!("release {release}'s items are live already"),
+            }
         }
         Command::Promote {
             dir,

@@ -111,17 +111,51 @@ async fn pull_add_promote_merge(backend: TestBackend) -> Result<()> {
         .post("/api/v1/records/site_survey", &json!({"title": "Roof of building B"}))
         .await?;
     ensure!(made.status == StatusCode::CREATED, "{}", made.body);
+    let survey = made.body["id"].as_str().context("survey id")?.to_owned();
+
+    // Rolled back, the entity is gone from the live system (its table is
+    // archived: destructive, so confirmed); promoted again, its records are back.
+    let refused = client.rollback(1, "without surveys", &[]).await;
+    let step = match refused {
+        Err(relata_designer::client::ClientError::Refused(r)) if r.code == "confirmation_required" => r.body["error"]
+            ["details"][0]["id"]
+            .as_str()
+            .context("the unconfirmed step's id")?
+            .to_owned(),
+        other => anyhow::bail!("expected confirmation_required, got {other:?}"),
+    };
+    let back = client.rollback(1, "without surveys", &[step]).await?;
+    ensure!(back["release"] == 3, "{back}");
+    let gone = app.get(&format!("/api/v1/records/site_survey/{survey}")).await?;
+    ensure!(gone.status == StatusCode::NOT_FOUND, "{}", gone.body);
+    // The rollback is a live change like any other: the workspace (based on
+    // release 2) merges it, and the survey file goes from the workspace too.
+    let merged = promote(&mut ws, &client, "catch up", &[]).await?;
+    ensure!(
+        merged.release.is_none() && merged.merged_from_live == [SITE_SURVEY_PATH],
+        "{merged:?}"
+    );
+    ensure!(!ws.metadata_dir().join(SITE_SURVEY_PATH).exists());
+    std::fs::write(ws.metadata_dir().join(SITE_SURVEY_PATH), SITE_SURVEY)?;
+    let again = promote(&mut ws, &client, "site surveys again", &[]).await?;
+    ensure!(again.release == Some(4), "{:?}", again.release);
+    let kept = app.get(&format!("/api/v1/records/site_survey/{survey}")).await?;
+    ensure!(
+        kept.status == StatusCode::OK && kept.body["title"] == "Roof of building B",
+        "{}",
+        kept.body
+    );
 
     // Someone else adds an industry on the live system; here a field is
     // added to the contact. Different files: the promotion merges them.
-    let mut theirs = client.release_files(2).await?;
+    let mut theirs = client.release_files(4).await?;
     edit(
         &mut theirs,
         "common/industry.yaml",
         "values:\n",
         "values:\n  - { code: aerospace, label: { en: Aerospace, zh-CN: 航空航天 } }\n",
     )?;
-    ensure!(promote_elsewhere(&app, theirs.clone()).await? == 3);
+    ensure!(promote_elsewhere(&app, theirs.clone()).await? == 5);
     let contact = ws.metadata_dir().join("marketing/contact.yaml");
     let text = std::fs::read_to_string(&contact)?;
     std::fs::write(
@@ -133,7 +167,7 @@ async fn pull_add_promote_merge(backend: TestBackend) -> Result<()> {
         ),
     )?;
     let merged = promote(&mut ws, &client, "contact nickname", &[]).await?;
-    ensure!(merged.release == Some(4), "{:?}", merged.release);
+    ensure!(merged.release == Some(6), "{:?}", merged.release);
     ensure!(
         merged.merged_from_live == ["common/industry.yaml"],
         "{:?}",
@@ -160,14 +194,14 @@ async fn pull_add_promote_merge(backend: TestBackend) -> Result<()> {
 
     // Both sides change the industry list differently: a conflict, shown
     // by path, and nothing reaches the live system.
-    let mut theirs = client.release_files(4).await?;
+    let mut theirs = client.release_files(6).await?;
     edit(
         &mut theirs,
         "common/industry.yaml",
         "Aerospace",
         "Aerospace and defence",
     )?;
-    ensure!(promote_elsewhere(&app, theirs).await? == 5);
+    ensure!(promote_elsewhere(&app, theirs).await? == 7);
     let industry = ws.metadata_dir().join("common/industry.yaml");
     let text = std::fs::read_to_string(&industry)?;
     std::fs::write(&industry, text.replacen("Aerospace", "Aviation", 1))?;
@@ -182,9 +216,9 @@ async fn pull_add_promote_merge(backend: TestBackend) -> Result<()> {
         }
         other => anyhow::bail!("expected a conflict, got {other:?}"),
     }
-    ensure!(app.engine.model().release == 5, "nothing was promoted");
+    ensure!(app.engine.model().release == 7, "nothing was promoted");
     ensure!(
-        ws.state.base_release == Some(4),
+        ws.state.base_release == Some(6),
         "the base stays until the conflict is resolved"
     );
     Ok(())
