@@ -324,6 +324,11 @@ async fn bad_payloads(backend: TestBackend) -> Result<()> {
     assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
     let body: Value = r.json().await?;
     assert_eq!(body["error"]["code"], "body_too_large");
+    assert_eq!(
+        body["error"]["message"],
+        "the body is larger than this endpoint accepts (1048576 bytes for records and sign-in, \
+         16777216 bytes for a package on /admin)"
+    );
 
     let unknown = app.post("/api/v1/records/spaceship", &json!({})).await?;
     assert_eq!(

@@ -38,7 +38,11 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
                 ApiError::new(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     "body_too_large",
-                    format!("the body is larger than {MAX_BODY} bytes"),
+                    format!(
+                        "the body is larger than this endpoint accepts ({MAX_BODY} bytes for records \
+                         and sign-in, {} bytes for a package on /admin)",
+                        super::admin::MAX_PACKAGE
+                    ),
                 )
             } else {
                 ApiError::new(StatusCode::BAD_REQUEST, "bad_body", e.body_text())
