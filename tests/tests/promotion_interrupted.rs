@@ -46,6 +46,21 @@ async fn whole_at(engine: &Engine, expected: i64, cut: &str) -> Result<()> {
         .map(|r| r.number)
         .collect();
     ensure!(pending.is_empty(), "{cut}: releases left pending: {pending:?}");
+    // The audit trail says how release 2 became live.
+    let trail: Vec<(String, i64)> = engine
+        .bm()
+        .audit()
+        .await?
+        .into_iter()
+        .filter(|a| a.to_release == 2)
+        .map(|a| (a.action, a.to_release))
+        .collect();
+    let how = match cut {
+        "release::pending" => vec![],
+        "release::activated" => vec![("apply".to_owned(), 2)],
+        _ => vec![("recovery".to_owned(), 2)],
+    };
+    ensure!(trail == how, "{cut}: audit {trail:?}");
     let survey = engine.create("site_survey", &json!({"title": "Roof"}), None).await;
     ensure!(
         survey.is_ok() == (expected == 2),

@@ -2,7 +2,7 @@
 -- and CLI apply, written in the transaction that activates the release.
 CREATE TABLE release_audit (
     id            INTEGER PRIMARY KEY AUTOINCREMENT,
-    action        TEXT NOT NULL CHECK (action IN ('apply', 'promote', 'rollback', 'import')),
+    action        TEXT NOT NULL CHECK (action IN ('apply', 'promote', 'rollback', 'import', 'recovery')),
     actor         TEXT NOT NULL,
     at            TEXT NOT NULL,
     from_release  INTEGER REFERENCES releases (number),

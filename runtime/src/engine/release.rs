@@ -374,7 +374,13 @@ impl Engine {
                     release = b,
                     "the tables were built for a release that was never activated; activating it"
                 );
-                self.bm.activate(b, "recovery").await?;
+                let audit = NewAudit {
+                    action: AuditAction::Recovery,
+                    from_release: a,
+                    comment: "a promotion cut after its tables were built, finished at start-up",
+                    summary: serde_json::json!({}),
+                };
+                self.bm.activate_audited(b, "recovery", Some(&audit)).await?;
                 Some(b)
             }
             (a, _) => a,

@@ -19,6 +19,8 @@ pub enum AuditAction {
     Rollback,
     /// An imported release file.
     Import,
+    /// A promotion cut after its tables were built, finished at start-up.
+    Recovery,
 }
 
 impl AuditAction {
@@ -29,6 +31,7 @@ impl AuditAction {
             AuditAction::Promote => "promote",
             AuditAction::Rollback => "rollback",
             AuditAction::Import => "import",
+            AuditAction::Recovery => "recovery",
         }
     }
 }
