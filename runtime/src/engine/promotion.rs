@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::release::{self, checksum, stored, validate_package, ApplyError, Promotion};
+use super::release::{self, checksum, stored, ApplyError, Promotion};
 use super::Engine;
 use crate::model::diff::{diff_items, DiffItem, ItemDiff};
 use crate::model::{load_files, MetadataErrors, SourceFile};
@@ -263,7 +263,7 @@ impl Engine {
         base_release: Option<i64>,
     ) -> Result<PlanReport, PromotionError> {
         let (model, items) = load_files(files)?;
-        validate_package(files)?;
+        release::compile_rules(&model, &items)?;
         let items = stored(&items, &model);
         let current = self.model.load_full();
         let live_items = match current.release {

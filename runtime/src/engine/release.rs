@@ -117,13 +117,19 @@ pub(super) fn stored(items: &[SourcedItem], model: &Model) -> Vec<StoredItem> {
 /// number of parameters). Returns the model and its compiled rules.
 pub fn validate_package(files: &[SourceFile]) -> Result<(Model, RuleSet), MetadataErrors> {
     let (model, items) = load_files(files)?;
+    let rules = compile_rules(&model, &items)?;
+    Ok((model, rules))
+}
+
+/// The business rules of a loaded package, compiled (scripts named by the
+/// files of their entities in errors).
+pub(super) fn compile_rules(model: &Model, items: &[SourcedItem]) -> Result<RuleSet, MetadataErrors> {
     let paths = items
         .iter()
         .filter(|si| si.item.kind() == "entity")
         .map(|si| (si.item.name().to_owned(), si.path.clone()))
         .collect();
-    let rules = rules::compile(&model, &paths)?;
-    Ok((model, rules))
+    rules::compile(model, &paths)
 }
 
 /// What a promotion asks of the pipeline beyond [`ApplyRequest`], checked
@@ -193,8 +199,9 @@ struct Package {
 
 impl Package {
     fn load(files: &[SourceFile]) -> Result<Package, ApplyError> {
+        // Parsed once: parsing is most of the validation's cost.
         let (model, items) = load_files(files)?;
-        let (_, rules) = validate_package(files)?;
+        let rules = compile_rules(&model, &items)?;
         let items = stored(&items, &model);
         let sum = checksum(&items);
         Ok(Package {
