@@ -13,10 +13,30 @@ use relata::engine::ApplyRequest;
 use relata::model::SourceFile;
 use relata_designer::client::AdminClient;
 use relata_designer::promote::{plan, promote, pull, PromoteError};
+use relata_designer::workspace::Workspace;
 use relata_tests::packages::{SITE_SURVEY, SITE_SURVEY_PATH};
 use relata_tests::{on_both_backends, stock_metadata, TestApp, TestBackend};
 use reqwest::StatusCode;
 use serde_json::json;
+
+/// A live runtime with the stock application and a workspace pulled from it.
+struct Pulled {
+    app: TestApp,
+    client: AdminClient,
+    dir: tempfile::TempDir,
+    ws: Workspace,
+}
+
+async fn pulled(backend: TestBackend) -> Result<Option<Pulled>> {
+    let Some(app) = TestApp::spawn(backend, Some(&stock_metadata())).await? else {
+        return Ok(None);
+    };
+    let token = app.token.clone().context("the test app's token")?;
+    let client = AdminClient::new(&app.base, &token);
+    let dir = tempfile::tempdir()?;
+    let ws = pull(dir.path(), &client).await?;
+    Ok(Some(Pulled { app, client, dir, ws }))
+}
 
 /// Creates contacts one after another until `stop`; returns how many were
 /// written and the failures (status and body).
@@ -58,13 +78,15 @@ fn edit(files: &mut [SourceFile], path: &str, from: &str, to: &str) -> Result<()
 }
 
 async fn pull_add_promote_merge(backend: TestBackend) -> Result<()> {
-    let Some(app) = TestApp::spawn(backend, Some(&stock_metadata())).await? else {
+    let Some(Pulled {
+        app,
+        client,
+        dir: _dir,
+        mut ws,
+    }) = pulled(backend).await?
+    else {
         return Ok(());
     };
-    let token = app.token.clone().context("the test app's token")?;
-    let client = AdminClient::new(&app.base, &token);
-    let dir = tempfile::tempdir()?;
-    let mut ws = pull(dir.path(), &client).await?;
     ensure!(ws.state.base_release == Some(1), "{:?}", ws.state);
 
     // A new entity, promoted while a load generator writes contacts the
@@ -227,13 +249,15 @@ async fn pull_add_promote_merge(backend: TestBackend) -> Result<()> {
 /// Removing a field archives its column: the plan names the step and the
 /// rows it touches, and the promotion waits for its confirmation.
 async fn destructive_steps_need_confirmation(backend: TestBackend) -> Result<()> {
-    let Some(app) = TestApp::spawn(backend, Some(&stock_metadata())).await? else {
+    let Some(Pulled {
+        app,
+        client,
+        dir: _dir,
+        mut ws,
+    }) = pulled(backend).await?
+    else {
         return Ok(());
     };
-    let token = app.token.clone().context("token")?;
-    let client = AdminClient::new(&app.base, &token);
-    let dir = tempfile::tempdir()?;
-    let mut ws = pull(dir.path(), &client).await?;
     let contact = ws.metadata_dir().join("marketing/contact.yaml");
     let original = std::fs::read_to_string(&contact)?;
     std::fs::write(
@@ -272,13 +296,15 @@ const NICKNAME: &str = "  - { name: nickname, type: text, label: { en: Nickname,
 
 /// A bad package never leaves the workspace; a wrong token is refused.
 async fn refusals(backend: TestBackend) -> Result<()> {
-    let Some(app) = TestApp::spawn(backend, Some(&stock_metadata())).await? else {
+    let Some(Pulled {
+        app,
+        client,
+        dir: _dir,
+        mut ws,
+    }) = pulled(backend).await?
+    else {
         return Ok(());
     };
-    let token = app.token.clone().context("token")?;
-    let client = AdminClient::new(&app.base, &token);
-    let dir = tempfile::tempdir()?;
-    let mut ws = pull(dir.path(), &client).await?;
     std::fs::write(
         ws.metadata_dir().join(SITE_SURVEY_PATH),
         SITE_SURVEY.replace("target: company", "target: no_such_entity"),

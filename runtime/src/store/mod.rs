@@ -4,6 +4,18 @@
 //! All SQL lives here. Identifiers in SQL only ever come from a checked
 //! [`crate::model::Model`]; values are only ever bound parameters.
 
+/// Runs `$body` with `$p` bound to the pool of either backend, for queries
+/// whose text is the same on both (sqlx's types differ per backend).
+/// Defined before the modules that use it.
+macro_rules! on_pool {
+    ($pool:expr, |$p:ident| $body:expr) => {
+        match $pool {
+            $crate::store::Pool::Sqlite($p) => $body,
+            $crate::store::Pool::Postgres($p) => $body,
+        }
+    };
+}
+
 pub mod bm;
 pub mod ed;
 pub mod files;

@@ -74,15 +74,6 @@ pub struct BmStore {
     pool: Pool,
 }
 
-macro_rules! on_pool {
-    ($pool:expr, |$p:ident| $body:expr) => {
-        match $pool {
-            Pool::Sqlite($p) => $body,
-            Pool::Postgres($p) => $body,
-        }
-    };
-}
-
 /// Reads a [`ReleaseInfo`] out of a row of either backend.
 macro_rules! release_info {
     ($r:expr) => {

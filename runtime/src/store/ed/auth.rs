@@ -136,15 +136,6 @@ pub struct AuthStore {
     pool: Pool,
 }
 
-macro_rules! on_pool {
-    ($pool:expr, |$p:ident| $body:expr) => {
-        match $pool {
-            Pool::Sqlite($p) => $body,
-            Pool::Postgres($p) => $body,
-        }
-    };
-}
-
 const USER_COLUMNS: &str = "u.id, u.username, u.display_name, u.email, u.password_hash, u.locale, u.is_admin, \
                             u.active, u.created_at, u.last_sign_in_at";
 

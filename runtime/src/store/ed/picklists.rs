@@ -14,15 +14,6 @@ use uuid::Uuid;
 use crate::store::params::{id_param, ts_param};
 use crate::store::{Pool, StoreError};
 
-macro_rules! on_pool {
-    ($pool:expr, |$p:ident| $body:expr) => {
-        match $pool {
-            Pool::Sqlite($p) => $body,
-            Pool::Postgres($p) => $body,
-        }
-    };
-}
-
 /// The PostgreSQL channel a pick-list change is announced on (`NOTIFY`,
 /// sent by the changing transaction, so delivered when it commits).
 pub const CHANNEL: &str = "relata_picklists";
