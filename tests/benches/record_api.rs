@@ -20,7 +20,10 @@
 //! - `RELATA_BENCH_ROUNDS` (default 5): timed runs per side and operation;
 //! - `RELATA_BENCH_OPS` (default `get,list,update,create`);
 //! - `RELATA_BENCH_CONTACTS` (default 5000): contacts seeded per backend;
-//! - `RELATA_BENCH_TASKS` (default 16): concurrent request tasks.
+//! - `RELATA_BENCH_TASKS` (default 16): concurrent request tasks;
+//! - `RELATA_BENCH_SIDES` (default `hand,generic`): the sides to run; one
+//!   side alone gives no ratio, but a clean profile of that side (e.g. under
+//!   `valgrind --tool=callgrind` or `perf record`).
 //!
 //! The stock package is applied with the contact's `on_new` rule unbound
 //! (the cost of rules is `rules_cost`'s subject).
@@ -88,6 +91,8 @@ struct Config {
     ops: Vec<Op>,
     contacts: usize,
     tasks: usize,
+    /// Which sides run: `[hand-written, generic]`.
+    sides: [bool; 2],
 }
 
 impl Config {
@@ -152,8 +157,27 @@ impl Config {
                 .ok_or_else(|| anyhow!("RELATA_BENCH_TASKS: expected a whole number from 1 to 256, found `{v}`"))?,
             None => TASKS,
         };
+        let sides = match var("RELATA_BENCH_SIDES") {
+            Some(v) => {
+                let mut sides = [false; 2];
+                for s in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                    match s {
+                        "hand" => sides[0] = true,
+                        "generic" => sides[1] = true,
+                        other => {
+                            return Err(anyhow!(
+                                "RELATA_BENCH_SIDES: unknown side `{other}` (expected hand, generic)"
+                            ))
+                        }
+                    }
+                }
+                sides
+            }
+            None => [true; 2],
+        };
         Ok(Config {
             seconds,
+            sides,
             backends,
             rounds,
             ops,
@@ -429,7 +453,7 @@ async fn bench_backend(backend: TestBackend, config: &Config) -> anyhow::Result<
         for round in 0..=config.rounds {
             // ABBA: the side that goes first alternates, so linear drift cancels.
             let order = if round % 2 == 1 { [0, 1] } else { [1, 0] };
-            for side in order {
+            for side in order.into_iter().filter(|s| config.sides[*s]) {
                 let states = match op {
                     Op::Update => std::mem::take(&mut update_states[side]),
                     _ => (0..config.tasks)

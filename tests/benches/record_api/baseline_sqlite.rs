@@ -15,25 +15,30 @@ use time::{Date, OffsetDateTime, UtcOffset};
 use uuid::fmt::Hyphenated;
 use uuid::Uuid;
 
-use crate::shared::{date_fmt, db_error, error, etag, if_match, ContactPatch, ListQuery, NewContact, Page};
+use crate::shared::{date_fmt, db_error, error, etag, if_match, ContactPatch, ListQuery, NewContact, Page, Photo};
 
 macro_rules! columns {
     () => {
         "id, created_at, created_by, updated_at, updated_by, owner_id, row_version, deleted_at, \
          full_name, salutation, company, job_title, department, email, phone, mobile, \
-         preferred_channel, city, birthday, last_contacted_at, do_not_call, relationship_notes"
+         preferred_channel, city, territory, birthday, anniversary, key_contact, last_contacted_at, \
+         do_not_call, relationship_notes"
     };
 }
 
 const INSERT: &str = concat!(
     "INSERT INTO contact (",
     columns!(),
-    ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ",
+    ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ",
     columns!()
 );
 const GET: &str = concat!(
     "SELECT ",
     columns!(),
+    ", ",
+    "(SELECT json_group_array(json_array(a.id, a.field, a.file_name, a.content_type, a.size_bytes, \
+         a.created_at)) FROM relata_attachments a WHERE a.entity = 'contact' AND a.record_id = contact.id \
+         AND a.deleted_at IS NULL) AS photo",
     " FROM contact WHERE id = ? AND deleted_at IS NULL"
 );
 const LIST: &str = concat!(
@@ -71,12 +76,29 @@ pub struct Contact {
     pub mobile: Option<String>,
     pub preferred_channel: Option<String>,
     pub city: Option<String>,
+    pub territory: Option<Hyphenated>,
     #[serde(with = "date_fmt::option")]
     pub birthday: Option<Date>,
+    #[serde(with = "date_fmt::option")]
+    pub anniversary: Option<Date>,
+    pub key_contact: Option<bool>,
     #[serde(with = "time::serde::rfc3339::option")]
     pub last_contacted_at: Option<OffsetDateTime>,
     pub do_not_call: Option<bool>,
     pub relationship_notes: Option<String>,
+}
+
+/// A contact row with its photo files (what `GET /contacts/{id}` selects).
+#[derive(Debug, sqlx::FromRow, Serialize)]
+pub struct ContactWithPhoto {
+    #[sqlx(flatten)]
+    #[serde(flatten)]
+    pub contact: Contact,
+    #[serde(skip)]
+    #[sqlx(rename = "photo")]
+    pub photo_json: Option<String>,
+    #[sqlx(skip)]
+    pub photo: Photo,
 }
 
 /// An instant as stored: UTC, microseconds, `Z`.
@@ -96,6 +118,14 @@ pub fn router(pool: SqlitePool) -> Router {
 
 fn one(status: StatusCode, c: Contact) -> Response {
     (status, etag(c.row_version), Json(c)).into_response()
+}
+
+fn with_photo(mut c: ContactWithPhoto) -> Response {
+    match Photo::parse(c.photo_json.as_deref()) {
+        Ok(photo) => c.photo = photo,
+        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()),
+    }
+    (StatusCode::OK, etag(c.contact.row_version), Json(c)).into_response()
 }
 
 async fn create(State(pool): State<SqlitePool>, Json(new): Json<NewContact>) -> Response {
@@ -119,7 +149,10 @@ async fn create(State(pool): State<SqlitePool>, Json(new): Json<NewContact>) -> 
         .bind(new.mobile)
         .bind(new.preferred_channel.unwrap_or_else(|| "email".to_owned()))
         .bind(new.city)
+        .bind(None::<Hyphenated>)
         .bind(new.birthday)
+        .bind(None::<Date>)
+        .bind(false)
         .bind(new.last_contacted_at.map(instant))
         .bind(new.do_not_call.unwrap_or(false))
         .bind(new.relationship_notes)
@@ -132,12 +165,12 @@ async fn create(State(pool): State<SqlitePool>, Json(new): Json<NewContact>) -> 
 }
 
 async fn get_one(State(pool): State<SqlitePool>, Path(id): Path<Uuid>) -> Response {
-    match sqlx::query_as::<_, Contact>(GET)
+    match sqlx::query_as::<_, ContactWithPhoto>(GET)
         .bind(id.hyphenated())
         .fetch_optional(&pool)
         .await
     {
-        Ok(Some(c)) => one(StatusCode::OK, c),
+        Ok(Some(c)) => with_photo(c),
         Ok(None) => error(StatusCode::NOT_FOUND, "not_found", format!("no contact with id {id}")),
         Err(e) => db_error(e),
     }

@@ -33,6 +33,54 @@ pub struct NewContact {
     pub relationship_notes: Option<String>,
 }
 
+/// One file of the contact's photo, as the select's JSON sub-query gives
+/// it: `[id, field, file_name, content_type, size_bytes, created_at]`.
+#[derive(Debug, Deserialize)]
+pub struct FileRow(pub Uuid, pub String, pub String, pub String, pub i64, pub String);
+
+/// The photo files of a contact, as the generic API shows them.
+#[derive(Debug, Default)]
+pub struct Photo(pub Vec<FileRow>);
+
+impl Photo {
+    /// Parses the sub-query's JSON text (NULL: no file).
+    pub fn parse(text: Option<&str>) -> Result<Photo, serde_json::Error> {
+        match text {
+            Some(t) => Ok(Photo(serde_json::from_str(t)?)),
+            None => Ok(Photo::default()),
+        }
+    }
+}
+
+impl serde::Serialize for Photo {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        #[derive(serde::Serialize)]
+        struct File<'a> {
+            id: Uuid,
+            field: &'a str,
+            file_name: &'a str,
+            content_type: &'a str,
+            size: i64,
+            created_at: &'a str,
+            url: String,
+        }
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for FileRow(id, field, file_name, content_type, size, created_at) in &self.0 {
+            seq.serialize_element(&File {
+                id: *id,
+                field,
+                file_name,
+                content_type,
+                size: *size,
+                created_at,
+                url: format!("/api/v1/attachments/{id}"),
+            })?;
+        }
+        seq.end()
+    }
+}
+
 /// The body of `PATCH /contacts/{id}`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
