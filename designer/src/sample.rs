@@ -51,7 +51,8 @@ async fn fill(engine: &Engine, entity: &str) -> Result<(), EngineError> {
     for n in 1..=PER_ENTITY {
         let mut record = Map::new();
         for f in &e.def.fields {
-            if f.computed.is_some() {
+            // Worked out by a rule, or set by the application only.
+            if f.computed.is_some() || f.read_only {
                 continue;
             }
             if let Some(v) = sample_value(engine, f, n).await? {

@@ -261,7 +261,37 @@ async fn virtual_field_errors(backend: TestBackend) -> Result<()> {
     Ok(())
 }
 
+/// A read-only field only the application sets: a required one needs a
+/// default or rules, an attachment or a computed field cannot be one.
+async fn read_only_errors(backend: TestBackend) -> Result<()> {
+    let Some(app) = TestApp::spawn(backend, None).await? else {
+        return Ok(());
+    };
+    let deal = entity(
+        "deal",
+        "  - { name: title, type: text, label: { en: T, zh-CN: 标题 } }\n\
+         \x20 - { name: number, type: text, required: true, read_only: true, label: { en: N, zh-CN: 编号 } }\n\
+         \x20 - { name: stage, type: text, required: true, read_only: true, default: new, label: { en: S, zh-CN: 阶段 } }\n\
+         \x20 - { name: scan, type: attachment, read_only: true, label: { en: F, zh-CN: 文件 } }\n\
+         \x20 - name: twice\n    type: text\n    read_only: true\n    label: { en: D, zh-CN: 双倍 }\n\
+         \x20   computed: { expression: 'this.title + this.title' }\n",
+    );
+    let errors = refused(&app, &[("deal.yaml", &deal)]).await?;
+    assert_eq!(
+        errors,
+        [
+            "deal.yaml: fields[1].read_only: a required read-only field needs a `default` or business rules \
+             that set it (`rules: { script: ... }`): clients cannot send it",
+            "deal.yaml: fields[3].read_only: `read_only` does not apply to an attachment field: clients upload \
+             its files",
+            "deal.yaml: fields[4].read_only: `read_only` does not apply to a computed field",
+        ]
+    );
+    Ok(())
+}
+
 on_both_backends!(
+    read_only_errors,
     virtual_field_errors,
     attachment_errors,
     schema_errors,

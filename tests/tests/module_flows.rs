@@ -5,7 +5,8 @@
 //! - Sales: lead -> process lead -> quote lines -> create order -> shipped -> invoiced.
 //! - Support: incident -> team and response due -> development incident -> knowledge article.
 //! - Marketing: campaign -> projects -> results on the campaign.
-//! - Expenses: report -> lines -> total -> submit.
+//! - Expenses: report -> lines -> total -> submit -> (return to draft) -> approve -> paid;
+//!   the status cannot be edited by hand.
 //! - Action plans: a plan applied to a company and an opportunity.
 //!
 //! And the new commands are buttons, with their parameters, on the pages.
@@ -556,6 +557,102 @@ async fn expenses(backend: TestBackend) -> Result<()> {
         &again,
         "status",
         "Only a draft expense report can be submitted; this one has been submitted already.",
+    )?;
+    approval(&app, &report, &me).await
+}
+
+/// The status and the approval fields are read-only: a hand edit cannot
+/// skip a step, the commands move the report along.
+async fn approval(app: &TestApp, report: &str, me: &str) -> Result<()> {
+    let r = change(app, "expense_report", report, json!({"status": "paid"})).await?;
+    ensure!(r.status == StatusCode::UNPROCESSABLE_ENTITY, "{} {}", r.status, r.body);
+    assert_eq!(
+        field_error(&r),
+        (
+            "status".to_owned(),
+            "read_only".to_owned(),
+            "is read-only: only the application's rules and commands change it".to_owned()
+        )
+    );
+    assert_eq!(get(app, "expense_report", report).await?["status"], "submitted");
+    // The edit form shows the status but has no input for it.
+    let browser = app.sign_in("admin", relata_tests::ADMIN_PASSWORD).await?;
+    let url = browser.url(&format!("/app/r/expense_report/{report}/edit"));
+    let page = browser.client.get(url).send().await?.text().await?;
+    ensure!(page.contains("name=\"title\"") && !page.contains("name=\"status\""), "{page}");
+    ensure!(page.contains("Submitted"), "the status is shown: {page}");
+    // Sending the record back as read is no change.
+    let same = change(
+        app,
+        "expense_report",
+        report,
+        json!({"status": "submitted", "notes": "Receipts attached"}),
+    )
+    .await?;
+    ensure!(same.status == StatusCode::OK, "{} {}", same.status, same.body);
+    let r = app
+        .post(
+            "/api/v1/records/expense_report",
+            &json!({"title": "Paid already?", "employee": me, "status": "paid"}),
+        )
+        .await?;
+    assert_eq!(field_error(&r).1, "read_only", "{}", r.body);
+
+    ran(
+        app,
+        "expense_report",
+        report,
+        "reject",
+        json!({"reason": "Hotel receipt missing"}),
+        "Expense report returned to draft.",
+    )
+    .await?;
+    let r = get(app, "expense_report", report).await?;
+    assert_eq!((s(&r["status"]), &r["submitted_on"]), ("draft", &Value::Null));
+    let notes = format!("Receipts attached\n{}: Hotel receipt missing", in_days(0));
+    assert_eq!(s(&r["notes"]), notes);
+    let early = command(app, "expense_report", report, "approve", json!({"approver": me})).await?;
+    refused(&early, "status", "Only a submitted expense report can be approved.")?;
+
+    ran(
+        app,
+        "expense_report",
+        report,
+        "submit",
+        json!({}),
+        "Expense report submitted for approval.",
+    )
+    .await?;
+    ran(
+        app,
+        "expense_report",
+        report,
+        "approve",
+        json!({"approver": me}),
+        "Expense report approved.",
+    )
+    .await?;
+    let r = get(app, "expense_report", report).await?;
+    assert_eq!(
+        (s(&r["status"]), s(&r["approved_by"]), s(&r["approved_on"])),
+        ("approved", me, in_days(0).as_str())
+    );
+    ran(
+        app,
+        "expense_report",
+        report,
+        "mark_paid",
+        json!({"paid_on": "2026-11-30"}),
+        "Expense report marked as paid.",
+    )
+    .await?;
+    let r = get(app, "expense_report", report).await?;
+    assert_eq!((s(&r["status"]), s(&r["paid_on"])), ("paid", "2026-11-30"));
+    let twice = command(app, "expense_report", report, "mark_paid", json!({})).await?;
+    refused(
+        &twice,
+        "status",
+        "Only an approved expense report can be marked as paid.",
     )?;
     Ok(())
 }

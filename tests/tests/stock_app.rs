@@ -480,7 +480,7 @@ async fn the_api_creates_and_links_every_entity(backend: TestBackend) -> Result<
     r.create(
         "expenses",
         "expense_report",
-        json!({"title": "Shanghai customer visit", "employee": r.id("agent"), "approved_by": boss}),
+        json!({"title": "Shanghai customer visit", "employee": r.id("agent")}),
     )
     .await?;
     for (key, text, amount) in [("taxi", "Taxi to Acme", 86.5), ("hotel", "Hotel, one night", 480.0)] {
@@ -491,6 +491,12 @@ async fn the_api_creates_and_links_every_entity(backend: TestBackend) -> Result<
                    "category": "travel"}),
         )
         .await?;
+    }
+    // The approver is read-only: the approval commands set it.
+    for (command, params) in [("submit", json!({})), ("approve", json!({"approver": boss}))] {
+        let path = format!("/api/v1/records/expense_report/{}/commands/{command}", r.id("expenses"));
+        let done = app.post(&path, &params).await?;
+        ensure!(done.status == StatusCode::OK, "{command}: {} {}", done.status, done.body);
     }
 
     // Support.
@@ -945,7 +951,7 @@ async fn the_api_creates_and_links_every_entity(backend: TestBackend) -> Result<
         (
             format!("/app/r/expense_report/{}", r.id("expenses")),
             "zh-CN",
-            vec!["费用明细", "Taxi to Acme", "Hotel, one night", "草稿"],
+            vec!["费用明细", "Taxi to Acme", "Hotel, one night", "已审批", "王芳"],
         ),
         (format!("/app/r/contact/{}", r.id("contact")), "zh-CN", vec!["创建商机"]),
         (

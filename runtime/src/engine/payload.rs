@@ -126,8 +126,9 @@ pub fn field_schema(f: &FieldDef) -> Value {
         "description".into(),
         json!(f.help.as_ref().map_or(&f.label.en, |h| &h.en)),
     );
-    if f.computed.is_some() {
-        // Worked out by a rule: read it, never send it.
+    if f.computed.is_some() || f.read_only {
+        // Worked out or set by the application: read it; send it unchanged
+        // at most.
         s.insert("readOnly".into(), json!(true));
     }
     Value::Object(s)

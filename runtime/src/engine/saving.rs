@@ -32,6 +32,9 @@ pub(super) struct Save {
     pub actor: Option<Uuid>,
     tx: Option<Tx>,
     depth: u32,
+    /// The write under way is the application's own (a command saving the
+    /// changes it made), not the client's: read-only fields may change.
+    pub by_app: bool,
 }
 
 impl Save {
@@ -42,7 +45,15 @@ impl Save {
             actor,
             tx: None,
             depth: 0,
+            by_app: false,
         }
+    }
+
+    /// Whether the write under way is the client's own: neither a rule's
+    /// nested write nor a command saving its changes. Only a client's
+    /// writes are held to the entity's read-only fields.
+    pub fn by_client(&self) -> bool {
+        self.depth == 0 && !self.by_app
     }
 
     /// Where statements run: the transaction when one is open, else the pool.
@@ -78,6 +89,42 @@ pub(super) fn entity_of(model: &CompiledModel, name: &str) -> Result<Arc<Compile
         .entity(name)
         .cloned()
         .ok_or_else(|| EngineError::UnknownEntity(name.to_owned()))
+}
+
+/// Field errors for the read-only fields a client's payload would change:
+/// compared with `current` (an update) or, for a new record (`None`), with
+/// the field's default. Sending the value a field already has is allowed,
+/// so a client may send back a record as it read it.
+pub(super) fn read_only_errors(
+    errors: &mut Vec<FieldError>,
+    e: &CompiledEntity,
+    payload: &Json,
+    current: Option<&Record>,
+) {
+    let Some(obj) = payload.as_object() else { return };
+    for f in e.def.fields.iter().filter(|f| f.read_only && f.computed.is_none()) {
+        let Some(sent) = obj.get(&f.name) else { continue };
+        let before = match current {
+            Some(r) => r.get(&f.name),
+            None => f.default.as_ref(),
+        };
+        if !same_value(sent, before.unwrap_or(&Json::Null)) {
+            errors.retain(|x| x.field != f.name);
+            errors.push(FieldError::new(
+                &f.name,
+                "read_only",
+                "is read-only: only the application's rules and commands change it",
+            ));
+        }
+    }
+}
+
+/// JSON equality, with numbers compared by value (`10` and `10.0` agree).
+fn same_value(a: &Json, b: &Json) -> bool {
+    match (a, b) {
+        (Json::Number(x), Json::Number(y)) => x.as_f64() == y.as_f64(),
+        _ => a == b,
+    }
 }
 
 /// Field errors for computed fields sent in a payload: their values come

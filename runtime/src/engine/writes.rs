@@ -13,7 +13,7 @@ use super::picklists;
 use super::records::{check_codes, convert, invalid, outcome_of, parse_id, stamp, write_error};
 use super::rules::value::{record_to_dynamic, to_dynamic};
 use super::rules::{CommandOutcome, Host, RuleError};
-use super::saving::{computed_errors, entity_of, fields_of, Save};
+use super::saving::{computed_errors, entity_of, fields_of, read_only_errors, Save};
 use super::{Engine, EngineError};
 use crate::model::FieldType;
 use crate::store::ed::records::{Record, WriteError};
@@ -34,6 +34,9 @@ impl Engine {
         let mut errors = payload::validate(validator, payload, name);
         payload::attachment_errors(&mut errors, &e.attachments, name);
         computed_errors(&mut errors, &e, payload);
+        if save.by_client() {
+            read_only_errors(&mut errors, &e, payload, None);
+        }
         let obj = payload.as_object();
         let id = Uuid::now_v7();
         let mut record: Map<String, Json> = e
@@ -121,10 +124,15 @@ impl Engine {
         let pool = &self.dbs.ed;
         // The stored record: rules need it (old values); so does a
         // deactivated code, which may only stay where it is.
+        // So does a read-only field the client sends: it may only send it
+        // unchanged.
+        let guarded = save.by_client() && e.def.fields.iter().any(|f| f.read_only);
         let needs_current = rules.is_some()
             || patch.as_object().is_some_and(|obj| {
-                obj.iter()
-                    .any(|(n, v)| e.field(n).is_some_and(|(_, f)| picklists::has_inactive(&lists, f, v)))
+                obj.iter().any(|(n, v)| {
+                    e.field(n)
+                        .is_some_and(|(_, f)| picklists::has_inactive(&lists, f, v) || (guarded && f.read_only))
+                })
             });
         if !errors.is_empty() {
             return Err(invalid(name, errors));
@@ -137,6 +145,11 @@ impl Engine {
         } else {
             None
         };
+        if guarded {
+            if let Some(cur) = &current {
+                read_only_errors(&mut errors, &e, patch, Some(cur));
+            }
+        }
         let mut sets = Vec::new();
         let mut old = None;
         let mut changed = Vec::new();
@@ -361,7 +374,11 @@ impl Engine {
             .collect();
         if !changes.is_empty() {
             let version = before.get("row_version").and_then(Json::as_i64);
-            self.update_in(save, name, id, version, &Json::Object(changes)).await?;
+            // The command's own changes: read-only fields are its to set.
+            save.by_app = true;
+            let saved = self.update_in(save, name, id, version, &Json::Object(changes)).await;
+            save.by_app = false;
+            saved?;
         }
         Ok(host.outcome())
     }

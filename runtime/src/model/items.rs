@@ -299,6 +299,11 @@ pub struct FieldDef {
     /// No two live records may share a value.
     #[serde(default, skip_serializing_if = "is_false")]
     pub unique: bool,
+    /// Only the application sets the value: defaults, business rules and
+    /// commands. A client (the API, a form, an import) may send the value
+    /// the record already has, never a different one.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub read_only: bool,
     /// The value a new record gets when none is given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default: Option<serde_json::Value>,

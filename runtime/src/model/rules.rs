@@ -161,6 +161,31 @@ pub fn script_name(path: &str) -> Option<&str> {
     rest.ends_with(&format!(".{SCRIPT_EXTENSION}")).then_some(rest)
 }
 
+/// Checks the read-only fields (not computed ones: their own check says
+/// `read_only` does not apply). A client cannot give a read-only field a
+/// value, so a required one needs a default or a script to set it, and an
+/// attachment (uploaded by clients) cannot be one.
+fn check_read_only(ctx: &mut Ctx<'_>, e: &EntityDef, script: Option<&str>) {
+    for (i, f) in e.fields.iter().enumerate() {
+        if !f.read_only || f.computed.is_some() {
+            continue;
+        }
+        let at = format!("fields[{i}].read_only");
+        if f.field_type == FieldType::Attachment {
+            ctx.error(
+                &at,
+                "`read_only` does not apply to an attachment field: clients upload its files",
+            );
+        } else if f.required && f.default.is_none() && script.is_none() {
+            ctx.error(
+                &at,
+                "a required read-only field needs a `default` or business rules that set it \
+                 (`rules: { script: ... }`): clients cannot send it",
+            );
+        }
+    }
+}
+
 /// Checks the rule parts of an entity: names, the script file, commands,
 /// computed fields. Functions are checked against the compiled script later.
 pub(super) fn check_entity_rules(ctx: &mut Ctx<'_>, e: &EntityDef, model: &Model) {
@@ -234,6 +259,7 @@ pub(super) fn check_entity_rules(ctx: &mut Ctx<'_>, e: &EntityDef, model: &Model
             }
         }
     }
+    check_read_only(ctx, e, script);
     for (i, f) in e.fields.iter().enumerate() {
         let Some(c) = &f.computed else { continue };
         let at = format!("fields[{i}].computed");
@@ -253,6 +279,7 @@ pub(super) fn check_entity_rules(ctx: &mut Ctx<'_>, e: &EntityDef, model: &Model
             ("required", f.required),
             ("unique", f.unique && !c.stored),
             ("default", f.default.is_some()),
+            ("read_only", f.read_only),
         ] {
             if set {
                 ctx.error(

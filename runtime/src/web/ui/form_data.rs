@@ -39,7 +39,7 @@ impl Submitted {
 pub fn payload(entity: &CompiledEntity, form: &FormDef, submitted: &Submitted) -> Value {
     let mut out = Map::new();
     for placed in super::present::form_fields(form).filter(|p| !p.read_only) {
-        let Some((_, f)) = entity.field(&placed.field) else {
+        let Some((_, f)) = entity.field(&placed.field).filter(|(_, f)| !f.read_only) else {
             continue;
         };
         let Some(values) = submitted.all(&f.name) else { continue };

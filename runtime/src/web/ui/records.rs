@@ -194,7 +194,7 @@ fn render_record(
                                 def: f,
                                 value: show.record.get(&f.name).unwrap_or(&Value::Null),
                                 submitted: show.submitted.and_then(|s| s.all(&f.name).cloned()),
-                                read_only: p.read_only || computed,
+                                read_only: p.read_only || computed || f.read_only,
                                 required: p.required,
                             };
                             let mut view = field_view(model, lists, locale, input);
@@ -653,7 +653,7 @@ fn inline_rule_error(r: Result<Record, EngineError>) -> Result<Record, EngineErr
 fn required_on_form(e: &CompiledEntity, form: &crate::model::FormDef, body: &Value) -> Vec<FieldError> {
     form_fields(form)
         .filter(|p| p.required && !p.read_only)
-        .filter(|p| e.field(&p.field).is_some_and(|(_, f)| !f.required))
+        .filter(|p| e.field(&p.field).is_some_and(|(_, f)| !f.required && !f.read_only))
         .filter(|p| {
             body.get(&p.field)
                 .is_none_or(|v| v.is_null() || v.as_array().is_some_and(Vec::is_empty))
