@@ -452,3 +452,60 @@ async fn saving_writes_a_stable_yaml_form() -> Result<()> {
     );
     Ok(())
 }
+
+/// The editor in a real browser: a problem appears next to its input as the
+/// analyst types and goes when fixed; a row is added to a pick list and
+/// saved; a script's syntax error is shown with its line and column.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_editor_in_a_browser_shows_problems_next_to_the_inputs() -> Result<()> {
+    let (dir, app) = designer()?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let Some(chrome) = relata_tests::Chrome::start(&base).await? else {
+        return Ok(());
+    };
+    let ws = Workspace::open(dir.path())?;
+
+    chrome.goto("/items/list/lead").await?;
+    chrome.wait_for_text("#status", "No problems").await?;
+    let columns = r#"input[data-ptr="/columns"]"#;
+    chrome.fill(columns, "topic, nope").await?;
+    chrome
+        .wait_for_text(r#".problem[data-for="/columns/1"]"#, "`nope` is not a field of lead")
+        .await?;
+    chrome.fill(columns, "topic, city").await?;
+    chrome.wait_for_text("#status", "No problems").await?;
+    chrome.click("#save").await?;
+    chrome.wait_for_text("#status", "Saved to sales/lead_list.yaml").await?;
+    let saved = std::fs::read_to_string(ws.metadata_dir().join("sales/lead_list.yaml"))?;
+    ensure!(saved.contains("columns: [topic, city]\n"), "{saved}");
+
+    // A new value in a pick list: a row added, filled in, saved.
+    chrome.goto("/items/picklist/industry").await?;
+    chrome.wait_for_text("#status", "No problems").await?;
+    let rows = chrome.find_all("details.row").await?.len();
+    chrome.click(r#"button[data-op="add"][data-ptr="/values"]"#).await?;
+    let at = |p: &str| format!(r#"[data-ptr="/values/{rows}/{p}"]"#);
+    chrome.fill(&at("code"), "mining").await?;
+    chrome.fill(&at("label/en"), "Mining").await?;
+    chrome.fill(&at("label/zh-CN"), "采矿业").await?;
+    chrome.wait_for_text("#status", "No problems").await?;
+    chrome.click("#save").await?;
+    chrome.wait_for_text("#status", "Saved to common/industry.yaml").await?;
+    let saved = std::fs::read_to_string(ws.metadata_dir().join("common/industry.yaml"))?;
+    ensure!(
+        saved.ends_with("  - code: mining\n    label: { en: Mining, zh-CN: 采矿业 }\n"),
+        "{saved}"
+    );
+
+    // A script that does not compile: the line and column.
+    chrome.goto("/scripts/lead.rhai").await?;
+    chrome
+        .fill("#script-editor", "fn check() {\n    let x = 1;\n    let y = ;\n}\n")
+        .await?;
+    chrome.wait_for_text("#script-errors", "line 3, column").await?;
+    chrome.close().await?;
+    server.abort();
+    Ok(())
+}
