@@ -307,3 +307,59 @@ mod tests {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod stock {
+    use super::{build, Widget};
+    use serde_json::Value;
+
+    fn leaves(v: &Value, ptr: String, out: &mut Vec<String>) {
+        match v {
+            Value::Object(m) if !m.is_empty() => {
+                for (k, c) in m {
+                    leaves(c, format!("{ptr}/{}", k.replace('~', "~0").replace('/', "~1")), out);
+                }
+            }
+            Value::Array(a) if !a.is_empty() => {
+                for (i, c) in a.iter().enumerate() {
+                    leaves(c, format!("{ptr}/{i}"), out);
+                }
+            }
+            _ => out.push(ptr),
+        }
+    }
+
+    /// The pointers an input edits exactly, and those it edits whole (a
+    /// comma-separated list, JSON, a text in both languages).
+    fn inputs(w: &Widget, exact: &mut Vec<String>, whole: &mut Vec<String>) {
+        match (w.widget, w.input) {
+            ("input", "list" | "json") | ("labels", _) => whole.push(w.ptr.clone()),
+            ("input", _) | ("const", _) => exact.push(w.ptr.clone()),
+            _ => {}
+        }
+        for c in &w.children {
+            inputs(c, exact, whole);
+        }
+    }
+
+    /// Every value of every stock item (every kind, every field type and
+    /// option the stock application uses) has an input in the editor.
+    #[test]
+    fn every_value_of_every_stock_item_has_an_input() -> anyhow::Result<()> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../metadata");
+        for f in relata::model::read_dir(&dir)? {
+            let value: Value = serde_yaml_ng::from_str(&f.text)?;
+            let root = relata::model::kind_schema(value["kind"].as_str().unwrap_or_default()).unwrap_or_default();
+            let (mut exact, mut whole) = (Vec::new(), Vec::new());
+            inputs(&build(&root, &value), &mut exact, &mut whole);
+            let mut all = Vec::new();
+            leaves(&value, String::new(), &mut all);
+            for leaf in all {
+                let covered =
+                    exact.contains(&leaf) || whole.iter().any(|w| leaf == *w || leaf.starts_with(&format!("{w}/")));
+                assert!(covered, "{}: no input for {leaf}", f.path);
+            }
+        }
+        Ok(())
+    }
+}
