@@ -144,8 +144,87 @@
     });
   }
 
+
+  // The form layout editor: fields are dragged (or selected, then placed
+  // with a button) into sections; every move is made by the server, which
+  // sends the form and its layout back.
+  function layoutEditor(box) {
+    const name = box.dataset.name;
+    let item = JSON.parse(box.dataset.item);
+    let selected = null, dragged = null;
+    const problems = $("#layout-problems");
+    const validate = async () => {
+      const { ok, data } = await call("POST", "/api/validate", { kind: "form", original: name, item });
+      if (!ok) { status(data.error.message); return; }
+      problems.replaceChildren(...data.problems.map((p) => {
+        const li = document.createElement("li");
+        li.textContent = `${p.file}${p.path ? ": " + p.path : ""}: ${p.message}`;
+        return li;
+      }));
+      problems.hidden = data.problems.length === 0;
+      status(data.problems.length ? `${data.problems.length} problem(s)` : "No problems");
+    };
+    const move = async (op) => {
+      const { ok, data } = await call("POST", "/api/layout", { item, op });
+      if (!ok) { status(data.error.message); return; }
+      item = data.item;
+      box.innerHTML = data.html;
+      selected = null;
+      validate();
+    };
+    box.addEventListener("click", (e) => {
+      const chip = e.target.closest(".field-chip");
+      if (chip) {
+        box.querySelectorAll(".field-chip.selected").forEach((c) => c.classList.remove("selected"));
+        chip.classList.add("selected");
+        selected = chip.dataset.field;
+        return;
+      }
+      const b = e.target.closest("button[data-layout]");
+      if (!b) return;
+      const tab = +(b.dataset.tab || 0), section = +(b.dataset.section || 0);
+      switch (b.dataset.layout) {
+        case "place": if (selected) move({ op: "place", field: selected, tab, section }); break;
+        case "unplace": if (selected) move({ op: "unplace", field: selected }); break;
+        case "add_tab": move({ op: "add_tab" }); break;
+        case "add_section": move({ op: "add_section", tab }); break;
+        case "add_button": move({ op: "add_button", command: $("#command-choice").value }); break;
+        case "add_related": {
+          const [entity, via] = b.parentElement.querySelector(".related-choice").value.split("/");
+          move({ op: "add_related", tab, entity, via });
+        }
+      }
+    });
+    box.addEventListener("change", (e) => {
+      const s = e.target.closest("select[data-layout=columns]");
+      if (s) move({ op: "columns", tab: +s.dataset.tab, section: +s.dataset.section, columns: +s.value });
+    });
+    box.addEventListener("dragstart", (e) => {
+      const chip = e.target.closest(".field-chip");
+      if (chip) { dragged = chip.dataset.field; e.dataTransfer.setData("text/plain", dragged); }
+    });
+    box.addEventListener("dragover", (e) => { if (e.target.closest(".drop")) e.preventDefault(); });
+    box.addEventListener("drop", (e) => {
+      const zone = e.target.closest(".drop");
+      if (!zone || !dragged) return;
+      e.preventDefault();
+      const before = e.target.closest(".field-chip");
+      if (zone.dataset.drop === "palette") move({ op: "unplace", field: dragged });
+      else move({ op: "place", field: dragged, tab: +zone.dataset.tab, section: +zone.dataset.section,
+        index: before && before.dataset.index !== undefined ? +before.dataset.index : undefined });
+      dragged = null;
+    });
+    $("#save-layout").addEventListener("click", async () => {
+      const { ok, data } = await call("PUT", `/api/items/form/${encodeURIComponent(name)}`, { item });
+      status(ok ? `Saved to ${data.path}` : `Not saved: ${data.error.message}`);
+    });
+    validate();
+  }
+
   const form = $("#editor");
   if (form) editor(form);
   const area = $("#script-editor");
   if (area) scriptEditor(area);
+  const layout = $("#layout");
+  if (layout) layoutEditor(layout);
 })();

@@ -505,7 +505,110 @@ async fn the_editor_in_a_browser_shows_problems_next_to_the_inputs() -> Result<(
         .fill("#script-editor", "fn check() {\n    let x = 1;\n    let y = ;\n}\n")
         .await?;
     chrome.wait_for_text("#script-errors", "line 3, column").await?;
+
+    // The form layout editor: a field taken off the form, placed in the
+    // first section again, that section set to three columns, saved.
+    chrome.goto("/layout/lead").await?;
+    chrome.wait_for_text("#status", "No problems").await?;
+    chrome.click(r#"li.field-chip[data-field="email"]"#).await?;
+    chrome.click(r#"button[data-layout="unplace"]"#).await?;
+    chrome.click(r#".palette li[data-field="email"]"#).await?;
+    chrome
+        .click(r#"button[data-layout="place"][data-tab="0"][data-section="0"]"#)
+        .await?;
+    chrome
+        .find(r#"ol[data-tab="0"][data-section="0"] li[data-field="email"]"#)
+        .await?;
+    let columns = chrome
+        .find(r#"select[data-layout="columns"][data-tab="0"][data-section="0"]"#)
+        .await?;
+    columns.select_by_value("3").await?;
+    chrome.find(r#"ol.cols-3[data-tab="0"][data-section="0"]"#).await?;
+    chrome.wait_for_text("#status", "No problems").await?;
+    chrome.click("#save-layout").await?;
+    chrome.wait_for_text("#status", "Saved to sales/lead_form.yaml").await?;
+    let saved: Value = serde_yaml_ng::from_str(&std::fs::read_to_string(
+        ws.metadata_dir().join("sales/lead_form.yaml"),
+    )?)?;
+    let first = &saved["tabs"][0]["sections"][0];
+    ensure!(first["columns"] == 3, "{first}");
+    ensure!(
+        first["fields"].as_array().and_then(|f| f.last()) == Some(&json!({ "field": "email" })),
+        "{first}"
+    );
     chrome.close().await?;
     server.abort();
+    Ok(())
+}
+
+/// The form layout editor's moves, through its endpoint: fields placed,
+/// moved and taken off (their options kept), sections and tabs added,
+/// columns set, a related list and a button added; the result saves as an
+/// ordinary, valid form.
+#[tokio::test]
+async fn the_layout_editor_moves_fields_and_adds_parts() -> Result<()> {
+    let (dir, app) = designer()?;
+    let (_, company) = send(&app, Method::GET, "/api/items/form/company", None).await?;
+    let mut item = company["item"].clone();
+    let first_field = item["tabs"][0]["sections"][0]["fields"][0].clone();
+    let name = first_field["field"].as_str().context("a field")?.to_owned();
+    let new = item["tabs"][0]["sections"].as_array().map_or(0, Vec::len);
+    let tabs = item["tabs"].as_array().map_or(0, Vec::len);
+    let moves = [
+        json!({ "op": "add_section", "tab": 0 }),
+        json!({ "op": "place", "field": name, "tab": 0, "section": new }),
+        json!({ "op": "columns", "tab": 0, "section": new, "columns": 9 }),
+        json!({ "op": "add_tab" }),
+        json!({ "op": "add_related", "tab": tabs, "entity": "contact", "via": "company" }),
+    ];
+    for op in &moves {
+        let (status, answer) = json_call(&app, Method::POST, "/api/layout", &json!({ "item": item, "op": op })).await?;
+        ensure!(status == StatusCode::OK, "{op}: {answer}");
+        item = answer["item"].clone();
+        ensure!(
+            answer["html"].as_str().is_some_and(|h| h.contains("data-drop")),
+            "{answer}"
+        );
+    }
+    let sections = item["tabs"][0]["sections"].as_array().context("sections")?;
+    let added = sections.last().context("a section")?;
+    ensure!(added["name"] == "section_1" && added["columns"] == 4, "{added}");
+    ensure!(
+        added["fields"] == json!([first_field]),
+        "the field moved with its options: {added}"
+    );
+    ensure!(
+        !sections[0]["fields"]
+            .as_array()
+            .is_some_and(|f| f.contains(&first_field)),
+        "taken from its section"
+    );
+    let tab = item["tabs"].as_array().and_then(|t| t.last()).context("a tab")?;
+    ensure!(tab["name"] == "tab_1" && tab["related"][0]["via"] == "company", "{tab}");
+    ensure!(
+        tab["related"][0]["columns"].as_array().is_some_and(|c| !c.is_empty()),
+        "{tab}"
+    );
+
+    // Bad moves change nothing.
+    for op in [
+        json!({ "op": "place", "field": name, "tab": 99, "section": 0 }),
+        json!({ "op": "unplace", "field": "nope" }),
+        json!({ "op": "fly" }),
+    ] {
+        let (status, answer) = json_call(&app, Method::POST, "/api/layout", &json!({ "item": item, "op": op })).await?;
+        ensure!(status == StatusCode::BAD_REQUEST, "{op}: {status} {answer}");
+    }
+    let (status, _) = json_call(&app, Method::POST, "/api/layout", &json!({ "item": survey("company") })).await?;
+    ensure!(status == StatusCode::BAD_REQUEST, "only forms");
+
+    let (status, saved) = json_call(&app, Method::PUT, "/api/items/form/company", &json!({ "item": item })).await?;
+    ensure!(status == StatusCode::OK && saved["problems"] == json!([]), "{saved}");
+    validate_package(&Workspace::open(dir.path())?.files()?).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (status, page) = send(&app, Method::GET, "/layout/company", None).await?;
+    ensure!(
+        status == StatusCode::OK && page.as_str().is_some_and(|p| p.contains("Add related list")),
+        "{page}"
+    );
     Ok(())
 }

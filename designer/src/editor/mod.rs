@@ -6,6 +6,7 @@
 pub mod browse;
 pub mod form;
 pub mod items;
+pub mod layout;
 pub mod scripts;
 pub mod shape;
 pub mod yaml;

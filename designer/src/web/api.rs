@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use super::error::{ApiError, Body};
 use super::{blocking, templates, Shared};
-use crate::editor::{form, items, scripts, EditorError};
+use crate::editor::{form, items, layout, scripts, EditorError};
 
 /// An item sent by the editor.
 #[derive(Debug, Deserialize)]
@@ -106,6 +106,33 @@ pub async fn form(Body(mut b): Body<FormBody>) -> Result<Json<Value>, ApiError> 
     }
     let html = templates::render_form(&form::build(&root, &b.item)).map_err(ApiError::Internal)?;
     Ok(Json(json!({ "html": html, "item": b.item })))
+}
+
+/// What `POST /api/layout` renders.
+#[derive(Debug, Deserialize)]
+pub struct LayoutBody {
+    /// The form as edited.
+    pub item: Value,
+    /// A move to make first.
+    #[serde(default)]
+    pub op: Option<layout::LayoutOp>,
+}
+
+/// `POST /api/layout`: applies a move of the layout editor and renders it again.
+pub async fn layout(State(s): State<Shared>, Body(mut b): Body<LayoutBody>) -> Result<Json<Value>, ApiError> {
+    let (item, view) = blocking(&s, false, move |ws| {
+        if b.item.get("kind").and_then(Value::as_str) != Some("form") {
+            return Err(EditorError::BadItem("the layout editor edits forms".into()));
+        }
+        if let Some(op) = &b.op {
+            layout::apply(ws, &mut b.item, op)?;
+        }
+        let view = layout::view(ws, &b.item)?;
+        Ok((b.item, view))
+    })
+    .await?;
+    let html = templates::render_layout(&view).map_err(ApiError::Internal)?;
+    Ok(Json(json!({ "html": html, "item": item })))
 }
 
 /// `GET /api/scripts`: the scripts' names.

@@ -62,6 +62,7 @@ pub fn router(ws: Workspace) -> Router {
         .route("/kinds", get(pages::kinds))
         .route("/items/{kind}/{name}", get(pages::item))
         .route("/new/{kind}", get(pages::new_item))
+        .route("/layout/{name}", get(pages::layout))
         .route("/scripts", get(pages::scripts))
         .route("/scripts/{*name}", get(pages::script))
         .route("/assets/{file}", get(pages::asset))
@@ -72,6 +73,7 @@ pub fn router(ws: Workspace) -> Router {
             get(api::read).put(api::save).delete(api::delete),
         )
         .route("/api/validate", post(api::validate))
+        .route("/api/layout", post(api::layout))
         .route("/api/form", post(api::form))
         .route("/api/scripts", get(api::scripts))
         .route("/api/scripts/check", post(api::check_script))

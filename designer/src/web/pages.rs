@@ -7,9 +7,9 @@ use axum::response::{IntoResponse, Response};
 use minijinja::context;
 
 use super::error::ApiError;
-use super::templates::{page, render_form};
+use super::templates::{page, render_form, render_layout};
 use super::{blocking, Shared};
-use crate::editor::{browse, form, items, scripts};
+use crate::editor::{browse, form, items, layout, scripts};
 
 const APP_CSS: &str = include_str!("../../../runtime/assets/app.css");
 const DESIGNER_CSS: &str = include_str!("../../assets/designer.css");
@@ -90,6 +90,30 @@ pub async fn new_item(Path(kind): Path<String>) -> Response {
         items::skeleton(&kind)
             .map_err(ApiError::from)
             .and_then(|item| editor(&kind, "", "", &item)),
+    )
+}
+
+/// `/layout/{name}`: the layout editor of the form `name`.
+pub async fn layout(State(s): State<Shared>, Path(name): Path<String>) -> Response {
+    shown(
+        async {
+            let n = name.clone();
+            let (item, view) = blocking(&s, false, move |ws| {
+                let item = items::load(ws, "form", &n)?.value;
+                let view = layout::view(ws, &item)?;
+                Ok((item, view))
+            })
+            .await?;
+            let body = render_layout(&view).map_err(ApiError::Internal)?;
+            let item_json = serde_json::to_string(&item).map_err(|e| ApiError::Internal(e.to_string()))?;
+            let title = format!("Layout of form {name}");
+            Ok(page(
+                StatusCode::OK,
+                "layout.html",
+                context! { title, name, item_json, body },
+            ))
+        }
+        .await,
     )
 }
 

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::editor::form::Widget;
 
-const TEMPLATES: [(&str, &str); 9] = [
+const TEMPLATES: [(&str, &str); 11] = [
     ("base.html", include_str!("../../templates/base.html")),
     ("overview.html", include_str!("../../templates/overview.html")),
     ("kinds.html", include_str!("../../templates/kinds.html")),
@@ -19,6 +19,8 @@ const TEMPLATES: [(&str, &str); 9] = [
     ("scripts.html", include_str!("../../templates/scripts.html")),
     ("script.html", include_str!("../../templates/script.html")),
     ("message.html", include_str!("../../templates/message.html")),
+    ("layout.html", include_str!("../../templates/layout.html")),
+    ("layout_body.html", include_str!("../../templates/layout_body.html")),
 ];
 
 fn env() -> &'static Environment<'static> {
@@ -62,6 +64,11 @@ pub fn page<C: Serialize>(status: StatusCode, name: &str, ctx: C) -> Response {
 /// The editing form of an item (also sent back after each structural edit).
 pub fn render_form(form: &Widget) -> Result<String, String> {
     render_text("form.html", minijinja::context! { form })
+}
+
+/// The body of the form layout editor (also sent back after each move).
+pub fn render_layout(view: &crate::editor::layout::LayoutView) -> Result<String, String> {
+    render_text("layout_body.html", minijinja::context! { view })
 }
 
 #[cfg(test)]
