@@ -103,19 +103,9 @@ pub fn catalog(ws: &Workspace) -> Result<Catalog, EditorError> {
                 continue;
             }
         };
-        match (text_of(&value, "kind"), text_of(&value, "name")) {
-            (Some(kind), Some(name)) => out.items.push(ItemInfo {
-                label: value
-                    .pointer("/label/en")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned(),
-                entity: text_of(&value, "entity"),
-                kind,
-                name,
-                path: f.path,
-            }),
-            _ => out.unreadable.push(Unreadable {
+        match info_of(f.path.clone(), &value) {
+            Some(info) => out.items.push(info),
+            None => out.unreadable.push(Unreadable {
                 path: f.path,
                 message: "no `kind` or `name`".into(),
             }),
@@ -125,24 +115,41 @@ pub fn catalog(ws: &Workspace) -> Result<Catalog, EditorError> {
     Ok(out)
 }
 
-/// Reads the item `kind`/`name`.
+fn info_of(path: String, value: &Value) -> Option<ItemInfo> {
+    Some(ItemInfo {
+        kind: text_of(value, "kind")?,
+        name: text_of(value, "name")?,
+        label: value
+            .pointer("/label/en")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned(),
+        entity: text_of(value, "entity"),
+        path,
+    })
+}
+
+/// Reads the item `kind`/`name` (parsing only the files that mention the name).
 pub fn load(ws: &Workspace, kind: &str, name: &str) -> Result<Loaded, EditorError> {
     schema(kind)?;
-    let not_found = || EditorError::NotFound {
+    for f in ws.files()? {
+        if script_name(&f.path).is_some() || !f.text.contains(name) {
+            continue;
+        }
+        let Ok(value) = parse_yaml(&f.text) else {
+            continue;
+        };
+        if let Some(info) = info_of(f.path, &value).filter(|i| i.kind == kind && i.name == name) {
+            return Ok(Loaded {
+                info,
+                text: f.text,
+                value,
+            });
+        }
+    }
+    Err(EditorError::NotFound {
         kind: kind.to_owned(),
         name: name.to_owned(),
-    };
-    let info = catalog(ws)?.find(kind, name).cloned().ok_or_else(not_found)?;
-    let file = ws
-        .files()?
-        .into_iter()
-        .find(|f| f.path == info.path)
-        .ok_or_else(not_found)?;
-    let value = parse_yaml(&file.text).map_err(EditorError::BadItem)?;
-    Ok(Loaded {
-        info,
-        text: file.text,
-        value,
     })
 }
 
