@@ -169,6 +169,17 @@ async fn an_analyst_models_a_site_survey_with_its_form_and_list() -> Result<()> 
         status == StatusCode::OK && page.as_str().is_some_and(|p| p.contains("现场勘察")),
         "{page}"
     );
+
+    // Deleting the list removes its file (and only it).
+    let (status, answer) = send(&app, Method::DELETE, "/api/items/list/site_survey", None).await?;
+    ensure!(
+        status == StatusCode::OK && answer["deleted"] == "custom/site_survey_list.yaml",
+        "{answer}"
+    );
+    ensure!(!ws.metadata_dir().join("custom/site_survey_list.yaml").exists());
+    ensure!(ws.metadata_dir().join("custom/site_survey_form.yaml").exists());
+    let (status, _) = send(&app, Method::DELETE, "/api/items/list/site_survey", None).await?;
+    ensure!(status == StatusCode::NOT_FOUND, "deleted once");
     Ok(())
 }
 
