@@ -4,9 +4,11 @@
 //! live release moved on since the workspace was pulled.
 
 pub mod client;
+pub mod editor;
 pub mod merge;
 pub mod plan;
 pub mod preview;
 pub mod promote;
 pub mod sample;
+pub mod web;
 pub mod workspace;

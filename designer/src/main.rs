@@ -77,6 +77,20 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:8090")]
         addr: std::net::SocketAddr,
     },
+    /// Serve the designer's web UI on the workspace: browse the model, edit
+    /// any item and the scripts, with live validation.
+    Serve {
+        /// The workspace folder.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// Port to listen on (on 127.0.0.1 unless --host says otherwise).
+        #[arg(long, default_value_t = 8091)]
+        port: u16,
+        /// Address to listen on; only a loopback address is served safely
+        /// (the designer writes the workspace and has no sign-in).
+        #[arg(long, default_value = "127.0.0.1")]
+        host: std::net::IpAddr,
+    },
     /// List the live runtime's releases, newest first.
     Releases {
         #[command(flatten)]
@@ -190,6 +204,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("preview on http://{bound}/app (Ctrl-C to stop)");
             server.run(app::shutdown_signal()).await?;
             sandbox.engine.databases().close().await;
+        }
+        Command::Serve { dir, port, host } => {
+            let ws = Workspace::open(&dir)?;
+            relata_designer::web::serve(ws, std::net::SocketAddr::new(host, port), app::shutdown_signal()).await?;
         }
         Command::Releases { live } => {
             let client = AdminClient::new(&live.url, &live.token);

@@ -217,6 +217,38 @@ impl Workspace {
         Ok(())
     }
 
+    /// Writes one package file (`sales/lead.yaml`, `scripts/lead.rhai`),
+    /// creating its folder: the text goes to a temporary file beside it,
+    /// renamed over the old one, so a failed write leaves the old file whole.
+    pub fn write_file(&self, path: &str, text: &str) -> Result<(), WorkspaceError> {
+        let at = self.location(path)?;
+        if let Some(parent) = at.parent() {
+            std::fs::create_dir_all(parent).map_err(io(parent))?;
+        }
+        let mut tmp = at.clone().into_os_string();
+        tmp.push(".designer-tmp");
+        let tmp = PathBuf::from(tmp);
+        std::fs::write(&tmp, text).map_err(io(&tmp))?;
+        std::fs::rename(&tmp, &at).map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            WorkspaceError::Io {
+                path: at.clone(),
+                source: e,
+            }
+        })
+    }
+
+    /// Removes one package file.
+    pub fn remove_file(&self, path: &str) -> Result<(), WorkspaceError> {
+        let at = self.location(path)?;
+        std::fs::remove_file(&at).map_err(io(&at))
+    }
+
+    /// Whether a package file exists (`false` for a path outside the package).
+    pub fn has_file(&self, path: &str) -> bool {
+        self.location(path).is_ok_and(|p| p.exists())
+    }
+
     /// Where a package path lives: `scripts/x.rhai` in the scripts folder,
     /// anything else under `metadata/`. Refuses paths that would leave it.
     fn location(&self, path: &str) -> Result<PathBuf, WorkspaceError> {

@@ -1,0 +1,230 @@
+// The designer's editor: keeps the item being edited as JSON, updates it
+// from the inputs (each named by the JSON pointer of its value), asks the
+// server to check it and shows the problems next to the inputs.
+"use strict";
+(() => {
+  const $ = (sel, root = document) => root.querySelector(sel);
+  const status = (text) => { const s = $("#status"); if (s) s.textContent = text; };
+  const call = async (method, url, body) => {
+    const r = await fetch(url, { method, headers: { "Content-Type": "application/json" }, body: body && JSON.stringify(body) });
+    const data = await r.json().catch(() => ({ error: { message: r.statusText, problems: [] } }));
+    return { ok: r.ok, data };
+  };
+  const segments = (ptr) => ptr.split("/").slice(1).map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"));
+
+  function setAt(doc, ptr, value) {
+    const segs = segments(ptr);
+    const last = segs.pop();
+    let at = doc;
+    for (const s of segs) { if (at == null) return; at = at[s]; }
+    if (at == null) return;
+    if (value === undefined) { if (Array.isArray(at)) at.splice(+last, 1); else delete at[last]; }
+    else at[last] = value;
+  }
+
+  // The value of an input, `undefined` for an optional one left empty.
+  function read(input) {
+    const kind = input.dataset.input, optional = "optional" in input.dataset;
+    if (kind === "checkbox") return input.checked ? true : (optional && !("present" in input.dataset) ? undefined : false);
+    const text = input.value.trim();
+    if (text === "" && (optional || kind !== "text")) return optional ? undefined : (kind === "text" ? "" : 0);
+    switch (kind) {
+      case "integer": case "number": { const n = Number(text); if (Number.isNaN(n)) throw new Error("a number"); return n; }
+      case "list": return text.split(",").map((s) => s.trim()).filter((s) => s !== "");
+      case "json": return JSON.parse(text);
+      default: return input.value;
+    }
+  }
+
+  function editor(form) {
+    const kind = form.dataset.kind;
+    let original = form.dataset.original;
+    let item = JSON.parse(form.dataset.item);
+    let timer = null;
+
+    const show = (problems, path) => {
+      form.querySelectorAll(".problem").forEach((p) => p.remove());
+      form.querySelectorAll(".has-problem").forEach((p) => p.classList.remove("has-problem"));
+      const others = $("#problems ul");
+      others.replaceChildren();
+      for (const p of problems) {
+        const here = p.file === "" || p.file === path;
+        let ptr = here ? p.pointer : null, target = null;
+        while (ptr !== null && !(target = form.querySelector(`[data-ptr="${CSS.escape(ptr)}"]`))) {
+          ptr = ptr === "" ? null : ptr.slice(0, ptr.lastIndexOf("/"));
+        }
+        const note = document.createElement(target ? "div" : "li");
+        note.className = "problem";
+        note.textContent = target ? p.message : `${p.file}${p.path ? ": " + p.path : ""}: ${p.message}`;
+        note.dataset.for = p.pointer;
+        if (!target) { others.append(note); continue; }
+        const box = target.closest(".field, fieldset") || target;
+        box.classList.add("has-problem");
+        ($(".problem-slot", box) || box).append(note);
+      }
+      $("#problems").hidden = others.children.length === 0;
+    };
+    const validate = async () => {
+      const { ok, data } = await call("POST", "/api/validate", { kind, original, item });
+      if (!ok) { status(data.error.message); return; }
+      show(data.problems, data.path);
+      status(data.problems.length ? `${data.problems.length} problem(s)` : "No problems");
+    };
+    const later = () => { clearTimeout(timer); timer = setTimeout(validate, 300); };
+
+    form.addEventListener("input", (e) => {
+      const input = e.target.closest("[data-input]");
+      if (!input) return;
+      try { setAt(item, input.dataset.ptr, read(input)); input.setCustomValidity(""); later(); }
+      catch (err) { input.setCustomValidity(`Expected ${err.message === "a number" ? "a number" : "JSON"}`); input.reportValidity(); }
+    });
+    form.addEventListener("click", async (e) => {
+      const button = e.target.closest("[data-op]");
+      if (!button) return;
+      e.preventDefault();
+      const { ok, data } = await call("POST", "/api/form", { kind, item, op: { op: button.dataset.op, ptr: button.dataset.ptr } });
+      if (!ok) { status(data.error.message); return; }
+      item = data.item;
+      form.innerHTML = data.html;
+      validate();
+    });
+    $("#save").addEventListener("click", async () => {
+      const url = original ? `/api/items/${kind}/${encodeURIComponent(original)}` : `/api/items/${kind}`;
+      const { ok, data } = await call(original ? "PUT" : "POST", url, { item });
+      if (!ok) { status(`Not saved: ${data.error.message}`); show(data.error.problems || [], $("#item-path").textContent); return; }
+      status(`Saved to ${data.path}` + (data.problems.length ? ` (${data.problems.length} problem(s) in the package)` : ""));
+      if (original !== item.name) location.href = `/items/${kind}/${encodeURIComponent(item.name)}`;
+      else show(data.problems, data.path);
+    });
+    const del = $("#delete");
+    if (del) del.addEventListener("click", async () => {
+      if (!confirm(`Delete ${kind} ${original}?`)) return;
+      const { ok, data } = await call("DELETE", `/api/items/${kind}/${encodeURIComponent(original)}`);
+      if (ok) location.href = "/"; else status(data.error.message);
+    });
+    validate();
+  }
+
+  function scriptEditor(area) {
+    const name = area.dataset.name;
+    const list = $("#script-errors");
+    let timer = null;
+    const show = (errors, problems) => {
+      list.replaceChildren(...errors.map((e) => {
+        const li = document.createElement("li");
+        li.textContent = `line ${e.line}, column ${e.column}: ${e.message}`;
+        li.dataset.line = e.line;
+        return li;
+      }), ...problems.map((p) => {
+        const li = document.createElement("li");
+        li.textContent = `${p.file}${p.path ? ": " + p.path : ""}: ${p.message}`;
+        return li;
+      }));
+      list.hidden = list.children.length === 0;
+    };
+    const check = async () => {
+      const { ok, data } = await call("POST", "/api/scripts/check", { name, text: area.value });
+      if (!ok) { status(data.error.message); return; }
+      show(data.errors, data.problems);
+      status(data.errors.length ? "Does not compile" : "Compiles");
+    };
+    list.addEventListener("click", (e) => {
+      const line = +(e.target.dataset.line || 0);
+      if (!line) return;
+      const start = area.value.split("\n").slice(0, line - 1).join("\n").length + (line > 1 ? 1 : 0);
+      area.focus();
+      area.setSelectionRange(start, start);
+    });
+    area.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(check, 400); });
+    $("#check").addEventListener("click", check);
+    $("#save-script").addEventListener("click", async () => {
+      const { ok, data } = await call("PUT", `/api/scripts/${name}`, { text: area.value });
+      if (ok) { status(`Saved scripts/${name}`); show(data.errors, data.problems); }
+      else { status(`Not saved: ${data.error.message}`); }
+    });
+  }
+
+
+  // The form layout editor: fields are dragged (or selected, then placed
+  // with a button) into sections; every move is made by the server, which
+  // sends the form and its layout back.
+  function layoutEditor(box) {
+    const name = box.dataset.name;
+    let item = JSON.parse(box.dataset.item);
+    let selected = null, dragged = null;
+    const problems = $("#layout-problems");
+    const validate = async () => {
+      const { ok, data } = await call("POST", "/api/validate", { kind: "form", original: name, item });
+      if (!ok) { status(data.error.message); return; }
+      problems.replaceChildren(...data.problems.map((p) => {
+        const li = document.createElement("li");
+        li.textContent = `${p.file}${p.path ? ": " + p.path : ""}: ${p.message}`;
+        return li;
+      }));
+      problems.hidden = data.problems.length === 0;
+      status(data.problems.length ? `${data.problems.length} problem(s)` : "No problems");
+    };
+    const move = async (op) => {
+      const { ok, data } = await call("POST", "/api/layout", { item, op });
+      if (!ok) { status(data.error.message); return; }
+      item = data.item;
+      box.innerHTML = data.html;
+      selected = null;
+      validate();
+    };
+    box.addEventListener("click", (e) => {
+      const chip = e.target.closest(".field-chip");
+      if (chip) {
+        box.querySelectorAll(".field-chip.selected").forEach((c) => c.classList.remove("selected"));
+        chip.classList.add("selected");
+        selected = chip.dataset.field;
+        return;
+      }
+      const b = e.target.closest("button[data-layout]");
+      if (!b) return;
+      const tab = +(b.dataset.tab || 0), section = +(b.dataset.section || 0);
+      switch (b.dataset.layout) {
+        case "place": if (selected) move({ op: "place", field: selected, tab, section }); break;
+        case "unplace": if (selected) move({ op: "unplace", field: selected }); break;
+        case "add_tab": move({ op: "add_tab" }); break;
+        case "add_section": move({ op: "add_section", tab }); break;
+        case "add_button": move({ op: "add_button", command: $("#command-choice").value }); break;
+        case "add_related": {
+          const [entity, via] = b.parentElement.querySelector(".related-choice").value.split("/");
+          move({ op: "add_related", tab, entity, via });
+        }
+      }
+    });
+    box.addEventListener("change", (e) => {
+      const s = e.target.closest("select[data-layout=columns]");
+      if (s) move({ op: "columns", tab: +s.dataset.tab, section: +s.dataset.section, columns: +s.value });
+    });
+    box.addEventListener("dragstart", (e) => {
+      const chip = e.target.closest(".field-chip");
+      if (chip) { dragged = chip.dataset.field; e.dataTransfer.setData("text/plain", dragged); }
+    });
+    box.addEventListener("dragover", (e) => { if (e.target.closest(".drop")) e.preventDefault(); });
+    box.addEventListener("drop", (e) => {
+      const zone = e.target.closest(".drop");
+      if (!zone || !dragged) return;
+      e.preventDefault();
+      const before = e.target.closest(".field-chip");
+      if (zone.dataset.drop === "palette") move({ op: "unplace", field: dragged });
+      else move({ op: "place", field: dragged, tab: +zone.dataset.tab, section: +zone.dataset.section,
+        index: before && before.dataset.index !== undefined ? +before.dataset.index : undefined });
+      dragged = null;
+    });
+    $("#save-layout").addEventListener("click", async () => {
+      const { ok, data } = await call("PUT", `/api/items/form/${encodeURIComponent(name)}`, { item });
+      status(ok ? `Saved to ${data.path}` : `Not saved: ${data.error.message}`);
+    });
+    validate();
+  }
+
+  const form = $("#editor");
+  if (form) editor(form);
+  const area = $("#script-editor");
+  if (area) scriptEditor(area);
+  const layout = $("#layout");
+  if (layout) layoutEditor(layout);
+})();
