@@ -579,7 +579,10 @@ async fn approval(app: &TestApp, report: &str, me: &str) -> Result<()> {
     let browser = app.sign_in("admin", relata_tests::ADMIN_PASSWORD).await?;
     let url = browser.url(&format!("/app/r/expense_report/{report}/edit"));
     let page = browser.client.get(url).send().await?.text().await?;
-    ensure!(page.contains("name=\"title\"") && !page.contains("name=\"status\""), "{page}");
+    ensure!(
+        page.contains("name=\"title\"") && !page.contains("name=\"status\""),
+        "{page}"
+    );
     ensure!(page.contains("Submitted"), "the status is shown: {page}");
     // Sending the record back as read is no change.
     let same = change(

@@ -496,7 +496,12 @@ async fn the_api_creates_and_links_every_entity(backend: TestBackend) -> Result<
     for (command, params) in [("submit", json!({})), ("approve", json!({"approver": boss}))] {
         let path = format!("/api/v1/records/expense_report/{}/commands/{command}", r.id("expenses"));
         let done = app.post(&path, &params).await?;
-        ensure!(done.status == StatusCode::OK, "{command}: {} {}", done.status, done.body);
+        ensure!(
+            done.status == StatusCode::OK,
+            "{command}: {} {}",
+            done.status,
+            done.body
+        );
     }
 
     // Support.
