@@ -623,3 +623,37 @@ async fn the_layout_editor_moves_fields_and_adds_parts() -> Result<()> {
     );
     Ok(())
 }
+
+/// Refreshes the designer guide's screenshots (docs/screenshots/designer-*.png):
+/// `cargo test -p relata-tests --test designer_ui -- --ignored screenshots`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "writes docs/screenshots/; run on purpose"]
+async fn screenshots() -> Result<()> {
+    let (_dir, app) = designer()?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let Some(chrome) = relata_tests::Chrome::start(&base).await? else {
+        return Ok(());
+    };
+    let shots = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots");
+    chrome.goto("/").await?;
+    chrome.screenshot(&shots.join("designer-model.png")).await?;
+    chrome.goto("/items/entity/contact").await?;
+    chrome.wait_for_text("#status", "No problems").await?;
+    chrome.screenshot(&shots.join("designer-entity.png")).await?;
+    chrome.goto("/items/list/lead").await?;
+    chrome.wait_for_text("#status", "No problems").await?;
+    chrome.fill(r#"input[data-ptr="/columns"]"#, "topic, nope").await?;
+    chrome
+        .wait_for_text(r#".problem[data-for="/columns/1"]"#, "`nope` is not a field of lead")
+        .await?;
+    chrome.screenshot(&shots.join("designer-problem.png")).await?;
+    chrome.goto("/layout/company").await?;
+    chrome.screenshot(&shots.join("designer-layout.png")).await?;
+    chrome.goto("/scripts/expense_report.rhai").await?;
+    chrome.screenshot(&shots.join("designer-script.png")).await?;
+    chrome.close().await?;
+    server.abort();
+    Ok(())
+}
