@@ -9,6 +9,7 @@ pub mod merge;
 pub mod plan;
 pub mod preview;
 pub mod promote;
+pub mod resolve;
 pub mod sample;
 pub mod web;
 pub mod workspace;

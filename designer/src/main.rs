@@ -10,6 +10,7 @@ use relata::model::read_package;
 use relata_designer::client::AdminClient;
 use relata_designer::preview::open_sandbox;
 use relata_designer::promote::{changes, check, plan, promote, pull, PromoteError};
+use relata_designer::resolve::{conflicts, resolve, side_by_side, Keep};
 use relata_designer::workspace::{new_state, Workspace};
 
 #[derive(Debug, Parser)]
@@ -78,7 +79,8 @@ enum Command {
         addr: std::net::SocketAddr,
     },
     /// Serve the designer's web UI on the workspace: browse the model, edit
-    /// any item and the scripts, with live validation.
+    /// any item and the scripts, with live validation (`open DIR` too).
+    #[command(visible_alias = "open")]
     Serve {
         /// The workspace folder.
         #[arg(default_value = ".")]
@@ -123,6 +125,47 @@ enum Command {
         #[arg(long)]
         confirm: Vec<String>,
     },
+    /// Show the files changed both here and on the live release since the
+    /// workspace's base, side by side.
+    Conflicts {
+        /// The workspace folder.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        #[command(flatten)]
+        live: Live,
+    },
+    /// Settle the conflict on one file: keep the workspace's text (as it is,
+    /// or edited by hand to hold both changes) or take the live release's.
+    Resolve {
+        /// The package path of the file in conflict (e.g. common/industry.yaml).
+        path: String,
+        /// Which text to keep.
+        #[arg(long, value_enum)]
+        keep: KeepSide,
+        /// The workspace folder.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        #[command(flatten)]
+        live: Live,
+    },
+}
+
+/// `--keep` of `resolve`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum KeepSide {
+    /// The workspace's text.
+    Mine,
+    /// The live release's text.
+    Theirs,
+}
+
+/// Width of each column of a side-by-side conflict.
+const COLUMN: usize = 60;
+
+fn show_conflicts(conflicts: &[relata_designer::merge::Conflict]) {
+    for c in conflicts {
+        println!("{}", side_by_side(c, COLUMN));
+    }
 }
 
 #[tokio::main]
@@ -242,7 +285,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             let mut ws = Workspace::open(&dir)?;
             let client = AdminClient::new(&live.url, &live.token);
-            let done = promote(&mut ws, &client, &comment, &confirm).await?;
+            let done = match promote(&mut ws, &client, &comment, &confirm).await {
+                Err(PromoteError::Conflicts(c)) => {
+                    show_conflicts(&c);
+                    println!("settle each file with `relata-designer resolve PATH --keep mine|theirs`, then promote");
+                    return Err(PromoteError::Conflicts(c).into());
+                }
+                other => other?,
+            };
             for p in &done.merged_from_live {
                 println!("merged from the live release: {p}");
             }
@@ -250,6 +300,23 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 Some(n) => println!("promoted: release {n} is live"),
                 None => println!("nothing to promote: the live release has this package already"),
             }
+        }
+        Command::Conflicts { dir, live } => {
+            let ws = Workspace::open(&dir)?;
+            let found = conflicts(&ws, &AdminClient::new(&live.url, &live.token)).await?;
+            if found.is_empty() {
+                println!("no conflict: the workspace merges with the live release");
+            }
+            show_conflicts(&found);
+        }
+        Command::Resolve { path, keep, dir, live } => {
+            let mut ws = Workspace::open(&dir)?;
+            let keep = match keep {
+                KeepSide::Mine => Keep::Mine,
+                KeepSide::Theirs => Keep::Theirs,
+            };
+            resolve(&mut ws, &AdminClient::new(&live.url, &live.token), &path, keep).await?;
+            println!("{path}: settled; promote when every conflict is");
         }
     }
     Ok(())

@@ -25,6 +25,10 @@ pub enum PromoteError {
     /// The live release changed the same files as the workspace.
     #[error("{} file(s) changed both here and on the live release: {}", .0.len(), conflict_paths(.0))]
     Conflicts(Vec<Conflict>),
+    /// A conflict to settle was named, but the file merges (or the live
+    /// release is the workspace's base).
+    #[error("{0} is not in conflict with the live release: nothing to resolve")]
+    NoConflict(String),
     /// The live runtime has no release to pull.
     #[error("{0} has no release yet")]
     NoRelease(String),

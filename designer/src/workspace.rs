@@ -188,6 +188,22 @@ impl Workspace {
         self.save_state(state)
     }
 
+    /// Sets the base text of one file (`None`: not in the base), keeping the
+    /// base release's number: how a settled conflict is remembered, so the
+    /// next merge sees the live text as the file's starting point.
+    pub fn set_base_file(&mut self, path: &str, text: Option<&str>) -> Result<(), WorkspaceError> {
+        let mut files = self.base_files()?;
+        files.retain(|f| f.path != path);
+        if let Some(text) = text {
+            files.push(SourceFile {
+                path: path.to_owned(),
+                text: text.to_owned(),
+            });
+            files.sort_by(|a, b| a.path.cmp(&b.path));
+        }
+        self.set_base(self.state.base_release, &files)
+    }
+
     /// Saves the state (the live URL after a pull or promotion).
     pub fn save_state(&mut self, state: State) -> Result<(), WorkspaceError> {
         write_json(&self.root.join(STATE_DIR).join("workspace.json"), &state)?;

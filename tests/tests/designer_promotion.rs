@@ -2,7 +2,9 @@
 //! pull the live release into a workspace, add an entity, promote it under
 //! a load of contact writes (none fails; the live API serves it at once); a promotion based on an outdated release
 //! merges changes to different files, and refuses conflicting ones with
-//! nothing changed on the live system.
+//! nothing changed on the live system; a conflict is shown side by side and
+//! settled (the workspace's text kept, or the live one taken) before the
+//! promotion goes through.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -13,6 +15,7 @@ use relata::engine::ApplyRequest;
 use relata::model::SourceFile;
 use relata_designer::client::AdminClient;
 use relata_designer::promote::{plan, promote, pull, PromoteError};
+use relata_designer::resolve::{conflicts, resolve, side_by_side, Keep};
 use relata_designer::workspace::Workspace;
 use relata_tests::packages::{SITE_SURVEY, SITE_SURVEY_PATH};
 use relata_tests::{on_both_backends, stock_metadata, TestApp, TestBackend};
@@ -243,6 +246,64 @@ async fn pull_add_promote_merge(backend: TestBackend) -> Result<()> {
         ws.state.base_release == Some(6),
         "the base stays until the conflict is resolved"
     );
+    settle(&app, &client, &mut ws).await
+}
+
+/// The conflict on the industry list shown side by side, then settled: a
+/// file not in conflict is refused, the workspace's text edited to hold
+/// both names is kept and promoted; a second conflict is settled by taking
+/// the live text.
+async fn settle(app: &TestApp, client: &AdminClient, ws: &mut Workspace) -> Result<()> {
+    let found = conflicts(ws, client).await?;
+    ensure!(found.len() == 1, "{found:?}");
+    let shown = side_by_side(&found[0], 60);
+    ensure!(
+        shown
+            .lines()
+            .any(|l| l.contains("Aviation") && l.contains(" | ") && l.contains("Aerospace and defence")),
+        "{shown}"
+    );
+    match resolve(ws, client, "marketing/contact.yaml", Keep::Mine).await {
+        Err(PromoteError::NoConflict(p)) => ensure!(p == "marketing/contact.yaml"),
+        other => anyhow::bail!("expected NoConflict, got {other:?}"),
+    }
+    let industry = ws.metadata_dir().join("common/industry.yaml");
+    let text = std::fs::read_to_string(&industry)?;
+    std::fs::write(&industry, text.replacen("Aviation", "Aerospace and aviation", 1))?;
+    resolve(ws, client, "common/industry.yaml", Keep::Mine).await?;
+    ensure!(conflicts(ws, client).await?.is_empty(), "settled");
+    let done = promote(ws, client, "aerospace and aviation", &[]).await?;
+    ensure!(done.release == Some(8), "{:?}", done.release);
+    let live = client.release_files(8).await?;
+    ensure!(
+        live.iter()
+            .any(|f| f.path == "common/industry.yaml" && f.text.contains("Aerospace and aviation")),
+        "the kept text is live"
+    );
+
+    // Both sides again; this time the live text wins.
+    let mut theirs = live;
+    edit(
+        &mut theirs,
+        "common/industry.yaml",
+        "Aerospace and aviation",
+        "Air and space",
+    )?;
+    ensure!(promote_elsewhere(app, theirs).await? == 9);
+    let text = std::fs::read_to_string(&industry)?;
+    std::fs::write(&industry, text.replacen("Aerospace and aviation", "Flight", 1))?;
+    resolve(ws, client, "common/industry.yaml", Keep::Theirs).await?;
+    ensure!(
+        std::fs::read_to_string(&industry)?.contains("Air and space"),
+        "the live text taken"
+    );
+    let done = promote(ws, client, "catch up", &[]).await?;
+    ensure!(
+        done.release.is_none(),
+        "the package is live already: {:?}",
+        done.release
+    );
+    ensure!(app.engine.model().release == 9, "nothing new was promoted");
     Ok(())
 }
 
