@@ -290,7 +290,33 @@ async fn read_only_errors(backend: TestBackend) -> Result<()> {
     Ok(())
 }
 
+/// A picker's `lookup_filter` is checked like a list's filter, on the
+/// reference's target, and applies to references only.
+async fn lookup_filter_errors(backend: TestBackend) -> Result<()> {
+    let Some(app) = TestApp::spawn(backend, None).await? else {
+        return Ok(());
+    };
+    let deal = entity(
+        "deal",
+        "  - { name: title, type: text, label: { en: T, zh-CN: 标题 } }\n\
+         \x20 - { name: parent, type: reference, target: deal, lookup_filter: { titel: eq.x, title: like.x }, label: { en: P, zh-CN: 上级 } }\n\
+         \x20 - { name: code, type: text, lookup_filter: { title: eq.x }, label: { en: C, zh-CN: 代码 } }\n",
+    );
+    let errors = refused(&app, &[("deal.yaml", &deal)]).await?;
+    assert_eq!(
+        errors,
+        [
+            "deal.yaml: fields[1].lookup_filter.titel: `titel` is not a field of deal",
+            "deal.yaml: fields[1].lookup_filter.title: expected OP.VALUE with OP one of eq, ne, lt, le, gt, ge, \
+             contains, starts_with, in, is, not, found `like.x`",
+            "deal.yaml: fields[2].lookup_filter: `lookup_filter` does not apply to a text field",
+        ]
+    );
+    Ok(())
+}
+
 on_both_backends!(
+    lookup_filter_errors,
     read_only_errors,
     virtual_field_errors,
     attachment_errors,

@@ -865,6 +865,33 @@ async fn action_plans(backend: TestBackend) -> Result<()> {
         "action_plan",
         "The action plan “New customer onboarding” is no longer in use: choose an active plan.",
     )?;
+    // The form's picker offers only what the command accepts: the active
+    // plans meant for companies.
+    app.create(
+        "action_plan",
+        json!({"name": "Key account care", "used_for": "company"}),
+    )
+    .await?;
+    let browser = app.sign_in("admin", relata_tests::ADMIN_PASSWORD).await?;
+    let page = browser
+        .client
+        .get(browser.url(&format!("/app/r/company/{acme}")))
+        .send()
+        .await?
+        .text()
+        .await?;
+    let lookup = "/app/lookup/action_plan?active=eq.true&used_for=eq.company";
+    ensure!(
+        page.replace("&#x2f;", "/").replace("&amp;", "&").contains(lookup),
+        "the picker's URL: {page}"
+    );
+    let offered = browser.client.get(browser.url(lookup)).send().await?.text().await?;
+    ensure!(
+        offered.contains("Key account care")
+            && !offered.contains("New customer onboarding")
+            && !offered.contains("大客户成交推进"),
+        "{offered}"
+    );
     let empty = id(&app
         .create("action_plan", json!({"name": "Empty", "used_for": "contact"}))
         .await?);

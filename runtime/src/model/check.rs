@@ -326,6 +326,14 @@ fn check_field(ctx: &mut Ctx<'_>, at: &str, f: &FieldDef, model: &Model) {
         }
         _ => {}
     }
+    if !f.lookup_filter.is_empty() {
+        let lookup_at = format!("{at}.lookup_filter");
+        match f.target.as_ref().and_then(|t| model.entities.get(t)) {
+            _ if !is_ref => ctx.error(lookup_at, not_for("lookup_filter")),
+            Some(target) => super::views_check::check_filter(ctx, &lookup_at, target, &f.lookup_filter, model),
+            None => {} // the unknown target is reported above
+        }
+    }
     if f.on_delete.is_some() && !is_ref {
         ctx.error(format!("{at}.on_delete"), not_for("on_delete"));
     }

@@ -328,6 +328,11 @@ pub struct FieldDef {
     /// The entity a reference points to (reference).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
+    /// The records a reference's picker offers: conditions on the target
+    /// (field, or `reference.field`, to `OP.VALUE`, as a list's `filter`).
+    /// It narrows the choice in forms; the API does not enforce it.
+    #[serde(default, skip_serializing_if = "indexmap::IndexMap::is_empty")]
+    pub lookup_filter: indexmap::IndexMap<String, String>,
     /// What happens to this record when the referenced record is purged
     /// (reference; soft deletes never cascade).
     #[serde(default, skip_serializing_if = "Option::is_none")]

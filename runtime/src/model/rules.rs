@@ -119,6 +119,10 @@ pub struct CommandParam {
     /// The entity a reference parameter points to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
+    /// The records a reference parameter's picker offers, as a field's
+    /// `lookup_filter`.
+    #[serde(default, skip_serializing_if = "indexmap::IndexMap::is_empty")]
+    pub lookup_filter: indexmap::IndexMap<String, String>,
 }
 
 /// `computed:` of a field: its value is worked out by a rule, never sent.
@@ -248,6 +252,16 @@ pub(super) fn check_entity_rules(ctx: &mut Ctx<'_>, e: &EntityDef, model: &Model
                     format!("{pat}.type"),
                     format!("a command parameter cannot be {}", p.param_type.with_article()),
                 );
+            }
+            if !p.lookup_filter.is_empty() {
+                let lookup_at = format!("{pat}.lookup_filter");
+                match p.target.as_ref().and_then(|t| model.entities.get(t)) {
+                    _ if p.param_type != FieldType::Reference => {
+                        ctx.error(lookup_at, "`lookup_filter` applies to reference parameters only")
+                    }
+                    Some(target) => super::views_check::check_filter(ctx, &lookup_at, target, &p.lookup_filter, model),
+                    None => {}
+                }
             }
             match (&p.target, p.param_type == FieldType::Reference) {
                 (None, true) => ctx.error(format!("{pat}.target"), "a reference parameter needs `target`"),

@@ -212,17 +212,18 @@ pub(super) fn check_form(ctx: &mut Ctx<'_>, f: &FormDef, model: &Model) {
     }
 }
 
-/// Checks a `list`.
-pub(super) fn check_list(ctx: &mut Ctx<'_>, l: &ListDef, model: &Model) {
-    ctx.version(l.version);
-    ctx.ident("name", &l.name);
-    let Some(e) = entity(ctx, model, "entity", &l.entity) else {
-        return;
-    };
-    check_columns(ctx, "columns", e, &l.columns, Columns::List);
-    check_sort(ctx, "sort", e, &l.sort);
-    for (key, value) in &l.filter {
-        let at = format!("filter.{key}");
+/// Checks conditions in the record API's filter form (`field` or
+/// `reference.field` to `OP.VALUE`) on entity `e`, reported under `at`: a
+/// list's `filter`, a reference's `lookup_filter`.
+pub(super) fn check_filter(
+    ctx: &mut Ctx<'_>,
+    at: &str,
+    e: &EntityDef,
+    filter: &indexmap::IndexMap<String, String>,
+    model: &Model,
+) {
+    for (key, value) in filter {
+        let at = format!("{at}.{key}");
         let (target, field) = match key.split_once('.') {
             None => (Some(e), key.as_str()),
             Some((reference, field)) => {
@@ -261,6 +262,18 @@ pub(super) fn check_list(ctx: &mut Ctx<'_>, l: &ListDef, model: &Model) {
             );
         }
     }
+}
+
+/// Checks a `list`.
+pub(super) fn check_list(ctx: &mut Ctx<'_>, l: &ListDef, model: &Model) {
+    ctx.version(l.version);
+    ctx.ident("name", &l.name);
+    let Some(e) = entity(ctx, model, "entity", &l.entity) else {
+        return;
+    };
+    check_columns(ctx, "columns", e, &l.columns, Columns::List);
+    check_sort(ctx, "sort", e, &l.sort);
+    check_filter(ctx, "filter", e, &l.filter, model);
     if l.page_size.is_some_and(|n| !(1..=500).contains(&n)) {
         ctx.error("page_size", "expected 1 to 500");
     }

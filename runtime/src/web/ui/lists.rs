@@ -528,6 +528,11 @@ pub async fn lookup(
     if !q.trim().is_empty() {
         pairs.push(("q".into(), q));
     }
+    // The picker's own conditions (a `lookup_filter`), in the record API's
+    // filter form; the engine checks them like any list filter.
+    let own = |k: &str| k == "q" || k == "field" || k.starts_with("_lookup_") || pairs.iter().any(|(p, _)| p == k);
+    let filters: Vec<(String, String)> = params.iter().filter(|(k, _)| !own(k)).cloned().collect();
+    pairs.extend(filters);
     let rows = match engine
         .list(
             &entity,

@@ -194,6 +194,9 @@ pub struct FieldView {
     pub step: Option<String>,
     /// The entity a lookup searches.
     pub target: Option<String>,
+    /// Where a lookup searches: the target's lookup route with the field's
+    /// `lookup_filter`.
+    pub lookup_url: Option<String>,
     /// The text of the chosen record in a lookup.
     pub lookup_text: String,
 }
@@ -312,8 +315,24 @@ pub fn field_view(model: &CompiledModel, lists: &PicklistValues, locale: Locale,
         max_length: f.max_length.or(f.field_type.default_max_length()),
         step,
         target: f.target.clone(),
+        lookup_url: f.target.as_deref().map(|t| lookup_url(t, &f.lookup_filter)),
         lookup_text,
     }
+}
+
+/// The type-ahead route of a reference's picker: `/app/lookup/{target}`
+/// with the conditions the picker applies (a `lookup_filter`).
+pub fn lookup_url(target: &str, filter: &indexmap::IndexMap<String, String>) -> String {
+    let mut url = format!("/app/lookup/{target}");
+    if !filter.is_empty() {
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in filter {
+            query.append_pair(k, v);
+        }
+        url.push('?');
+        url.push_str(&query.finish());
+    }
+    url
 }
 
 /// A field error in the viewer's language.

@@ -77,6 +77,8 @@ struct ParamView {
     label: String,
     kind: &'static str,
     required: bool,
+    /// A reference's picker: where it searches.
+    lookup_url: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -773,6 +775,7 @@ fn param_view(locale: super::i18n::Locale, p: &crate::model::CommandParam) -> Pa
         T::Datetime => "datetime-local",
         T::Email => "email",
         T::Url => "url",
+        T::Reference => "lookup",
         _ => "text",
     };
     ParamView {
@@ -780,6 +783,10 @@ fn param_view(locale: super::i18n::Locale, p: &crate::model::CommandParam) -> Pa
         label: locale.pick(&p.label),
         kind,
         required: p.required,
+        lookup_url: p
+            .target
+            .as_deref()
+            .map(|t| super::present::lookup_url(t, &p.lookup_filter)),
     }
 }
 
