@@ -315,7 +315,42 @@ async fn lookup_filter_errors(backend: TestBackend) -> Result<()> {
     Ok(())
 }
 
+/// `numbering` applies to text fields without a default, and its numbers
+/// must fit the field.
+async fn numbering_errors(backend: TestBackend) -> Result<()> {
+    let Some(app) = TestApp::spawn(backend, None).await? else {
+        return Ok(());
+    };
+    let deal = entity(
+        "deal",
+        "  - { name: title, type: text, label: { en: T, zh-CN: 标题 } }\n\
+         \x20 - { name: n, type: integer, numbering: { prefix: D- }, label: { en: N, zh-CN: 编号 } }\n\
+         \x20 - { name: code, type: text, max_length: 12, numbering: { prefix: DEAL-, period: day, digits: 0 }, label: { en: C, zh-CN: 代码 } }\n\
+         \x20 - { name: ref, type: text, default: x, numbering: { period: weekly }, label: { en: R, zh-CN: 参考 } }\n",
+    );
+    let errors = refused(&app, &[("deal.yaml", &deal)]).await?;
+    assert_eq!(
+        errors,
+        [
+            "deal.yaml: fields[3].numbering.period: \"weekly\" is not allowed; expected one of: never, year, month, day",
+        ]
+    );
+    let deal = deal.replace("period: weekly", "period: year");
+    let errors = refused(&app, &[("deal.yaml", &deal)]).await?;
+    assert_eq!(
+        errors,
+        [
+            "deal.yaml: fields[1].numbering: `numbering` applies to text fields, not to an integer field",
+            "deal.yaml: fields[2].numbering.digits: expected 1 to 12, found 0",
+            "deal.yaml: fields[2].numbering: numbers can be 24 characters long, more than max_length (12)",
+            "deal.yaml: fields[3].numbering: a numbered field cannot also be computed or have a default",
+        ]
+    );
+    Ok(())
+}
+
 on_both_backends!(
+    numbering_errors,
     lookup_filter_errors,
     read_only_errors,
     virtual_field_errors,

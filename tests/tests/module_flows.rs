@@ -1032,4 +1032,49 @@ async fn command_buttons(backend: TestBackend) -> Result<()> {
     Ok(())
 }
 
-on_both_backends!(sales, support, marketing, expenses, action_plans, command_buttons);
+/// Orders created at the same moment for one company all succeed, with
+/// distinct numbers from the order number's counter; a number given is kept.
+async fn order_numbers(backend: TestBackend) -> Result<()> {
+    let Some(app) = stock(backend).await? else {
+        return Ok(());
+    };
+    // All for one company: its roll-up (value class, after each order's
+    // save) is updated by every order at once too, and none may fail.
+    let acme = id(&app.create("company", json!({"name": "Acme Trading"})).await?);
+    let mut tasks = Vec::new();
+    for _ in 0..12 {
+        let (client, url) = (app.client.clone(), app.url("/api/v1/records/sales_order"));
+        let body = json!({"company": acme, "order_date": in_days(0)});
+        tasks.push(tokio::spawn(async move { client.post(url).json(&body).send().await }));
+    }
+    let mut numbers = Vec::new();
+    for t in tasks {
+        let r = t.await??;
+        let status = r.status();
+        let body: Value = r.json().await?;
+        ensure!(status == StatusCode::CREATED, "{status}: {body}");
+        numbers.push(s(&body["order_number"]).to_owned());
+    }
+    numbers.sort();
+    let day = in_days(0).replace('-', "");
+    let mut expected: Vec<String> = (1..=12).map(|n| format!("SO-{day}-{n}")).collect();
+    expected.sort();
+    assert_eq!(numbers, expected);
+    let given = app
+        .create("sales_order", json!({"company": acme, "order_number": "PO-4711"}))
+        .await?;
+    assert_eq!(given["order_number"], "PO-4711");
+    let next = app.create("sales_order", json!({"company": acme})).await?;
+    assert_eq!(next["order_number"], format!("SO-{day}-13"));
+    Ok(())
+}
+
+on_both_backends!(
+    order_numbers,
+    sales,
+    support,
+    marketing,
+    expenses,
+    action_plans,
+    command_buttons
+);

@@ -45,7 +45,12 @@ pub fn payload_schema(entity: &EntityDef, kind: PayloadKind) -> Value {
     // Attachment fields are uploaded on their own route, never in a payload.
     for f in entity.fields.iter().filter(|f| f.has_column()) {
         props.insert(f.name.clone(), field_schema(f));
-        if kind == PayloadKind::Create && f.required && f.default.is_none() && f.computed.is_none() {
+        if kind == PayloadKind::Create
+            && f.required
+            && f.default.is_none()
+            && f.computed.is_none()
+            && f.numbering.is_none()
+        {
             required.push(json!(f.name));
         }
     }

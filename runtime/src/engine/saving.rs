@@ -273,7 +273,9 @@ impl Engine {
     ) -> Result<Record, EngineError> {
         let e = entity_of(&save.model, entity)?;
         let uid = super::records::parse_id(entity, id)?;
-        let current = e.table.get_in(&mut save.db(&self.dbs.ed), uid, None).await?;
+        // Locked: two saves updating one record (a parent's roll-up) wait
+        // for each other instead of failing on the version.
+        let current = e.table.get_locked_in(&mut save.db(&self.dbs.ed), uid).await?;
         let version = current
             .as_ref()
             .and_then(|r| r.get("row_version"))

@@ -8,6 +8,7 @@ use rhai::Dynamic;
 use serde_json::{Map, Value as Json};
 use uuid::Uuid;
 
+use super::compiled::CompiledEntity;
 use super::payload;
 use super::picklists;
 use super::records::{check_codes, convert, invalid, outcome_of, parse_id, stamp, write_error};
@@ -17,6 +18,7 @@ use super::saving::{computed_errors, entity_of, fields_of, read_only_errors, Sav
 use super::{Engine, EngineError};
 use crate::model::FieldType;
 use crate::store::ed::records::{Record, WriteError};
+use crate::store::ed::sequences;
 use crate::store::ed::values::{to_sql, ColumnKind};
 
 impl Engine {
@@ -71,7 +73,13 @@ impl Engine {
                 .map(|(k, _)| k.clone())
                 .collect();
             record = self.rules_before(save, &e, rules, id, None, &record, changed).await?;
+            self.number(save, &e, &mut record).await?;
             errors = payload::validate(&e.create_validator, &Json::Object(record.clone()), name);
+        }
+        // Numbers are taken once the payload is known to be valid, so a
+        // refused payload uses none.
+        if errors.is_empty() {
+            self.number(save, &e, &mut record).await?;
         }
         let backend = e.table.backend();
         let lists = self.picklists();
@@ -99,6 +107,27 @@ impl Engine {
             self.rules_after(save, &e, rules, &saved, None, changed).await?;
         }
         Ok(saved)
+    }
+
+    /// Gives each numbered field the new record left empty the next number
+    /// of its counter (`numbering:`), in the save's transaction if open.
+    async fn number(
+        &self,
+        save: &mut Save,
+        e: &CompiledEntity,
+        record: &mut Map<String, Json>,
+    ) -> Result<(), EngineError> {
+        for f in &e.def.fields {
+            let Some(n) = &f.numbering else { continue };
+            if !record.get(&f.name).is_none_or(Json::is_null) {
+                continue;
+            }
+            let (period, head) = n.period_of(time::OffsetDateTime::now_utc().date());
+            let counter = format!("{}.{}.{period}", e.def.name, f.name);
+            let next = sequences::next(&mut save.db(&self.dbs.ed), &counter).await?;
+            record.insert(f.name.clone(), Json::String(n.format(&head, next)));
+        }
+        Ok(())
     }
 
     /// Updates a record in `save` at `version`.

@@ -262,6 +262,40 @@ fn check_search(ctx: &mut Ctx<'_>, e: &EntityDef) {
     }
 }
 
+/// `numbering:` applies to text fields a client or a rule may leave empty,
+/// and its longest value must fit the field.
+fn check_numbering(ctx: &mut Ctx<'_>, at: &str, f: &FieldDef, n: &super::NumberingDef) {
+    let at = format!("{at}.numbering");
+    if f.field_type != FieldType::Text {
+        ctx.error(
+            &at,
+            format!(
+                "`numbering` applies to text fields, not to {} field",
+                f.field_type.with_article()
+            ),
+        );
+        return;
+    }
+    if f.computed.is_some() || f.default.is_some() {
+        ctx.error(&at, "a numbered field cannot also be computed or have a default");
+    }
+    let digits = n.digits.unwrap_or(super::NumberingDef::DEFAULT_DIGITS);
+    if !(1..=12).contains(&digits) {
+        ctx.error(format!("{at}.digits"), format!("expected 1 to 12, found {digits}"));
+    }
+    if n.prefix.chars().count() > 20 || n.prefix.chars().any(char::is_control) {
+        ctx.error(format!("{at}.prefix"), "expected at most 20 printable characters");
+    }
+    // Prefix, an 8-digit period and its dash, and a counter past its digits.
+    let longest = n.prefix.chars().count() + 9 + digits.max(10) as usize;
+    if let Some(max) = f.max_length.filter(|m| (*m as usize) < longest) {
+        ctx.error(
+            &at,
+            format!("numbers can be {longest} characters long, more than max_length ({max})"),
+        );
+    }
+}
+
 fn check_field(ctx: &mut Ctx<'_>, at: &str, f: &FieldDef, model: &Model) {
     let t = f.field_type;
     let tn = t.as_str();
@@ -325,6 +359,9 @@ fn check_field(ctx: &mut Ctx<'_>, at: &str, f: &FieldDef, model: &Model) {
             ctx.error(format!("{at}.target"), format!("unknown entity `{target}`"))
         }
         _ => {}
+    }
+    if let Some(n) = &f.numbering {
+        check_numbering(ctx, at, f, n);
     }
     if !f.lookup_filter.is_empty() {
         let lookup_at = format!("{at}.lookup_filter");

@@ -343,11 +343,81 @@ pub struct FieldDef {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "AttachmentDef")]
     pub attachment: Option<AttachmentDef>,
+    /// A new record without a value gets the next number of a counter
+    /// (text fields): `prefix`, the period, the number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "NumberingDef")]
+    pub numbering: Option<NumberingDef>,
     /// The value is worked out by a rule (an expression or a script
     /// function), stored on save or computed on read; never sent by clients.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "super::rules::ComputedDef")]
     pub computed: Option<super::rules::ComputedDef>,
+}
+
+/// `numbering:` of a text field: new records without a value are numbered
+/// `{prefix}{period}{sep}{n}`, e.g. `SO-20261207-0001`, from a counter that
+/// starts again each period. The counter is taken atomically in the save,
+/// so concurrent saves never share a number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NumberingDef {
+    /// Text before the number (`SO-`).
+    #[serde(default)]
+    pub prefix: String,
+    /// How often the counter starts again at 1; the period's date is
+    /// written after the prefix (`day`: 20261207, `month`: 202612, `year`:
+    /// 2026, `never`: nothing).
+    #[serde(default)]
+    pub period: NumberingPeriod,
+    /// Least digits of the number, zero-padded (default 4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digits: Option<u32>,
+}
+
+/// When a numbering counter starts again: `never` (one counter for ever),
+/// `year`, `month` or `day` (UTC).
+// Plain comments on the variants: doc comments would make the schema a
+// `oneOf` of documented constants, whose error message names no value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NumberingPeriod {
+    // One counter for ever.
+    #[default]
+    Never,
+    // A counter per year, month or day.
+    Year,
+    Month,
+    Day,
+}
+
+impl NumberingDef {
+    /// The default of `digits`.
+    pub const DEFAULT_DIGITS: u32 = 4;
+
+    /// The counter's period key and the text before the number on `date`
+    /// (UTC): `("20261207", "SO-20261207-")`.
+    pub fn period_of(&self, date: time::Date) -> (String, String) {
+        let (y, m, d) = (date.year(), u8::from(date.month()), date.day());
+        let key = match self.period {
+            NumberingPeriod::Never => String::new(),
+            NumberingPeriod::Year => format!("{y:04}"),
+            NumberingPeriod::Month => format!("{y:04}{m:02}"),
+            NumberingPeriod::Day => format!("{y:04}{m:02}{d:02}"),
+        };
+        let head = if key.is_empty() {
+            self.prefix.clone()
+        } else {
+            format!("{}{key}-", self.prefix)
+        };
+        (key, head)
+    }
+
+    /// The value for number `n` after `head`.
+    pub fn format(&self, head: &str, n: i64) -> String {
+        let width = self.digits.unwrap_or(Self::DEFAULT_DIGITS) as usize;
+        format!("{head}{n:0width$}")
+    }
 }
 
 /// The limits of an `attachment` field. Every key is optional: one file of at

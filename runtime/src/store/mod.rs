@@ -130,7 +130,11 @@ impl Tx {
     /// Begins a transaction on `pool`.
     pub async fn begin(pool: &Pool) -> Result<Tx, StoreError> {
         Ok(match pool {
-            Pool::Sqlite(p) => Tx::Sqlite(p.begin().await?),
+            // IMMEDIATE: the write lock is taken (waiting up to the busy
+            // timeout) when the transaction starts. A deferred one that reads
+            // first cannot wait for it later: SQLite refuses its first write
+            // at once (SQLITE_BUSY) if another writer committed meanwhile.
+            Pool::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
             Pool::Postgres(p) => Tx::Postgres(p.begin().await?),
         })
     }

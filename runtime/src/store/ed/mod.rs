@@ -25,6 +25,7 @@ pub mod record;
 pub mod records;
 pub mod schema;
 pub mod search;
+pub mod sequences;
 pub mod shape;
 pub mod state;
 pub mod values;

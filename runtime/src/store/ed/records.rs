@@ -2,8 +2,8 @@
 //! (built once per release) and the reads and writes over them.
 
 use sea_query::{
-    Alias, Cond, Condition, Expr, Func, IntoColumnRef, LikeExpr, NullOrdering, Order, PostgresQueryBuilder, Query,
-    ReturningClause, SelectStatement, SimpleExpr, SqliteQueryBuilder, Value, Values,
+    Alias, Cond, Condition, Expr, Func, IntoColumnRef, LikeExpr, LockType, NullOrdering, Order, PostgresQueryBuilder,
+    Query, ReturningClause, SelectStatement, SimpleExpr, SqliteQueryBuilder, Value, Values,
 };
 use sea_query_binder::{SqlxBinder, SqlxValues};
 use serde_json::Value as Json;
@@ -57,6 +57,11 @@ pub struct EntityTable {
     /// Every column's name, shared by the records of full-row reads.
     names: Names,
     get_sql: String,
+    /// The same read, locking the row for the rest of the transaction on
+    /// PostgreSQL (`FOR NO KEY UPDATE`, which a foreign key check of a new
+    /// child row does not wait on; SQLite's IMMEDIATE transactions hold the
+    /// write lock already).
+    get_locked_sql: String,
     insert_sql: String,
     /// `get_any`: by id, live or deleted (1 parameter: id).
     get_any: Shape,
@@ -220,6 +225,7 @@ impl EntityTable {
             names: columns.iter().map(|c| c.name.clone()).collect(),
             columns,
             get_sql: String::new(),
+            get_locked_sql: String::new(),
             insert_sql: String::new(),
             get_any: Shape::prepare(backend, 0, |_| Query::select()),
             get_with_files: None,
@@ -251,6 +257,10 @@ impl EntityTable {
             .and_where(Expr::col(col("deleted_at")).is_null())
             .to_owned();
         t.get_sql = t.build(&get).0;
+        t.get_locked_sql = match backend {
+            Backend::Postgres => t.build(&get.clone().lock(LockType::NoKeyUpdate).to_owned()).0,
+            Backend::Sqlite => t.get_sql.clone(),
+        };
         let insert = Query::insert()
             .into_table(col(&t.table))
             .columns(t.columns.iter().map(|c| col(&c.name)))
@@ -336,6 +346,16 @@ impl EntityTable {
     /// Reads a live record by id.
     pub async fn get(&self, pool: &Pool, id: Uuid, projection: Option<&[usize]>) -> Result<Option<Record>, StoreError> {
         self.get_in(&mut Db::Pool(pool), id, projection).await
+    }
+
+    /// Reads a live record by id in a transaction, its row locked until the
+    /// transaction ends: a read of the version to update at cannot then
+    /// lose to a concurrent save of the same record (it waits for it).
+    pub async fn get_locked_in(&self, db: &mut Db<'_>, id: Uuid) -> Result<Option<Record>, StoreError> {
+        Ok(self
+            .fetch(db, &self.get_locked_sql, SqlxValues(Values(vec![self.id(id)])), None)
+            .await?
+            .pop())
     }
 
     /// Reads a live record by id, in a transaction or on the pool.
