@@ -19,6 +19,10 @@ use super::search;
 use crate::model::EntityDef;
 use crate::store::Backend;
 
+/// The FTS5 pending-data size while the search index is filled again
+/// (128 MiB, given back at the end; the default is 1 MiB).
+const FTS5_BULK_HASHSIZE: u64 = 128 * 1024 * 1024;
+
 /// The statements that set aside and rebuild the derived structures of one
 /// entity's table.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,7 +46,7 @@ pub fn sqlite_set_aside(e: &EntityDef) -> SetAside {
     if let Some(fields) = e.search_fields() {
         let fields: Vec<String> = fields.into_iter().map(str::to_owned).collect();
         drop.extend(search::sqlite_drop(table));
-        rebuild.extend(search::sqlite_create(table, &fields));
+        rebuild.extend(search::sqlite_create_bulk(table, &fields, FTS5_BULK_HASHSIZE));
     }
     SetAside { drop, rebuild }
 }
