@@ -334,6 +334,10 @@ impl DemoProgress for Bar {
     fn advance(&self, rows: u64) {
         self.0.inc(rows);
     }
+
+    fn stage(&self, name: &str, what: &str) {
+        self.0.set_prefix(format!("{name}: {what}"));
+    }
 }
 
 impl Drop for Bar {

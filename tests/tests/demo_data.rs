@@ -397,8 +397,228 @@ async fn small_totals_follow_the_rules(backend: TestBackend) -> Result<()> {
     Ok(())
 }
 
+/// The indexes and search structures of the database, as `(name, definition)`
+/// text: SQLite's schema (tables, indexes, triggers, the FTS5 tables),
+/// PostgreSQL's indexes.
+async fn structures(pool: &Pool) -> Result<Vec<String>> {
+    let sql = match pool {
+        Pool::Sqlite(_) => "SELECT type || ' ' || name || ': ' || sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY name",
+        Pool::Postgres(_) => {
+            "SELECT indexname || ': ' || indexdef FROM pg_indexes WHERE schemaname = current_schema() ORDER BY indexname"
+        }
+    };
+    texts(pool, sql).await
+}
+
+/// The search finds `text` among the records of `entity`, with the record `id`.
+async fn found(engine: &Engine, text: &str, entity: &str, id: &str) -> Result<bool> {
+    let groups = engine.search(text, Some(50)).await?;
+    Ok(groups
+        .iter()
+        .filter(|g| g.entity == entity)
+        .any(|g| g.hits.iter().any(|h| h.id == id)))
+}
+
+/// On SQLite the load sets the indexes and search structures aside and
+/// builds them again: afterwards the schema is exactly what the release
+/// built, the search index holds every live record, the indexes answer,
+/// and the search finds demo records (on PostgreSQL, which keeps them
+/// during the load, the same holds).
+async fn indexes_and_search_are_back_after_a_load(backend: TestBackend) -> Result<()> {
+    let Some(app) = TestApp::spawn(backend, Some(&stock_metadata())).await? else {
+        return Ok(());
+    };
+    let pool = &app.engine.databases().ed;
+    let before = structures(pool).await?;
+    ensure!(before.iter().any(|s| s.contains("ux_contact__email")), "{before:?}");
+    app.engine.load_demo(options(DEFAULT_SEED, false), &NoProgress).await?;
+    let after = structures(pool).await?;
+    ensure!(
+        before == after,
+        "the schema differs after the load:\n{before:#?}\n{after:#?}"
+    );
+    if matches!(pool, Pool::Sqlite(_)) {
+        for entity in ["company", "contact", "support_incident"] {
+            let live = scalar(pool, &format!("SELECT COUNT(*) FROM {entity} WHERE deleted_at IS NULL")).await?;
+            let indexed = scalar(pool, &format!("SELECT COUNT(*) FROM _search_{entity}")).await?;
+            let keys = scalar(pool, &format!("SELECT COUNT(*) FROM _searchid_{entity}")).await?;
+            ensure!(
+                live > 0 && indexed == live && keys == live,
+                "{entity}: {live} live, {indexed} indexed, {keys} keys"
+            );
+        }
+        // The rebuilt indexes answer, and the FTS5 index is consistent.
+        let email = texts(pool, "SELECT email FROM contact WHERE email IS NOT NULL LIMIT 1").await?;
+        let by_index = scalar(
+            pool,
+            &format!(
+                "SELECT COUNT(*) FROM contact INDEXED BY ux_contact__email WHERE email = '{}' AND deleted_at IS NULL",
+                email[0].replace('\'', "''")
+            ),
+        )
+        .await?;
+        ensure!(by_index == 1, "{by_index} contacts by the e-mail index");
+        if let Pool::Sqlite(p) = pool {
+            sqlx::query("INSERT INTO _search_contact(_search_contact) VALUES('integrity-check')")
+                .execute(p)
+                .await?;
+        }
+    }
+    // Demo records are found by their display value and by another
+    // searched field.
+    let rows = texts(pool, "SELECT CAST(id AS TEXT) || '|' || full_name || '|' || email FROM contact WHERE email IS NOT NULL ORDER BY email LIMIT 3").await?;
+    for row in rows {
+        let mut parts = row.splitn(3, '|');
+        let (Some(id), Some(name), Some(email)) = (parts.next(), parts.next(), parts.next()) else {
+            anyhow::bail!("a contact row {row}");
+        };
+        ensure!(
+            found(&app.engine, name, "contact", id).await?,
+            "contact {name} not found by name"
+        );
+        ensure!(
+            found(&app.engine, email, "contact", id).await?,
+            "contact {email} not found by e-mail"
+        );
+    }
+    let company = texts(
+        pool,
+        "SELECT CAST(id AS TEXT) || '|' || name FROM company ORDER BY name LIMIT 1",
+    )
+    .await?;
+    let (id, name) = company.first().and_then(|c| c.split_once('|')).context("a company")?;
+    ensure!(
+        found(&app.engine, name, "company", id).await?,
+        "company {name} not found"
+    );
+    // The unique index is back: an e-mail taken by a demo contact is refused.
+    let email = texts(pool, "SELECT email FROM contact WHERE email IS NOT NULL LIMIT 1").await?;
+    let taken = app
+        .post(
+            "/api/v1/records/contact",
+            &serde_json::json!({"full_name": "Second Holder", "email": email[0]}),
+        )
+        .await?;
+    ensure!(
+        taken.status.is_client_error(),
+        "a taken e-mail was accepted: {:?}",
+        taken.body
+    );
+    Ok(())
+}
+
+/// A test entity whose unique number the demo item draws from 1..=3: the
+/// load of its 40 records fails (on SQLite when its unique index is built
+/// again, on PostgreSQL at the insert).
+const TALLY: &str = "version: 1
+kind: entity
+name: tally
+label: { en: Tally, zh-CN: 计数 }
+plural_label: { en: Tallies, zh-CN: 计数 }
+display_field: title
+fields:
+  - { name: title, type: text, required: true, label: { en: Title, zh-CN: 标题 } }
+  - { name: number, type: integer, unique: true, label: { en: Number, zh-CN: 编号 } }
+search:
+  fields: [title]
+";
+
+const TALLY_DEMO: &str = "version: 1
+kind: demo
+name: zz_tally
+entities:
+  - entity: tally
+    count: {small: 40, medium: 40, large: 40}
+    fields:
+      title: {pattern: 'Tally {n}'}
+      number: {range: {min: 1, max: 3}}
+";
+
+/// A load that fails midway leaves the failing entity as it was: no
+/// records, its indexes and search triggers in place (the schema is the
+/// one the release built); the entities loaded before it stay, searchable.
+async fn a_failed_load_leaves_indexes_and_search_in_place(backend: TestBackend) -> Result<()> {
+    let files =
+        relata_tests::packages::stock_with(&[("support/tally.yaml", TALLY), ("demo/99_tally.yaml", TALLY_DEMO)])?;
+    let dir = tempfile::tempdir()?;
+    for f in &files {
+        let path = dir.path().join(&f.path);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(path, &f.text)?;
+    }
+    let Some(app) = TestApp::spawn(backend, Some(dir.path())).await? else {
+        return Ok(());
+    };
+    let pool = &app.engine.databases().ed;
+    let before = structures(pool).await?;
+    let failed = app.engine.load_demo(options(DEFAULT_SEED, false), &NoProgress).await;
+    let message = failed
+        .err()
+        .context("the load of duplicate numbers did not fail")?
+        .to_string();
+    ensure!(message.contains("`tally`"), "{message}");
+    if matches!(pool, Pool::Sqlite(_)) {
+        // The duplicates went in without the unique index, and building it
+        // again found them.
+        ensure!(message.starts_with("building the indexes of `tally`"), "{message}");
+    }
+    ensure!(
+        scalar(pool, "SELECT COUNT(*) FROM tally").await? == 0,
+        "tally records were kept"
+    );
+    ensure!(
+        scalar(pool, "SELECT COUNT(*) FROM company").await? == 50,
+        "the companies are kept"
+    );
+    let after = structures(pool).await?;
+    ensure!(
+        before == after,
+        "the schema differs after the failed load:\n{before:#?}\n{after:#?}"
+    );
+    // The triggers and the unique index work: a tally saved through the API
+    // is found, a second one with its number refused.
+    let one = app
+        .post(
+            "/api/v1/records/tally",
+            &serde_json::json!({"title": "Findable tally", "number": 7}),
+        )
+        .await?;
+    ensure!(one.status.is_success(), "{:?}", one.body);
+    let id = one.body["id"].as_str().context("an id")?;
+    ensure!(
+        found(&app.engine, "Findable", "tally", id).await?,
+        "the new tally is not found"
+    );
+    let two = app
+        .post(
+            "/api/v1/records/tally",
+            &serde_json::json!({"title": "Other", "number": 7}),
+        )
+        .await?;
+    ensure!(
+        two.status.is_client_error(),
+        "a duplicate number was accepted: {:?}",
+        two.body
+    );
+    let company = texts(
+        pool,
+        "SELECT CAST(id AS TEXT) || '|' || name FROM company ORDER BY name LIMIT 1",
+    )
+    .await?;
+    let (id, name) = company.first().and_then(|c| c.split_once('|')).context("a company")?;
+    ensure!(
+        found(&app.engine, name, "company", id).await?,
+        "company {name} not found"
+    );
+    Ok(())
+}
+
 on_both_backends!(
     small_totals_follow_the_rules,
+    indexes_and_search_are_back_after_a_load,
+    a_failed_load_leaves_indexes_and_search_in_place,
     small_fills_every_demo_entity,
     same_seed_same_data,
     second_run_is_refused_unless_forced,

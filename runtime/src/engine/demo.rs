@@ -70,6 +70,9 @@ pub trait DemoProgress: Send + Sync {
     fn entity(&self, name: &str, rows: u64);
     /// `rows` more records were written.
     fn advance(&self, rows: u64);
+    /// The records of `name` are written and `what` is under way (building
+    /// the indexes).
+    fn stage(&self, _name: &str, _what: &str) {}
 }
 
 /// Progress nobody watches.
@@ -117,6 +120,17 @@ pub enum DemoError {
         entity: String,
         /// Why.
         source: WriteError,
+    },
+    /// Building the indexes or the search index again after the rows of an
+    /// entity went in failed (on SQLite: e.g. two records with the value of
+    /// a unique field). The entity's load was rolled back, its indexes and
+    /// search included; entities loaded before it stay.
+    #[error("building the indexes of `{entity}` after loading its demo records failed: {source}; its records were rolled back and its indexes and search are as they were")]
+    Rebuild {
+        /// The entity.
+        entity: String,
+        /// Why.
+        source: StoreError,
     },
     /// A generator could not be built (a bug: the release was checked).
     #[error("demo item: {0}")]
@@ -189,6 +203,11 @@ impl Engine {
             let rows = gen.planned_rows(&done);
             progress.entity(&de.entity, rows);
             let mut tx = BulkTx::begin(pool).await?;
+            // SQLite: the rows go in without the table's secondary indexes
+            // and search structure, which are built from them at the end,
+            // in the same transaction (see `BulkTx::set_aside`).
+            let full_def = model.model.entities.get(&de.entity).unwrap_or(&ce.def);
+            let set_aside = rows > 0 && tx.set_aside(full_def).await?;
             let mut since_commit = 0u64;
             let mut written = 0u64;
             let mut next = match rows {
@@ -221,6 +240,15 @@ impl Engine {
                     tx.commit_and_continue().await?;
                     since_commit = 0;
                 }
+            }
+            if set_aside {
+                progress.stage(&de.entity, "building indexes and search");
+                let building = Instant::now();
+                tx.rebuild().await.map_err(|source| DemoError::Rebuild {
+                    entity: de.entity.clone(),
+                    source,
+                })?;
+                tracing::info!(entity = %de.entity, seconds = building.elapsed().as_secs_f64(), "indexes and search built");
             }
             tx.commit().await?;
             total += written;

@@ -1,7 +1,14 @@
 //! Bulk writes for loading many records at once (demo data): multi-row
 //! INSERTs inside long transactions. The values are the caller's
-//! responsibility (they bypass the per-record payload validation); the
-//! search index follows by itself (SQLite triggers, PostgreSQL generated column).
+//! responsibility (they bypass the per-record payload validation).
+//!
+//! On SQLite the loader may first set aside the table's secondary indexes
+//! and search structure ([`BulkTx::set_aside`]); they are built again from
+//! the rows at the end ([`BulkTx::rebuild`]), all in the one transaction
+//! of the load, so a failure or a crash before the commit rolls back the
+//! rows and the drop together: the table is left as it was, indexes and
+//! search included. Otherwise the search index follows by itself (SQLite
+//! triggers, PostgreSQL generated column).
 
 use sea_query::{Alias, Expr, PostgresQueryBuilder, Query, SqliteQueryBuilder, Value};
 use sea_query_binder::SqlxBinder;
@@ -10,7 +17,9 @@ use sqlx::{ConnectOptions, Connection, Postgres, Row, Transaction};
 use uuid::Uuid;
 
 use super::records::{EntityTable, Stamp, WriteError};
+use super::schema::{sqlite_set_aside, SetAside};
 use super::values::{instant, null_of, uuid, ColumnKind};
+use crate::model::EntityDef;
 use crate::store::{Backend, Pool, StoreError};
 
 /// The most parameters one statement may bind: SQLite's limit (32766)
@@ -34,6 +43,8 @@ const SQLITE_LOAD_CACHE_KIB: i64 = 512 * 1024;
 pub struct BulkTx {
     inner: Inner,
     pool: Pool,
+    /// What [`BulkTx::rebuild`] builds again, when indexes were set aside.
+    set_aside: Option<SetAside>,
 }
 
 enum Inner {
@@ -58,13 +69,51 @@ impl BulkTx {
         Ok(BulkTx {
             inner,
             pool: pool.clone(),
+            set_aside: None,
         })
+    }
+
+    /// SQLite: drops the secondary indexes and the search structure of the
+    /// table of `entity` inside this transaction, for the rows to go in
+    /// without them; [`BulkTx::rebuild`] builds them again. From here on
+    /// the load is one transaction ([`BulkTx::commit_and_continue`] does
+    /// not commit), so that nothing is ever committed without them.
+    /// Returns whether anything was set aside (never on PostgreSQL, whose
+    /// search column is part of the table).
+    pub async fn set_aside(&mut self, entity: &EntityDef) -> Result<bool, StoreError> {
+        let Inner::Sqlite(c) = &mut self.inner else {
+            return Ok(false);
+        };
+        let plan = sqlite_set_aside(entity);
+        for sql in &plan.drop {
+            sqlx::query(sql).execute(&mut *c).await?;
+        }
+        self.set_aside = Some(plan);
+        Ok(true)
+    }
+
+    /// Builds again what [`BulkTx::set_aside`] dropped (a sorted build of
+    /// each index, one fill of the search index from the live rows), still
+    /// inside the transaction; nothing to do otherwise. [`BulkTx::commit`]
+    /// calls it too.
+    pub async fn rebuild(&mut self) -> Result<(), StoreError> {
+        let (Some(plan), Inner::Sqlite(c)) = (self.set_aside.take(), &mut self.inner) else {
+            return Ok(());
+        };
+        for sql in &plan.rebuild {
+            sqlx::query(sql).execute(&mut *c).await?;
+        }
+        Ok(())
     }
 
     /// Commits what was written so far and begins the next transaction
     /// (SQLite keeps its single writer's work in few, large transactions,
-    /// but not one transaction of millions of rows).
+    /// but not one transaction of millions of rows). Does nothing once
+    /// indexes were set aside: the load then commits once, with them.
     pub async fn commit_and_continue(&mut self) -> Result<(), StoreError> {
+        if self.set_aside.is_some() {
+            return Ok(());
+        }
         match &mut self.inner {
             Inner::Sqlite(c) => {
                 sqlx::query("COMMIT").execute(&mut *c).await?;
@@ -81,8 +130,9 @@ impl BulkTx {
         Ok(())
     }
 
-    /// Commits and ends the load.
-    pub async fn commit(self) -> Result<(), StoreError> {
+    /// Builds again what was set aside, commits and ends the load.
+    pub async fn commit(mut self) -> Result<(), StoreError> {
+        self.rebuild().await?;
         match self.inner {
             Inner::Sqlite(mut c) => {
                 sqlx::query("COMMIT").execute(&mut c).await?;

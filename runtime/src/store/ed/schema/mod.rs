@@ -20,6 +20,7 @@
 //! says which exist.
 
 mod apply;
+mod bulk;
 mod catalog;
 mod check;
 mod ddl;
@@ -37,6 +38,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 pub use apply::apply;
+pub use bulk::{sqlite_set_aside, SetAside};
 pub use catalog::{read_catalog, Catalog, ColumnInfo, ForeignKeyInfo, IndexInfo, TableInfo};
 pub use check::{affected_rows, check_data};
 pub use plan::{plan, Action, IndexSpec, Plan, Safety, Step};
