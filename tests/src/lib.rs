@@ -2,6 +2,7 @@
 
 pub mod app;
 pub mod browser;
+pub mod load;
 pub mod packages;
 pub mod records;
 pub mod rules_fixture;

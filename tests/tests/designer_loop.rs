@@ -15,10 +15,6 @@
 //!
 //! (The layout editor in a real browser is `designer_ui`'s subject.)
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
-
 use anyhow::{ensure, Context, Result};
 use axum::body::Body;
 use axum::http::{Method, Request};
@@ -28,6 +24,7 @@ use relata_designer::preview::open_sandbox;
 use relata_designer::promote::{plan, promote, pull};
 use relata_designer::web::router;
 use relata_designer::workspace::Workspace;
+use relata_tests::load::{under_contact_load, Load};
 use relata_tests::{on_both_backends, stock_metadata, TestApp, TestBackend};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -172,20 +169,6 @@ async fn model_the_unit(designer: &Router) -> Result<()> {
     Ok(())
 }
 
-/// Creates contacts one after another until `stop`: (written, failures).
-async fn write_contacts(client: reqwest::Client, url: String, stop: Arc<AtomicBool>) -> Result<(usize, Vec<String>)> {
-    let (mut written, mut failed) = (0, Vec::new());
-    while !stop.load(Ordering::Relaxed) {
-        let body = json!({"full_name": format!("Load {written}"), "city": "Suzhou"});
-        let r = client.post(&url).json(&body).send().await?;
-        match r.status() {
-            StatusCode::CREATED => written += 1,
-            s => failed.push(format!("{s}: {}", r.text().await.unwrap_or_default())),
-        }
-    }
-    Ok((written, failed))
-}
-
 async fn the_whole_loop(backend: TestBackend) -> Result<()> {
     let Some(app) = TestApp::spawn(backend, Some(&stock_metadata())).await? else {
         return Ok(());
@@ -244,17 +227,8 @@ async fn the_whole_loop(backend: TestBackend) -> Result<()> {
     );
 
     // 5. Promoted under load.
-    let stop = Arc::new(AtomicBool::new(false));
-    let load = tokio::spawn(write_contacts(
-        app.client.clone(),
-        app.url("/api/v1/records/contact"),
-        stop.clone(),
-    ));
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let done = promote(&mut ws, &client, "installed base", &[]).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    stop.store(true, Ordering::Relaxed);
-    let (written, failed) = load.await??;
+    let (done, Load { written, failed }) =
+        under_contact_load(&app, promote(&mut ws, &client, "installed base", &[])).await?;
     let done = done?;
     ensure!(
         failed.is_empty(),

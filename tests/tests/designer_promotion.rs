@@ -6,10 +6,6 @@
 //! settled (the workspace's text kept, or the live one taken) before the
 //! promotion goes through.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
-
 use anyhow::{ensure, Context, Result};
 use relata::engine::ApplyRequest;
 use relata::model::SourceFile;
@@ -17,6 +13,7 @@ use relata_designer::client::AdminClient;
 use relata_designer::promote::{plan, promote, pull, PromoteError};
 use relata_designer::resolve::{conflicts, resolve, side_by_side, Keep};
 use relata_designer::workspace::Workspace;
+use relata_tests::load::{under_contact_load, Load};
 use relata_tests::packages::{SITE_SURVEY, SITE_SURVEY_PATH};
 use relata_tests::{on_both_backends, stock_metadata, TestApp, TestBackend};
 use reqwest::StatusCode;
@@ -39,21 +36,6 @@ async fn pulled(backend: TestBackend) -> Result<Option<Pulled>> {
     let dir = tempfile::tempdir()?;
     let ws = pull(dir.path(), &client).await?;
     Ok(Some(Pulled { app, client, dir, ws }))
-}
-
-/// Creates contacts one after another until `stop`; returns how many were
-/// written and the failures (status and body).
-async fn write_contacts(client: reqwest::Client, url: String, stop: Arc<AtomicBool>) -> Result<(usize, Vec<String>)> {
-    let (mut written, mut failed) = (0, Vec::new());
-    while !stop.load(Ordering::Relaxed) {
-        let body = json!({"full_name": format!("Load {written}"), "city": "Hangzhou"});
-        let r = client.post(&url).json(&body).send().await?;
-        match r.status() {
-            StatusCode::CREATED => written += 1,
-            s => failed.push(format!("{s}: {}", r.text().await.unwrap_or_default())),
-        }
-    }
-    Ok((written, failed))
 }
 
 /// Applies `files` on the live runtime directly, as another admin would.
@@ -110,17 +92,8 @@ async fn pull_add_promote_merge(backend: TestBackend) -> Result<()> {
         "{diff}"
     );
     ensure!(app.engine.model().release == 1, "a plan changes nothing");
-    let stop = Arc::new(AtomicBool::new(false));
-    let load = tokio::spawn(write_contacts(
-        app.client.clone(),
-        app.url("/api/v1/records/contact"),
-        stop.clone(),
-    ));
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let done = promote(&mut ws, &client, "site surveys", &[]).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    stop.store(true, Ordering::Relaxed);
-    let (written, failed) = load.await??;
+    let (done, Load { written, failed }) =
+        under_contact_load(&app, promote(&mut ws, &client, "site surveys", &[])).await?;
     let done = done?;
     ensure!(
         failed.is_empty(),
