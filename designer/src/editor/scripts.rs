@@ -1,8 +1,8 @@
 //! The workspace's Rhai scripts: listed, read, compile-checked with the
 //! runtime's own rule engine (errors with line and column), saved.
 
-use relata::engine::validate_package;
-use relata::model::{script_name, SourceFile, SCRIPTS_DIR, SCRIPT_EXTENSION};
+use relata::engine::rules::check_syntax;
+use relata::model::{script_name, SCRIPTS_DIR, SCRIPT_EXTENSION};
 use serde::Serialize;
 
 use super::items::check_with;
@@ -78,19 +78,19 @@ pub fn load(ws: &Workspace, name: &str) -> Result<String, EditorError> {
         })
 }
 
-/// Compiles `text` as the script `name` with the runtime's rule engine,
-/// alone (so the rest of the package cannot hide its errors), then checks
-/// the package with it in place.
+/// Compiles `text` with the runtime's rule engine, alone (so the rest of
+/// the package cannot hide its errors), then checks the package with it in
+/// place.
 pub fn check(ws: &Workspace, name: &str, text: &str) -> Result<ScriptCheck, EditorError> {
     check_script_name(name)?;
     let path = file_path(name);
-    let alone = [SourceFile {
-        path: path.clone(),
-        text: text.to_owned(),
-    }];
-    let errors: Vec<ScriptError> = match validate_package(&alone) {
-        Ok(_) => Vec::new(),
-        Err(e) => e.0.iter().filter(|e| e.file == path).map(script_error).collect(),
+    let errors: Vec<ScriptError> = match check_syntax(text) {
+        Ok(()) => Vec::new(),
+        Err(e) => vec![ScriptError {
+            line: e.line.unwrap_or(0),
+            column: e.column.unwrap_or(0),
+            message: e.message,
+        }],
     };
     if !errors.is_empty() {
         return Ok(ScriptCheck {
@@ -123,22 +123,6 @@ pub fn save(ws: &Workspace, name: &str, text: &str) -> Result<ScriptCheck, Edito
     }
     ws.write_file(&file_path(name), text)?;
     Ok(checked)
-}
-
-/// Reads the runtime's `line L, column C` position back.
-fn script_error(e: &relata::model::MetadataError) -> ScriptError {
-    let number = |word: &str| -> usize {
-        e.path
-            .split(',')
-            .find_map(|part| part.trim().strip_prefix(word))
-            .and_then(|n| n.trim().parse().ok())
-            .unwrap_or(0)
-    };
-    ScriptError {
-        line: number("line"),
-        column: number("column"),
-        message: e.message.clone(),
-    }
 }
 
 #[cfg(test)]

@@ -134,6 +134,35 @@ fn position(line: Option<usize>, col: Option<usize>) -> String {
     }
 }
 
+/// A syntax error in a script, where Rhai found it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyntaxError {
+    /// The line, from 1, when known.
+    pub line: Option<usize>,
+    /// The column, from 1, when known.
+    pub column: Option<usize>,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// Compiles a script's text with the rules' own engine and limits: its
+/// (first) syntax error, if it has one. What `compile` reports for each
+/// script of a package, for one text alone (the designer's script editor).
+pub fn check_syntax(text: &str) -> Result<(), SyntaxError> {
+    syntax(sandbox::engine(), text).map(|_| ())
+}
+
+fn syntax(engine: &rhai::Engine, text: &str) -> Result<AST, SyntaxError> {
+    engine.compile(text).map_err(|e| {
+        let p = e.position();
+        SyntaxError {
+            line: p.line(),
+            column: p.position(),
+            message: format!("syntax error: {}", e.err_type()),
+        }
+    })
+}
+
 /// Compiles every script of `model` and binds the entities' rules to them,
 /// checking that each named function exists with the right number of
 /// parameters. `paths` gives each entity's file, for messages. Every error
@@ -144,19 +173,12 @@ pub fn compile(model: &Model, paths: &HashMap<String, String>) -> Result<RuleSet
     let mut asts: HashMap<&str, AST> = HashMap::new();
     for (name, text) in &model.scripts {
         let file = format!("{SCRIPTS_DIR}/{name}");
-        match engine.compile(text) {
+        match syntax(engine, text) {
             Ok(mut ast) => {
                 ast.set_source(file.as_str());
                 asts.insert(name, ast);
             }
-            Err(e) => {
-                let p = e.position();
-                errors.push(MetadataError::new(
-                    &file,
-                    position(p.line(), p.position()),
-                    format!("syntax error: {}", e.err_type()),
-                ));
-            }
+            Err(e) => errors.push(MetadataError::new(&file, position(e.line, e.column), e.message)),
         }
     }
     let mut set = RuleSet::new();

@@ -13,21 +13,10 @@ const NEXT: &str = "INSERT INTO relata_sequences (name, value) VALUES ($1, 1) \
 
 /// The next number of sequence `name` (1 for a new one).
 pub async fn next(db: &mut Db<'_>, name: &str) -> Result<i64, StoreError> {
-    let q = || sqlx::query_scalar::<_, i64>(NEXT).bind(name.to_owned());
     Ok(match db {
-        Db::Pool(Pool::Sqlite(p)) => q().fetch_one(p).await?,
-        Db::Sqlite(c) => q().fetch_one(&mut **c).await?,
-        Db::Pool(Pool::Postgres(p)) => {
-            sqlx::query_scalar::<_, i64>(NEXT)
-                .bind(name.to_owned())
-                .fetch_one(p)
-                .await?
-        }
-        Db::Postgres(c) => {
-            sqlx::query_scalar::<_, i64>(NEXT)
-                .bind(name.to_owned())
-                .fetch_one(&mut **c)
-                .await?
-        }
+        Db::Pool(Pool::Sqlite(p)) => sqlx::query_scalar(NEXT).bind(name).fetch_one(p).await?,
+        Db::Sqlite(c) => sqlx::query_scalar(NEXT).bind(name).fetch_one(&mut **c).await?,
+        Db::Pool(Pool::Postgres(p)) => sqlx::query_scalar(NEXT).bind(name).fetch_one(p).await?,
+        Db::Postgres(c) => sqlx::query_scalar(NEXT).bind(name).fetch_one(&mut **c).await?,
     })
 }
