@@ -25,7 +25,7 @@
 //!   side alone gives no ratio, but a clean profile of that side (e.g. under
 //!   `valgrind --tool=callgrind` or `perf record`).
 //!
-//! The stock package is applied with the contact's `on_new` rule unbound
+//! The stock package is applied with the contact's rules (`on_new`, `validate`) unbound
 //! (the cost of rules is `rules_cost`'s subject).
 //!
 //! Run: `cargo bench -p relata-tests --bench record_api`. The table is also
@@ -321,7 +321,7 @@ impl OpStats {
     }
 }
 
-/// The stock package with the contact's `on_new` rule unbound: the
+/// The stock package with the contact's rules (`on_new`, `validate`) unbound: the
 /// benchmark measures the generic record path against a hand-written one,
 /// and a business rule (its cost is `rules_cost`'s subject) is work the
 /// hand-written side does not do.
@@ -331,16 +331,16 @@ fn package_without_contact_rules() -> anyhow::Result<Vec<SourceFile>> {
         .iter_mut()
         .find(|f| f.path.ends_with("/contact.yaml"))
         .context("the stock package has no contact.yaml")?;
-    let bound = contact
-        .text
-        .lines()
-        .filter(|l| l.trim_start().starts_with("on_new:"))
-        .count();
-    anyhow::ensure!(bound == 1, "expected one on_new binding in contact.yaml, found {bound}");
+    let is_binding = |l: &str| ["on_new:", "validate:"].iter().any(|b| l.trim_start().starts_with(b));
+    let bound = contact.text.lines().filter(|l| is_binding(l)).count();
+    anyhow::ensure!(
+        bound == 2,
+        "expected the on_new and validate bindings in contact.yaml, found {bound}"
+    );
     contact.text = contact
         .text
         .lines()
-        .filter(|l| !l.trim_start().starts_with("on_new:"))
+        .filter(|l| !is_binding(l))
         .collect::<Vec<_>>()
         .join("\n");
     Ok(files)

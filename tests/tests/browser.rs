@@ -580,13 +580,25 @@ async fn screenshots() -> Result<()> {
             .await?;
         ids.push(r["id"].as_str().context("id")?.to_owned());
     }
-    for (name, title) in [("Li Wei", "Purchasing manager"), ("Wang Fang", "CTO")] {
-        app.create(
-            "contact",
-            json!({ "full_name": name, "job_title": title, "company": ids[0],
-                    "email": format!("{}@acme.example", name.to_lowercase().replace(' ', ".")) }),
-        )
-        .await?;
+    // Acme's people, for the organisation chart: who reports to whom.
+    let mut people: Vec<(&str, String)> = Vec::new();
+    for (name, mail, title, boss) in [
+        ("张明", "zhang.ming", "总经理", None),
+        ("Wang Fang", "wang.fang", "CTO", Some("张明")),
+        ("Li Wei", "li.wei", "Purchasing manager", Some("张明")),
+        ("陈静", "chen.jing", "IT 经理", Some("Wang Fang")),
+        ("赵磊", "zhao.lei", "工程师", Some("陈静")),
+        ("Zhou Lan", "zhou.lan", "Engineer", Some("陈静")),
+    ] {
+        let reports_to = boss.and_then(|b| people.iter().find(|p| p.0 == b)).map(|p| p.1.clone());
+        let r = app
+            .create(
+                "contact",
+                json!({ "full_name": name, "job_title": title, "company": ids[0], "reports_to": reports_to,
+                        "email": format!("{mail}@acme.example") }),
+            )
+            .await?;
+        people.push((name, r["id"].as_str().context("id")?.to_owned()));
     }
     sign_in(&b).await?;
     b.screenshot(&dir.join("home.png")).await?;
@@ -609,6 +621,14 @@ async fn screenshots() -> Result<()> {
     b.wait_for_load("choosing 简体中文").await?;
     b.wait_for_text("[data-field=name] label", "公司名称").await?;
     b.screenshot(&dir.join("record-zh.png")).await?;
+
+    b.click("[data-tab=contacts]").await?;
+    b.wait_for_text(
+        "[data-test=related-contact] [data-depth='2'] [data-test=row-title]",
+        "陈静",
+    )
+    .await?;
+    b.screenshot(&dir.join("org-chart.png")).await?;
 
     b.close().await
 }

@@ -349,7 +349,47 @@ async fn numbering_errors(backend: TestBackend) -> Result<()> {
     Ok(())
 }
 
+/// `hierarchy` is for a reference to the entity itself, and a related
+/// list's `tree` follows such a field of the related entity.
+async fn hierarchy_errors(backend: TestBackend) -> Result<()> {
+    let Some(app) = TestApp::spawn(backend, None).await? else {
+        return Ok(());
+    };
+    let deal = entity(
+        "deal",
+        "  - { name: title, type: text, label: { en: T, zh-CN: 标题 } }\n\
+         \x20 - { name: parent, type: reference, target: deal, hierarchy: true, label: { en: P, zh-CN: 上级 } }\n\
+         \x20 - { name: partner, type: reference, target: deal, label: { en: O, zh-CN: 伙伴 } }\n\
+         \x20 - { name: team, type: reference, target: team, hierarchy: true, label: { en: T, zh-CN: 团队 } }\n",
+    );
+    let team = entity(
+        "team",
+        "  - { name: title, type: text, label: { en: T, zh-CN: 标题 } }\n",
+    );
+    let form = "version: 1\nkind: form\nname: team\nentity: team\ntabs:\n  - name: deals\n    label: { en: D, zh-CN: 交易 }\n    related:\n\
+                \x20     - { entity: deal, via: team, tree: partner, columns: [title] }\n\
+                \x20     - { entity: deal, via: team, tree: nope, columns: [title] }\n\
+                \x20     - { entity: deal, via: team, tree: parent, columns: [title] }\n";
+    let files = [
+        ("deal.yaml", deal.as_str()),
+        ("team.yaml", team.as_str()),
+        ("team_form.yaml", form),
+    ];
+    let errors = refused(&app, &files).await?;
+    assert_eq!(
+        errors,
+        [
+            "deal.yaml: fields[3].hierarchy: a hierarchy is a reference to the entity itself (`target: deal`)",
+            "team_form.yaml: tabs[0].related[0].tree: `deal.partner` is not a hierarchy (a reference to deal with \
+             `hierarchy: true`)",
+            "team_form.yaml: tabs[0].related[1].tree: `nope` is not a field of deal",
+        ]
+    );
+    Ok(())
+}
+
 on_both_backends!(
+    hierarchy_errors,
     numbering_errors,
     lookup_filter_errors,
     read_only_errors,

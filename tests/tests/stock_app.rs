@@ -964,7 +964,11 @@ async fn the_api_creates_and_links_every_entity(backend: TestBackend) -> Result<
             "en",
             vec!["Create business contact"],
         ),
-        (format!("/app/r/employee/{boss}"), "en", vec!["Direct reports", "李强"]),
+        (
+            format!("/app/r/employee/{boss}"),
+            "en",
+            vec!["Everyone in the team", "李强"],
+        ),
         (
             format!("/app/r/territory/{east}"),
             "zh-CN",

@@ -9,6 +9,7 @@ pub mod auth;
 mod compiled;
 pub mod demo;
 mod demo_settle;
+mod hierarchy;
 mod openapi;
 mod openapi_picklists;
 pub mod payload;

@@ -126,6 +126,7 @@ fn default_form(e: &EntityDef, model: &Model) -> FormDef {
                     columns: default_columns(other, 4, Some(&via.name)),
                     sort: vec![other.display_field.clone()],
                     page_size: None,
+                    tree: via.hierarchy.then(|| via.name.clone()),
                 })
         })
         .collect();

@@ -182,6 +182,8 @@ impl Engine {
         let mut sets = Vec::new();
         let mut old = None;
         let mut changed = Vec::new();
+        // The new values of hierarchy fields, checked for loops below.
+        let mut moves = Map::new();
         match (&rules, &current) {
             (Some(r), Some(cur)) => {
                 let before = cur.to_map();
@@ -213,6 +215,9 @@ impl Engine {
                         changed.push(f.name.clone());
                     }
                     if sent.contains_key(&f.name) || differs {
+                        if f.hierarchy && differs {
+                            moves.insert(f.name.clone(), v.clone());
+                        }
                         check_codes(&mut errors, &lists, f, v, before.get(&f.name));
                         sets.push((e.column_of(i), convert(&mut errors, backend, f, v)));
                     }
@@ -229,6 +234,9 @@ impl Engine {
                 if let Some(obj) = patch.as_object() {
                     for (n, v) in obj {
                         if let Some((i, f)) = e.field(n) {
+                            if f.hierarchy {
+                                moves.insert(n.clone(), v.clone());
+                            }
                             let kept = current.as_ref().and_then(|r| r.get(n));
                             check_codes(&mut errors, &lists, f, v, kept);
                             sets.push((e.column_of(i), convert(&mut errors, backend, f, v)));
@@ -236,6 +244,9 @@ impl Engine {
                     }
                 }
             }
+        }
+        if errors.is_empty() && !moves.is_empty() {
+            self.hierarchy_errors(save, &e, id, &moves, &mut errors).await?;
         }
         if !errors.is_empty() {
             return Err(invalid(name, errors));

@@ -189,6 +189,12 @@ fn check_entity(ctx: &mut Ctx<'_>, e: &EntityDef, model: &Model) {
             ctx.error(format!("fields[{i}].name"), format!("`{}` is defined twice", f.name));
         }
         check_field(ctx, &format!("fields[{i}]"), f, model);
+        if f.hierarchy && f.target.as_deref() != Some(e.name.as_str()) {
+            ctx.error(
+                format!("fields[{i}].hierarchy"),
+                format!("a hierarchy is a reference to the entity itself (`target: {}`)", e.name),
+            );
+        }
     }
     match e.fields.iter().find(|f| f.name == e.display_field) {
         None => ctx.error(

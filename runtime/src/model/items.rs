@@ -333,6 +333,12 @@ pub struct FieldDef {
     /// It narrows the choice in forms; the API does not enforce it.
     #[serde(default, skip_serializing_if = "indexmap::IndexMap::is_empty")]
     pub lookup_filter: indexmap::IndexMap<String, String>,
+    /// A reference to the field's own entity that arranges its records in
+    /// a tree (reports to, parent company): a save that would make a record
+    /// its own ancestor is refused, and a form's related list can show the
+    /// records as a tree along it (`tree:`).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub hierarchy: bool,
     /// What happens to this record when the referenced record is purged
     /// (reference; soft deletes never cascade).
     #[serde(default, skip_serializing_if = "Option::is_none")]

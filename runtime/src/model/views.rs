@@ -121,9 +121,15 @@ pub struct RelatedListDef {
     /// Sort keys, `-field` for descending.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sort: Vec<String>,
-    /// Rows shown before "more" (default 10).
+    /// Rows shown before "more" (default 10; 100 for a tree).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_size: Option<u32>,
+    /// Shows the rows as a tree along this `hierarchy` field of the related
+    /// entity. When it is `via` itself, the list holds every record below
+    /// the form's record (its whole team); otherwise the records that `via`
+    /// links, each under its parent among them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tree: Option<String>,
 }
 
 /// A button that runs a command on the record.

@@ -195,6 +195,19 @@ pub(super) fn check_form(ctx: &mut Ctx<'_>, f: &FormDef, model: &Model) {
             if rel.page_size.is_some_and(|n| !(1..=100).contains(&n)) {
                 ctx.error(format!("{at}.page_size"), "expected 1 to 100");
             }
+            if let Some(tree) = &rel.tree {
+                match re.fields.iter().find(|x| &x.name == tree) {
+                    None => ctx.error(format!("{at}.tree"), format!("`{tree}` is not a field of {}", re.name)),
+                    Some(t) if !t.hierarchy => ctx.error(
+                        format!("{at}.tree"),
+                        format!(
+                            "`{}.{tree}` is not a hierarchy (a reference to {0} with `hierarchy: true`)",
+                            re.name
+                        ),
+                    ),
+                    Some(_) => {}
+                }
+            }
         }
     }
     for (b, button) in f.buttons.iter().enumerate() {

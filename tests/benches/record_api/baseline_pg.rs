@@ -17,7 +17,7 @@ use crate::shared::{date_fmt, db_error, error, etag, if_match, ContactPatch, Lis
 macro_rules! columns {
     () => {
         "id, created_at, created_by, updated_at, updated_by, owner_id, row_version, deleted_at, \
-         full_name, salutation, company, job_title, department, email, phone, mobile, \
+         full_name, salutation, company, job_title, department, reports_to, email, phone, mobile, \
          preferred_channel, city, territory, birthday, anniversary, key_contact, last_contacted_at, \
          do_not_call, relationship_notes"
     };
@@ -27,7 +27,7 @@ const INSERT: &str = concat!(
     "INSERT INTO contact (",
     columns!(),
     ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
-     $19, $20, $21, $22, $23, $24, $25) RETURNING ",
+     $19, $20, $21, $22, $23, $24, $25, $26) RETURNING ",
     columns!()
 );
 const GET: &str = concat!(
@@ -69,6 +69,7 @@ pub struct Contact {
     pub company: Option<Uuid>,
     pub job_title: Option<String>,
     pub department: Option<String>,
+    pub reports_to: Option<Uuid>,
     pub email: Option<String>,
     pub phone: Option<String>,
     pub mobile: Option<String>,
@@ -135,6 +136,7 @@ async fn create(State(pool): State<PgPool>, Json(new): Json<NewContact>) -> Resp
         .bind(new.company)
         .bind(new.job_title)
         .bind(new.department)
+        .bind(None::<Uuid>)
         .bind(new.email)
         .bind(new.phone)
         .bind(new.mobile)

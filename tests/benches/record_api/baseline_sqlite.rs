@@ -20,7 +20,7 @@ use crate::shared::{date_fmt, db_error, error, etag, if_match, ContactPatch, Lis
 macro_rules! columns {
     () => {
         "id, created_at, created_by, updated_at, updated_by, owner_id, row_version, deleted_at, \
-         full_name, salutation, company, job_title, department, email, phone, mobile, \
+         full_name, salutation, company, job_title, department, reports_to, email, phone, mobile, \
          preferred_channel, city, territory, birthday, anniversary, key_contact, last_contacted_at, \
          do_not_call, relationship_notes"
     };
@@ -29,7 +29,7 @@ macro_rules! columns {
 const INSERT: &str = concat!(
     "INSERT INTO contact (",
     columns!(),
-    ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ",
+    ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ",
     columns!()
 );
 const GET: &str = concat!(
@@ -71,6 +71,7 @@ pub struct Contact {
     pub company: Option<Hyphenated>,
     pub job_title: Option<String>,
     pub department: Option<String>,
+    pub reports_to: Option<Hyphenated>,
     pub email: Option<String>,
     pub phone: Option<String>,
     pub mobile: Option<String>,
@@ -144,6 +145,7 @@ async fn create(State(pool): State<SqlitePool>, Json(new): Json<NewContact>) -> 
         .bind(new.company.map(Uuid::hyphenated))
         .bind(new.job_title)
         .bind(new.department)
+        .bind(None::<Hyphenated>)
         .bind(new.email)
         .bind(new.phone)
         .bind(new.mobile)

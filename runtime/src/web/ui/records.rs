@@ -40,12 +40,16 @@ struct RelatedCell {
 struct RelatedRow {
     href: String,
     cells: Vec<RelatedCell>,
+    /// Level in a tree (0 for a plain related list's rows).
+    depth: usize,
 }
 
 #[derive(Debug, Serialize)]
 struct RelatedView {
     /// The related entity (names the section for tests and styles).
     entity: String,
+    /// Rows shown as a tree (indented by depth).
+    tree: bool,
     label: String,
     new_href: String,
     more_href: Option<String>,
@@ -423,11 +427,7 @@ async fn related_lists(
     let mut out = Vec::new();
     for rel in form.tabs.iter().flat_map(|t| t.related.iter()) {
         let Some(re) = model.entity(&rel.entity) else { continue };
-        let page_size = rel.page_size.unwrap_or(10);
-        let mut pairs = vec![
-            (rel.via.clone(), format!("eq.{id}")),
-            ("limit".into(), page_size.to_string()),
-        ];
+        let mut pairs = Vec::new();
         if !rel.sort.is_empty() {
             pairs.push(("sort".into(), rel.sort.join(",")));
         }
@@ -440,17 +440,26 @@ async fn related_lists(
         if !refs.is_empty() {
             pairs.push(("expand".into(), refs.join(",")));
         }
-        let page = engine.list(&rel.entity, &ListParams::new(pairs), false).await;
-        let (records, more) = match page {
-            Ok(p) => (p.data, p.next_cursor.is_some()),
-            Err(err) => {
-                tracing::warn!(entity = %rel.entity, error = %err, "related list failed");
-                (Vec::new(), false)
+        let read = match &rel.tree {
+            Some(tree) => {
+                let limit = rel.page_size.unwrap_or(100) as usize;
+                engine.related_tree(rel, tree, id, &pairs, limit).await
+            }
+            None => {
+                pairs.push((rel.via.clone(), format!("eq.{id}")));
+                pairs.push(("limit".into(), rel.page_size.unwrap_or(10).to_string()));
+                let page = engine.list(&rel.entity, &ListParams::new(pairs), false).await;
+                page.map(|p| (p.data.into_iter().map(|r| (0, r)).collect(), p.next_cursor.is_some()))
             }
         };
+        let (records, more) = read.unwrap_or_else(|err| {
+            tracing::warn!(entity = %rel.entity, error = %err, "related list failed");
+            (Vec::new(), false)
+        });
         let rows = records
             .iter()
-            .map(|r| RelatedRow {
+            .map(|(depth, r)| RelatedRow {
+                depth: *depth,
                 href: format!("/app/r/{}/{}", re.def.name, record_id(r)),
                 cells: rel
                     .columns
@@ -479,6 +488,7 @@ async fn related_lists(
         });
         out.push(RelatedView {
             entity: re.def.name.clone(),
+            tree: rel.tree.is_some(),
             label: rel
                 .label
                 .as_ref()
