@@ -4,7 +4,7 @@
 //! contact under someone of another company, are refused and change nothing.
 
 use anyhow::{Context, Result};
-use relata_tests::records::{change, field_error, get, id, refused, stock};
+use relata_tests::records::{change, delete, field_error, get, id, refused, stock};
 use relata_tests::{on_both_backends, TestApp, TestBackend};
 use reqwest::StatusCode;
 use serde_json::json;
@@ -89,6 +89,22 @@ async fn contacts(backend: TestBackend) -> Result<()> {
         "Eve Other works for another company. Choose someone at this contact's company, or leave Reports to empty.",
     )?;
     assert_eq!(get(&app, "contact", &cai).await?["reports_to"], json!(bob));
+    // So is moving Cai to another company while he reports to Bob.
+    let r = change(&app, "contact", &cai, json!({ "company": globex })).await?;
+    refused(
+        &r,
+        "reports_to",
+        "Bob Tech works for another company. Choose someone at this contact's company, or leave Reports to empty.",
+    )?;
+    // And someone in the recycle bin.
+    let gone = id(&app.create("contact", person("Gus Gone", None)).await?);
+    delete(&app, "contact", &gone).await?;
+    let r = change(&app, "contact", &cai, json!({ "reports_to": gone })).await?;
+    refused(
+        &r,
+        "reports_to",
+        "There is no such contact (it may be in the recycle bin).",
+    )?;
 
     // Moving Bob under Dan moves his team with him.
     let r = change(&app, "contact", &bob, json!({"reports_to": dan})).await?;
