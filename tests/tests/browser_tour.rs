@@ -816,3 +816,47 @@ async fn tour_every_entity_in_both_languages(backend: TestBackend) -> Result<()>
 }
 
 on_both_backends!(tour_every_entity_in_both_languages);
+
+/// Refreshes the pictures of the module guides (docs/user-guide/*.md) from
+/// the `small` demo data: a working list and a record of each module,
+/// `cargo test -p relata-tests --test browser_tour -- --ignored module_screenshots`.
+/// The organisation chart comes from `browser`'s `screenshots`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "writes docs/screenshots/; run on purpose"]
+async fn module_screenshots() -> Result<()> {
+    let Some(app) = TestApp::spawn(TestBackend::Sqlite, Some(&stock_metadata())).await? else {
+        return Ok(());
+    };
+    let options = DemoOptions {
+        size: DemoSize::Small,
+        seed: DEFAULT_SEED,
+        force: false,
+        owner: Some(app.admin_id),
+    };
+    app.engine.load_demo(options, &NoProgress).await?;
+    let Some(b) = Chrome::start(&app.base).await? else {
+        return Ok(());
+    };
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots");
+    sign_in(&b).await?;
+    // (picture, list, and the record of its first row when named)
+    let shots = [
+        ("marketing-campaigns", "running_campaigns", Some("marketing-campaign")),
+        ("sales-open-opportunities", "open_opportunities", Some("sales-opportunity")),
+        ("support-open-incidents", "open_incidents", Some("support-incident")),
+        ("service-scheduled-visits", "scheduled_visits", Some("service-visit")),
+    ];
+    for (list_shot, list, record_shot) in shots {
+        b.goto(&format!("/app/l/{list}")).await?;
+        b.find("[data-test=row-title]")
+            .await
+            .with_context(|| format!("the demo data leaves {list} empty"))?;
+        b.screenshot(&dir.join(format!("{list_shot}.png"))).await?;
+        if let Some(shot) = record_shot {
+            b.click_and_load("[data-test=row-title]").await?;
+            b.find("h1").await?;
+            b.screenshot(&dir.join(format!("{shot}.png"))).await?;
+        }
+    }
+    b.close().await
+}
