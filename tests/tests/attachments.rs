@@ -10,7 +10,7 @@ use relata::model::{read_package, SourceFile};
 use relata_tests::{on_both_backends, stock_metadata, Reply, TestApp, TestBackend, ADMIN_PASSWORD};
 use reqwest::multipart::{Form, Part};
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{json, Value};
 
 const PDF: &[u8] = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n";
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
@@ -105,6 +105,19 @@ async fn round_trip_and_delete(backend: TestBackend) -> Result<()> {
     for key in ["id", "file_name", "content_type", "size", "url"] {
         assert!(!docs[0][key].is_null(), "descriptor has {key}");
     }
+    // So does a list that names the field in `fields=`, each record with
+    // its own files (read with the rows); a list without `fields=` leaves
+    // attachment fields out.
+    let other = app.create("company", json!({ "name": "No Files Ltd" })).await?;
+    let list = app
+        .get("/api/v1/records/company?sort=name&fields=name,documents")
+        .await?;
+    let rows = list.body["data"].as_array().context("no data")?;
+    let row = |id: &Value| rows.iter().find(|r| r["id"] == *id).cloned().unwrap_or_default();
+    assert_eq!(row(&json!(id))["documents"], record.body["documents"]);
+    assert_eq!(row(&other["id"])["documents"], json!([]));
+    let list = app.get("/api/v1/records/company?sort=name").await?;
+    assert!(list.body["data"][0].get("documents").is_none(), "{}", list.body);
 
     // Deleting hides the file from the record and the download; the bytes stay.
     let del = app.call(reqwest::Method::DELETE, &url, None, &[]).await?;

@@ -842,7 +842,11 @@ async fn module_screenshots() -> Result<()> {
     // (picture, list, and the record of its first row when named)
     let shots = [
         ("marketing-campaigns", "running_campaigns", Some("marketing-campaign")),
-        ("sales-open-opportunities", "open_opportunities", Some("sales-opportunity")),
+        (
+            "sales-open-opportunities",
+            "open_opportunities",
+            Some("sales-opportunity"),
+        ),
         ("support-open-incidents", "open_incidents", Some("support-incident")),
         ("service-scheduled-visits", "scheduled_visits", Some("service-visit")),
     ];

@@ -166,7 +166,9 @@ impl Engine {
     pub async fn list(&self, entity_name: &str, params: &ListParams, deleted: bool) -> Result<ListResult, EngineError> {
         let snap = self.snapshot().await;
         let e = entity(&snap, entity_name)?;
-        let parsed = parse_list(&snap.model, e, params, self.limits, deleted)?;
+        let mut parsed = parse_list(&snap.model, e, params, self.limits, deleted)?;
+        // Attachment fields read as their files, fetched with the rows.
+        parsed.query.with_files = !parsed.projection.attachments.is_empty();
         let page = e
             .table
             .list(&self.dbs.ed, &parsed.query)
@@ -177,10 +179,14 @@ impl Engine {
             })?;
         let mut data = page.records;
         let shape = &parsed.projection;
-        self.expand(&snap, e, &mut data, &shape.expand).await?;
-        if !shape.attachments.is_empty() {
-            self.attach_files(e, &mut data, &shape.attachments).await?;
+        for (record, files) in data.iter_mut().zip(&page.files) {
+            for (field, infos) in super::attachments::by_field(e, files) {
+                if shape.attachments.contains(&field) {
+                    record.insert(field, serde_json::to_value(infos).unwrap_or_default());
+                }
+            }
         }
+        self.expand(&snap, e, &mut data, &shape.expand).await?;
         fill_virtual(&snap.model, e, &shape.virtuals, &mut data).await?;
         shape.trim(&mut data);
         let (total, total_capped) = if let Some(cap) = parsed.total {
