@@ -300,7 +300,8 @@ async fn lookup_filter_errors(backend: TestBackend) -> Result<()> {
         "deal",
         "  - { name: title, type: text, label: { en: T, zh-CN: 标题 } }\n\
          \x20 - { name: parent, type: reference, target: deal, lookup_filter: { titel: eq.x, title: like.x }, label: { en: P, zh-CN: 上级 } }\n\
-         \x20 - { name: code, type: text, lookup_filter: { title: eq.x }, label: { en: C, zh-CN: 代码 } }\n",
+         \x20 - { name: code, type: text, lookup_filter: { title: eq.x }, label: { en: C, zh-CN: 代码 } }\n\
+         \x20 - { name: boss, type: reference, target: deal, lookup_filter: { title: eq.me, owner_id: eq.me }, label: { en: B, zh-CN: 上司 } }\n",
     );
     let errors = refused(&app, &[("deal.yaml", &deal)]).await?;
     assert_eq!(
@@ -310,6 +311,8 @@ async fn lookup_filter_errors(backend: TestBackend) -> Result<()> {
             "deal.yaml: fields[1].lookup_filter.title: expected OP.VALUE with OP one of eq, ne, lt, le, gt, ge, \
              contains, starts_with, in, is, not, found `like.x`",
             "deal.yaml: fields[2].lookup_filter: `lookup_filter` does not apply to a text field",
+            "deal.yaml: fields[3].lookup_filter.title: `me` (the signed-in user) compares with owner_id, created_by or \
+             updated_by",
         ]
     );
     Ok(())

@@ -1,5 +1,13 @@
 //! Parsing list and read parameters (`sort`, `limit`, `cursor`, `fields`,
 //! `expand`, `total`, and `FIELD=OP.VALUE` filters) against the model.
+//!
+//! A filter's value may be relative, worked out when the request is parsed,
+//! so a saved list stays right as days pass: `today`, `today+N`, `today-N`
+//! on dates (on datetimes, the start of that day in UTC), `now` on
+//! datetimes, and `me` (the signed-in user) on `owner_id`, `created_by` and
+//! `updated_by`.
+
+use std::borrow::Cow;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -8,9 +16,16 @@ use serde_json::{json, Value as Json};
 use super::compiled::{CompiledEntity, CompiledModel};
 use super::records::ReadOptions;
 use super::{EngineError, Limits};
+use time::{OffsetDateTime, Time};
+use uuid::Uuid;
+
+use crate::model::values::{format_date, format_datetime, relative_day};
 use crate::model::FieldType;
 use crate::store::ed::records::{Filter, FilterOp, ListQuery, Record, SortKey};
 use crate::store::ed::values::{to_sql, ColumnKind};
+
+/// The columns `me` may be compared with: they hold user ids.
+const USER_COLUMNS: [&str; 3] = ["owner_id", "created_by", "updated_by"];
 
 /// The raw query parameters of a list request, in order, and the fields the
 /// `q` parameter searches.
@@ -20,6 +35,8 @@ pub struct ListParams {
     pub pairs: Vec<(String, String)>,
     /// Fields `q=` looks in; empty: the entity's text fields.
     pub quick_search: Vec<String>,
+    /// The signed-in user, whom `me` in a filter stands for.
+    pub me: Option<Uuid>,
 }
 
 impl ListParams {
@@ -28,7 +45,14 @@ impl ListParams {
         ListParams {
             pairs,
             quick_search: Vec::new(),
+            me: None,
         }
+    }
+
+    /// The same parameters for `user` (`me` in filters).
+    pub fn for_user(mut self, user: Uuid) -> Self {
+        self.me = Some(user);
+        self
     }
 }
 
@@ -66,6 +90,7 @@ pub fn parse_list(
     limits: Limits,
     deleted: bool,
 ) -> Result<ParsedList, EngineError> {
+    let now = Now::of(params.me);
     let mut opts = ReadOptions::default();
     let mut query = ListQuery {
         limit: limits.default_page_size,
@@ -114,7 +139,7 @@ pub fn parse_list(
                     },
                 }
             }
-            _ => query.filters.push(parse_filter(model, e, key, value)?),
+            _ => query.filters.push(parse_filter(model, e, key, value, &now)?),
         }
     }
     if let Some(c) = cursor {
@@ -216,7 +241,66 @@ const OPS: [(&str, FilterOp); 11] = [
     ("not", FilterOp::IsNull(false)),
 ];
 
-fn parse_filter(model: &CompiledModel, e: &CompiledEntity, key: &str, value: &str) -> Result<Filter, EngineError> {
+/// What relative filter values stand for in one request.
+struct Now {
+    at: OffsetDateTime,
+    me: Option<Uuid>,
+}
+
+impl Now {
+    fn of(me: Option<Uuid>) -> Now {
+        Now {
+            at: OffsetDateTime::now_utc(),
+            me,
+        }
+    }
+
+    /// `text` as the literal value it stands for in `column`: relative
+    /// values worked out, anything else as it is.
+    fn resolve<'t>(
+        &self,
+        key: &str,
+        column: &str,
+        kind: ColumnKind,
+        text: &'t str,
+    ) -> Result<Cow<'t, str>, EngineError> {
+        let date = kind == ColumnKind::Field(FieldType::Date);
+        let instant = kind == ColumnKind::Instant;
+        Ok(match text {
+            "now" if instant => Cow::Owned(format_datetime(self.at)),
+            "me" if USER_COLUMNS.contains(&column) => match self.me {
+                Some(me) => Cow::Owned(me.hyphenated().to_string()),
+                None => {
+                    return Err(bad(format!(
+                        "filter `{key}`: `me` is the signed-in user, and there is none"
+                    )))
+                }
+            },
+            t if (date || instant) && t.starts_with("today") => {
+                // An unencoded `+` in a URL arrives as a space.
+                let day = relative_day(&t.replacen("today ", "today+", 1), self.at.date()).ok_or_else(|| {
+                    bad(format!(
+                        "filter `{key}`: expected today, today+N or today-N (days), found `{t}`"
+                    ))
+                })?;
+                Cow::Owned(if date {
+                    format_date(day)
+                } else {
+                    format_datetime(day.with_time(Time::MIDNIGHT).assume_utc())
+                })
+            }
+            t => Cow::Borrowed(t),
+        })
+    }
+}
+
+fn parse_filter(
+    model: &CompiledModel,
+    e: &CompiledEntity,
+    key: &str,
+    value: &str,
+    now: &Now,
+) -> Result<Filter, EngineError> {
     // FIELD or REFERENCE.FIELD
     let (target, column, via) = match key.split_once('.') {
         None => (e, key, None),
@@ -272,7 +356,7 @@ fn parse_filter(model: &CompiledModel, e: &CompiledEntity, key: &str, value: &st
             inner
                 .split(',')
                 .map(|item| {
-                    operand_value(key, kind, item)
+                    operand_value(key, kind, &now.resolve(key, column, kind, item)?)
                         .and_then(|j| to_sql(backend, kind, &j).map_err(|w| bad(format!("filter `{key}`: {w}"))))
                 })
                 .collect::<Result<_, _>>()?
@@ -294,7 +378,7 @@ fn parse_filter(model: &CompiledModel, e: &CompiledEntity, key: &str, value: &st
             {
                 return Err(bad(format!("filter `{key}`: {op_text} does not apply to this field")));
             }
-            let j = operand_value(key, kind, operand)?;
+            let j = operand_value(key, kind, &now.resolve(key, column, kind, operand)?)?;
             vec![to_sql(backend, kind, &j).map_err(|w| bad(format!("filter `{key}`: {w}")))?]
         }
     };

@@ -209,8 +209,12 @@ impl Engine {
                 }
                 HostRequest::Query { entity, params } => {
                     let e = entity_of(&save.model, &entity).map_err(|e| to_failure(&e, false))?;
-                    let parsed = parse_list(&save.model, &e, &ListParams::new(params), self.limits, false)
-                        .map_err(|e| to_failure(&e, false))?;
+                    let params = ListParams {
+                        me: save.actor,
+                        ..ListParams::new(params)
+                    };
+                    let parsed =
+                        parse_list(&save.model, &e, &params, self.limits, false).map_err(|e| to_failure(&e, false))?;
                     let page = e.table.list_in(&mut save.db(pool), &parsed.query).await;
                     let page = page.map_err(|err| match err {
                         ListError::BadCursor => to_failure(&EngineError::BadRequest("bad cursor".into()), false),

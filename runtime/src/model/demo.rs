@@ -290,13 +290,8 @@ pub fn range_bound(t: super::FieldType, v: &Value, today: time::Date) -> Option<
         F::Date | F::Datetime => {
             let s = v.as_str()?;
             let day = |d: time::Date| f64::from(d.to_julian_day() - EPOCH_JULIAN_DAY);
-            let secs = if let Some(rest) = s.strip_prefix("today") {
-                let offset: i64 = if rest.is_empty() {
-                    0
-                } else {
-                    rest.strip_prefix('+').unwrap_or(rest).parse().ok()?
-                };
-                (day(today) + offset as f64) * 86_400.0
+            let secs = if s.starts_with("today") {
+                day(super::values::relative_day(s, today)?) * 86_400.0
             } else if let Some(d) = super::values::parse_date(s) {
                 day(d) * 86_400.0
             } else {

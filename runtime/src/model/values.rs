@@ -17,6 +17,30 @@ pub fn format_date(d: Date) -> String {
     out
 }
 
+/// Most days `today±N` may reach (about 270 years).
+const MAX_RELATIVE_DAYS: i64 = 100_000;
+
+/// A day relative to `today`: `today`, `today+N` or `today-N` (N days).
+/// Metadata (demo ranges, list filters) and API filters use it where a
+/// fixed date would go stale.
+pub fn relative_day(s: &str, today: Date) -> Option<Date> {
+    let rest = s.strip_prefix("today")?;
+    let count = |digits: &str| -> Option<i64> {
+        let plain = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
+        plain.then(|| digits.parse().ok()).flatten()
+    };
+    let days: i64 = match rest.as_bytes().first() {
+        None => 0,
+        Some(b'+') => count(&rest[1..])?,
+        Some(b'-') => -count(&rest[1..])?,
+        Some(_) => return None,
+    };
+    if days.abs() > MAX_RELATIVE_DAYS {
+        return None;
+    }
+    today.checked_add(time::Duration::days(days))
+}
+
 /// Parses an RFC 3339 instant and converts it to UTC.
 pub fn parse_datetime(s: &str) -> Option<OffsetDateTime> {
     OffsetDateTime::parse(s, &Rfc3339)
@@ -88,5 +112,26 @@ mod tests {
         assert_eq!(t.map(format_datetime).as_deref(), Some("2026-01-02T03:04:05.000000Z"));
         let t = parse_datetime("1999-12-31T23:59:59.000007-01:00");
         assert_eq!(t.map(format_datetime).as_deref(), Some("2000-01-01T00:59:59.000007Z"));
+    }
+
+    #[test]
+    fn relative_days_count_from_today() {
+        let today = time::macros::date!(2026 - 01 - 10);
+        let day = |s: &str| relative_day(s, today).map(format_date);
+        assert_eq!(day("today").as_deref(), Some("2026-01-10"));
+        assert_eq!(day("today+30").as_deref(), Some("2026-02-09"));
+        assert_eq!(day("today-10").as_deref(), Some("2025-12-31"));
+        for bad in [
+            "tomorrow",
+            "today+",
+            "today+x",
+            "today 1",
+            "today*2",
+            "today+100001",
+            "today--1",
+            "today++1",
+        ] {
+            assert_eq!(day(bad), None, "{bad}");
+        }
     }
 }

@@ -9,6 +9,8 @@ use super::views::{ConditionOp, FormDef, ListDef, ModuleDef};
 
 /// System columns a list may show or sort on.
 const LISTABLE_SYSTEM_COLUMNS: [&str; 2] = ["created_at", "updated_at"];
+/// System columns that hold user ids: filters may compare them with `me`.
+const USER_COLUMNS: [&str; 3] = ["owner_id", "created_by", "updated_by"];
 
 /// Filter operators of the record API (`OP.VALUE`).
 const FILTER_OPS: [&str; 11] = [
@@ -253,7 +255,7 @@ pub(super) fn check_filter(
             }
         };
         if let Some(t) = target {
-            if !column_ok(t, field) {
+            if !column_ok(t, field) && !USER_COLUMNS.contains(&field) {
                 ctx.error(&at, format!("`{field}` is not a field of {}", t.name));
             } else if is_attachment(t, field) {
                 ctx.error(
@@ -264,7 +266,13 @@ pub(super) fn check_filter(
                 ctx.error(&at, virtual_message(field, "filtered on"));
             }
         }
-        let op = value.split_once('.').map(|(op, _)| op);
+        let (op, operand) = value.split_once('.').unzip();
+        if operand == Some("me") && !USER_COLUMNS.contains(&field) {
+            ctx.error(
+                &at,
+                "`me` (the signed-in user) compares with owner_id, created_by or updated_by",
+            );
+        }
         if !op.is_some_and(|op| FILTER_OPS.contains(&op)) {
             ctx.error(
                 &at,

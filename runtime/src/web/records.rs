@@ -116,19 +116,23 @@ pub async fn restore(
 /// `GET /api/v1/records/{entity}`
 pub async fn list(
     State(engine): State<Arc<Engine>>,
+    user: CurrentUser,
     Path(entity): Path<String>,
     Query(params): Params,
 ) -> Result<Response, ApiError> {
-    page(engine.list(&entity, &ListParams::new(params), false).await?)
+    let params = ListParams::new(params).for_user(user.id);
+    page(engine.list(&entity, &params, false).await?)
 }
 
 /// `GET /api/v1/recycle-bin/{entity}`
 pub async fn list_deleted(
     State(engine): State<Arc<Engine>>,
+    user: CurrentUser,
     Path(entity): Path<String>,
     Query(params): Params,
 ) -> Result<Response, ApiError> {
-    page(engine.list(&entity, &ListParams::new(params), true).await?)
+    let params = ListParams::new(params).for_user(user.id);
+    page(engine.list(&entity, &params, true).await?)
 }
 
 /// One page of a list, serialised straight from the result (no copy).

@@ -283,6 +283,7 @@ async fn show(
             &ListParams {
                 pairs: api,
                 quick_search: list.quick_search.clone(),
+                me: viewer.actor,
             },
             deleted,
         )
@@ -539,6 +540,7 @@ pub async fn lookup(
             &ListParams {
                 pairs,
                 quick_search: vec![display.clone()],
+                me: viewer.actor,
             },
             false,
         )
