@@ -353,7 +353,8 @@ async fn numbering_errors(backend: TestBackend) -> Result<()> {
 }
 
 /// `hierarchy` is for a reference to the entity itself, and a related
-/// list's `tree` follows such a field of the related entity.
+/// list's `tree` follows such a field of the related entity; its `filter`
+/// is checked like a list's.
 async fn hierarchy_errors(backend: TestBackend) -> Result<()> {
     let Some(app) = TestApp::spawn(backend, None).await? else {
         return Ok(());
@@ -372,7 +373,7 @@ async fn hierarchy_errors(backend: TestBackend) -> Result<()> {
     let form = "version: 1\nkind: form\nname: team\nentity: team\ntabs:\n  - name: deals\n    label: { en: D, zh-CN: 交易 }\n    related:\n\
                 \x20     - { entity: deal, via: team, tree: partner, columns: [title] }\n\
                 \x20     - { entity: deal, via: team, tree: nope, columns: [title] }\n\
-                \x20     - { entity: deal, via: team, tree: parent, columns: [title] }\n";
+                \x20     - { entity: deal, via: team, tree: parent, columns: [title], filter: { titel: eq.x } }\n";
     let files = [
         ("deal.yaml", deal.as_str()),
         ("team.yaml", team.as_str()),
@@ -386,6 +387,7 @@ async fn hierarchy_errors(backend: TestBackend) -> Result<()> {
             "team_form.yaml: tabs[0].related[0].tree: `deal.partner` is not a hierarchy (a reference to deal with \
              `hierarchy: true`)",
             "team_form.yaml: tabs[0].related[1].tree: `nope` is not a field of deal",
+            "team_form.yaml: tabs[0].related[2].filter.titel: `titel` is not a field of deal",
         ]
     );
     Ok(())

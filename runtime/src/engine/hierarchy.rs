@@ -84,21 +84,21 @@ impl Engine {
     /// display order (each record followed by those below it, siblings in
     /// the list's sort), and whether rows were left out.
     ///
-    /// `pairs` are the list parameters of the plain related list (sort,
-    /// expand) without the `via` condition and the limit.
+    /// `params` are those of the plain related list (its filter, sort,
+    /// expand, the user) without the `via` condition and the limit.
     pub async fn related_tree(
         &self,
         rel: &RelatedListDef,
         tree: &str,
         id: &str,
-        pairs: &[(String, String)],
+        params: &ListParams,
         limit: usize,
     ) -> Result<(Vec<(usize, Record)>, bool), EngineError> {
         let read = |cond: (String, String), n: usize| {
-            let mut p = pairs.to_vec();
-            p.push(cond);
-            p.push(("limit".into(), n.to_string()));
-            async move { self.list(&rel.entity, &ListParams::new(p), false).await }
+            let mut p = params.clone();
+            p.pairs.push(cond);
+            p.pairs.push(("limit".into(), n.to_string()));
+            async move { self.list(&rel.entity, &p, false).await }
         };
         let mut records: Vec<Record> = Vec::new();
         let mut more = false;

@@ -125,6 +125,7 @@ fn default_form(e: &EntityDef, model: &Model) -> FormDef {
                     label: None,
                     columns: default_columns(other, 4, Some(&via.name)),
                     sort: vec![other.display_field.clone()],
+                    filter: IndexMap::new(),
                     page_size: None,
                     tree: via.hierarchy.then(|| via.name.clone()),
                 })

@@ -121,6 +121,10 @@ pub struct RelatedListDef {
     /// Sort keys, `-field` for descending.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sort: Vec<String>,
+    /// Conditions the rows also meet (field, or `reference.field`, to
+    /// `OP.VALUE`, as a list's `filter`): the open incidents of a company.
+    #[serde(default, skip_serializing_if = "indexmap::IndexMap::is_empty")]
+    pub filter: indexmap::IndexMap<String, String>,
     /// Rows shown before "more" (default 10; 100 for a tree).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_size: Option<u32>,

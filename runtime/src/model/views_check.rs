@@ -194,6 +194,7 @@ pub(super) fn check_form(ctx: &mut Ctx<'_>, f: &FormDef, model: &Model) {
             }
             check_columns(ctx, &format!("{at}.columns"), re, &rel.columns, Columns::Related);
             check_sort(ctx, &format!("{at}.sort"), re, &rel.sort);
+            check_filter(ctx, &format!("{at}.filter"), re, &rel.filter, model);
             if rel.page_size.is_some_and(|n| !(1..=100).contains(&n)) {
                 ctx.error(format!("{at}.page_size"), "expected 1 to 100");
             }

@@ -427,7 +427,7 @@ async fn related_lists(
     let mut out = Vec::new();
     for rel in form.tabs.iter().flat_map(|t| t.related.iter()) {
         let Some(re) = model.entity(&rel.entity) else { continue };
-        let mut pairs = Vec::new();
+        let mut pairs: Vec<(String, String)> = rel.filter.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
         if !rel.sort.is_empty() {
             pairs.push(("sort".into(), rel.sort.join(",")));
         }
@@ -440,15 +440,21 @@ async fn related_lists(
         if !refs.is_empty() {
             pairs.push(("expand".into(), refs.join(",")));
         }
+        let mut params = ListParams {
+            me: viewer.actor,
+            ..ListParams::new(pairs)
+        };
         let read = match &rel.tree {
             Some(tree) => {
                 let limit = rel.page_size.unwrap_or(100) as usize;
-                engine.related_tree(rel, tree, id, &pairs, limit).await
+                engine.related_tree(rel, tree, id, &params, limit).await
             }
             None => {
-                pairs.push((rel.via.clone(), format!("eq.{id}")));
-                pairs.push(("limit".into(), rel.page_size.unwrap_or(10).to_string()));
-                let page = engine.list(&rel.entity, &ListParams::new(pairs), false).await;
+                params.pairs.push((rel.via.clone(), format!("eq.{id}")));
+                params
+                    .pairs
+                    .push(("limit".into(), rel.page_size.unwrap_or(10).to_string()));
+                let page = engine.list(&rel.entity, &params, false).await;
                 page.map(|p| (p.data.into_iter().map(|r| (0, r)).collect(), p.next_cursor.is_some()))
             }
         };

@@ -1,7 +1,11 @@
-//! Organisation charts, on both backends: contacts by *reports to* and
-//! employees by *manager* (hierarchy fields) shown as trees on the company,
-//! contact and employee pages; saves that would make a loop, or put a
-//! contact under someone of another company, are refused and change nothing.
+//! Related lists on record pages, on both backends.
+//!
+//! - Organisation charts: contacts by *reports to* and employees by
+//!   *manager* (hierarchy fields) shown as trees on the company, contact and
+//!   employee pages; saves that would make a loop, or put a contact under
+//!   someone of another company, are refused and change nothing.
+//! - Filtered related lists: a company's open opportunities apart from its
+//!   won and lost ones.
 
 use anyhow::{Context, Result};
 use relata_tests::records::{change, delete, field_error, get, id, refused, stock};
@@ -156,4 +160,44 @@ async fn employees(backend: TestBackend) -> Result<()> {
     Ok(())
 }
 
-on_both_backends!(contacts, employees);
+/// The rows of the related list titled `title` on a record page.
+async fn titled_rows(app: &TestApp, path: &str, title: &str) -> Result<Vec<String>> {
+    let html = app.client.get(app.url(path)).send().await?.text().await?;
+    let heading = format!("<h2>{title}</h2>");
+    let start = html
+        .find(&heading)
+        .with_context(|| format!("no related list {title} on {path}"))?;
+    let section = &html[start..];
+    let section = &section[..section.find("</section>").context("unclosed related list")?];
+    let marker = "data-test=\"row-title\">";
+    Ok(section
+        .split(marker)
+        .skip(1)
+        .map(|s| s.split("</a>").next().unwrap_or_default().to_owned())
+        .collect())
+}
+
+async fn filtered(backend: TestBackend) -> Result<()> {
+    let Some(app) = stock(backend).await? else {
+        return Ok(());
+    };
+    let acme = id(&app.create("company", json!({"name": "Acme Trading"})).await?);
+    for (name, result, close) in [
+        ("Pumps", "open", "2027-03-01"),
+        ("Valves", "open", "2027-01-15"),
+        ("Pipes", "won", "2026-05-01"),
+        ("Seals", "lost", "2026-09-01"),
+    ] {
+        let body = json!({"name": name, "company": acme, "result": result, "close_date": close});
+        app.create("opportunity", body).await?;
+    }
+    let page = format!("/app/r/company/{acme}");
+    assert_eq!(
+        titled_rows(&app, &page, "Open opportunities").await?,
+        ["Valves", "Pumps"]
+    );
+    assert_eq!(titled_rows(&app, &page, "Won and lost").await?, ["Seals", "Pipes"]);
+    Ok(())
+}
+
+on_both_backends!(contacts, employees, filtered);
