@@ -748,6 +748,27 @@ async fn an_index_without_the_sentinel_is_rebuilt(backend: TestBackend) -> Resul
     }
     assert_eq!(found(&app, "format one").await?, ["company:Format One"]);
 
+    let plan = app
+        .engine
+        .apply(ApplyRequest {
+            files: read_package(&stock_metadata(), None)?,
+            author: "test".into(),
+            comment: "plan".into(),
+            plan_only: true,
+        })
+        .await?
+        .plan
+        .to_string();
+    assert!(
+        plan.contains("drop the search index of company (its format changed")
+            && plan.contains("create the search index of company"),
+        "a release would rebuild it: {plan}"
+    );
+    assert!(
+        !plan.contains("search index of contact"),
+        "the current ones stay: {plan}"
+    );
+
     let restarted = app.open_engine(|_| {}).await?;
     let triggers: Vec<String> = sqlx::query_scalar(
         "SELECT name FROM sqlite_schema WHERE type = 'trigger' AND tbl_name = 'company' ORDER BY name",
