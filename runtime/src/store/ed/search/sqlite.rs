@@ -218,6 +218,13 @@ pub fn sqlite_sql(
             (false, false) => format!(" AND {}", likes.join(" AND ")),
         }
     };
+    // The limit is bound after the LIKE patterns and the MATCH texts.
+    let matches = match (terms.pairs.is_empty(), &terms.pairs_display, terms.phrases.is_empty()) {
+        (false, Some(_), _) => 2,
+        (false, None, _) | (true, _, false) => 1,
+        (true, _, true) => 0,
+    };
+    let limit = binds.len() + matches + 1;
     let mut bind = |text: String| {
         binds.push(text);
         binds.len()
@@ -228,7 +235,7 @@ pub fn sqlite_sql(
         let tier = |n: usize, score: &str| {
             format!(
                 "SELECT * FROM (SELECT record_id, {DISPLAY} AS display, {score} AS score FROM {fts} \
-                 WHERE {fts} MATCH ?{n}{} LIMIT ?{{limit}})",
+                 WHERE {fts} MATCH ?{n}{} LIMIT ?{limit})",
                 where_likes(false)
             )
         };
@@ -242,7 +249,7 @@ pub fn sqlite_sql(
             }
             None => tier(bind(all), "1.0"),
         };
-        format!("SELECT record_id, display, score FROM ({tiers}) ORDER BY score DESC, display LIMIT ?{{limit}}")
+        format!("SELECT record_id, display, score FROM ({tiers}) ORDER BY score DESC, display LIMIT ?{limit}")
     } else if !terms.phrases.is_empty() {
         let n = bind(terms.phrases.join(" "));
         // bm25 weights: record_id (unindexed) 0, the display field counts double.
@@ -251,19 +258,19 @@ pub fn sqlite_sql(
             .collect();
         format!(
             "SELECT record_id, {DISPLAY} AS display, -bm25({fts}, {}) AS score FROM {fts} \
-             WHERE {fts} MATCH ?{n}{} ORDER BY score DESC, display LIMIT ?{{limit}}",
+             WHERE {fts} MATCH ?{n}{} ORDER BY score DESC, display LIMIT ?{limit}",
             weights.join(", "),
             where_likes(false)
         )
     } else {
         // LIKE only: unranked, and unsorted so that the scan stops at the limit.
         format!(
-            "SELECT record_id, {DISPLAY} AS display, 0.0 AS score FROM {fts} {} LIMIT ?{{limit}}",
+            "SELECT record_id, {DISPLAY} AS display, 0.0 AS score FROM {fts} {} LIMIT ?{limit}",
             where_likes(true)
         )
     };
-    let limit = binds.len() + 1;
-    Some((sql.replace("{limit}", &limit.to_string()), binds))
+    debug_assert_eq!(binds.len() + 1, limit, "{sql}");
+    Some((sql, binds))
 }
 
 #[cfg(test)]
