@@ -463,6 +463,20 @@ async fn indexes_and_search_are_back_after_a_load(backend: TestBackend) -> Resul
                 .execute(p)
                 .await?;
         }
+        // Values end with the sentinel: the last two characters of a name
+        // start a trigram (what two-character terms are found by).
+        let name = texts(pool, "SELECT full_name FROM contact ORDER BY id LIMIT 1").await?;
+        let last: Vec<char> = name[0].to_lowercase().chars().collect();
+        let last: String = last[last.len().saturating_sub(2)..].iter().collect();
+        let ending = scalar(
+            pool,
+            &format!(
+                "SELECT COALESCE(SUM(doc), 0) FROM _searchvocab_contact WHERE term = '{}' || char(1) AND col = 'c0'",
+                last.replace('\'', "''")
+            ),
+        )
+        .await?;
+        ensure!(ending >= 1, "no trigram {last:?} + sentinel in the contacts' names");
     }
     // Demo records are found by their display value and by another
     // searched field.

@@ -300,6 +300,116 @@ async fn hostile_queries_are_searched_as_text(backend: TestBackend) -> Result<()
     assert_eq!(found(&app, "\"quoted\"").await?.len(), 1, "quotes are text");
     assert_eq!(found(&app, "NEAR(x)").await?.len(), 1, "operators are text");
     assert_eq!(found(&app, "o'brien").await?.len(), 1);
+    // Two characters: trigrams with quotes and operators in them are text too.
+    assert_eq!(found(&app, "\"q").await?.len(), 1, "a quote in a trigram");
+    assert_eq!(found(&app, "o'").await?.len(), 1);
+    assert_eq!(found(&app, "(x").await?.len(), 1);
+    Ok(())
+}
+
+/// Terms of two characters (below the trigram index's three on SQLite):
+/// found exactly where a substring search finds them, at the start, inside
+/// and at the end of a value, in the display field or another; display
+/// hits first on SQLite; following updates, deletes and restores.
+async fn two_character_terms(backend: TestBackend) -> Result<()> {
+    let Some(app) = app(backend).await? else { return Ok(()) };
+    let end = app
+        .create("company", json!({"name": "宏达上海", "city": "北京"}))
+        .await?;
+    let city = app
+        .create("company", json!({"name": "Acme Li", "city": "上海"}))
+        .await?;
+    app.create("company", json!({"name": "上海华信科技有限公司", "city": "Bonn"}))
+        .await?;
+    let other = app
+        .create("company", json!({"name": "海上贸易", "city": "深圳"}))
+        .await?;
+    app.create("contact", json!({"full_name": "李伟", "city": "上海"}))
+        .await?;
+    app.create("contact", json!({"full_name": "Li Wei", "city": "London"}))
+        .await?;
+    app.create("contact", json!({"full_name": "王芳", "city": "上海浦东"}))
+        .await?;
+
+    let sqlite = backend == TestBackend::Sqlite;
+    let shanghai = [
+        "company:Acme Li",
+        "company:上海华信科技有限公司",
+        "company:宏达上海",
+        "contact:李伟",
+        "contact:王芳",
+    ];
+    assert_eq!(sorted(&app, "上海").await?, shanghai);
+    if sqlite {
+        assert_eq!(
+            found(&app, "上海").await?,
+            [
+                "company:上海华信科技有限公司",
+                "company:宏达上海",
+                "company:Acme Li",
+                "contact:李伟",
+                "contact:王芳"
+            ],
+            "display hits first, then by display value"
+        );
+    }
+    assert_eq!(found(&app, "海上").await?, ["company:海上贸易"]);
+    assert_eq!(found(&app, "北京").await?, ["company:宏达上海"], "a whole value");
+    assert_eq!(
+        sorted(&app, "li").await?,
+        ["company:Acme Li", "contact:Li Wei"],
+        "latin, any case"
+    );
+    if sqlite {
+        // Inside a word: a substring on SQLite (PostgreSQL matches word
+        // prefixes of latin text).
+        assert_eq!(
+            sorted(&app, "on").await?,
+            ["company:上海华信科技有限公司", "contact:Li Wei"],
+            "Bonn, London"
+        );
+    }
+    assert_eq!(sorted(&app, "LI").await?, ["company:Acme Li", "contact:Li Wei"]);
+    assert!(found(&app, "zq").await?.is_empty(), "in no value");
+    assert!(found(&app, "海贸").await?.is_empty(), "not across fields");
+    // Mixed with a longer term, and with another pair.
+    assert_eq!(found(&app, "上海 华信科技").await?, ["company:上海华信科技有限公司"]);
+    assert_eq!(found(&app, "acme 上海").await?, ["company:Acme Li"]);
+    assert_eq!(found(&app, "上海 浦东").await?, ["contact:王芳"]);
+    assert_eq!(found(&app, "上海 li").await?, ["company:Acme Li"]);
+    assert!(found(&app, "上海 bonn 深圳").await?.is_empty());
+    // One character: still found (a scan on SQLite).
+    assert_eq!(sorted(&app, "伟").await?, ["contact:李伟"]);
+
+    // An update moves the entry; a delete takes it out, a restore back in.
+    let path = |v: &Value| format!("/api/v1/records/company/{}", id(v));
+    let version = |v: &Value| v["row_version"].as_i64().context("version");
+    let r = app
+        .patch(&path(&city), version(&city)?, &json!({"city": "Paris"}))
+        .await?;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = app
+        .patch(&path(&other), version(&other)?, &json!({"name": "海上上海"}))
+        .await?;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        sorted(&app, "上海").await?,
+        [
+            "company:上海华信科技有限公司",
+            "company:宏达上海",
+            "company:海上上海",
+            "contact:李伟",
+            "contact:王芳"
+        ]
+    );
+    assert_eq!(found(&app, "pa").await?, ["company:Acme Li"], "the new city");
+    let r = app.call(Method::DELETE, &path(&end), None, &[]).await?;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(found(&app, "北京").await?.is_empty(), "the recycle bin is not searched");
+    assert!(!found(&app, "上海").await?.contains(&"company:宏达上海".to_owned()));
+    let r = app.post(&format!("{}/restore", path(&end)), &json!({})).await?;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(found(&app, "北京").await?, ["company:宏达上海"], "found again");
     Ok(())
 }
 
@@ -349,7 +459,7 @@ async fn ui_page_in_both_languages(backend: TestBackend) -> Result<()> {
 /// SQLite, the GIN index the `@@` on PostgreSQL (over 20,000 rows). Printed
 /// for the record (`--nocapture`); the assertions check the index is used.
 async fn query_plans_use_the_index(backend: TestBackend) -> Result<()> {
-    use relata::store::ed::search::{pg_sql, sqlite_sql, SearchQuery};
+    use relata::store::ed::search::{pg_sql, sqlite_sql, sqlite_vocab_sql, vocab_row_limit, PairTrigrams, SearchQuery};
     use relata::store::Pool;
     use sqlx::Row;
     let Some(app) = app(backend).await? else { return Ok(()) };
@@ -364,7 +474,33 @@ async fn query_plans_use_the_index(backend: TestBackend) -> Result<()> {
     let fields = ["name", "city", "email", "phone"];
     let plan: Vec<String> = match &app.engine.databases().ed {
         Pool::Sqlite(p) => {
-            let (sql, binds) = sqlite_sql("company", fields.len(), &query);
+            // The two-character term: a seek to its trigrams in the vocab
+            // table (idxNum 0 would be a scan of the whole term list).
+            let mut pairs = Vec::new();
+            for (lo, hi) in query.sqlite_pairs() {
+                let vocab = sqlite_vocab_sql("company");
+                let explain = format!("EXPLAIN QUERY PLAN {vocab}");
+                let row = sqlx::query(&explain)
+                    .bind(&lo)
+                    .bind(&hi)
+                    .bind(10_i64)
+                    .fetch_one(p)
+                    .await?;
+                let detail: String = row.try_get(3)?;
+                println!("vocab plan: {detail}");
+                assert!(
+                    detail.contains("VIRTUAL TABLE INDEX") && !detail.contains("INDEX 0:"),
+                    "{detail}"
+                );
+                let rows: Vec<(String, String)> = sqlx::query_as(&vocab)
+                    .bind(lo)
+                    .bind(hi)
+                    .bind(vocab_row_limit(fields.len()))
+                    .fetch_all(p)
+                    .await?;
+                pairs.push(PairTrigrams::from_vocab(&rows));
+            }
+            let (sql, binds) = sqlite_sql("company", fields.len(), &query, &pairs).context("sql")?;
             let explain = format!("EXPLAIN QUERY PLAN {sql}");
             let mut q = sqlx::query(&explain);
             for b in binds {
@@ -504,9 +640,10 @@ async fn an_index_of_the_old_shape_is_rebuilt(backend: TestBackend) -> Result<()
     let fts = "\"_search_company\"(rowid, record_id, c0, c1, c2, c3)";
     let new = "NEW.\"name\", NEW.\"city\", NEW.\"email\", NEW.\"phone\"";
     for sql in [
-        "DROP TRIGGER \"_search_company__ai\"".to_owned(),
-        "DROP TRIGGER \"_search_company__ad\"".to_owned(),
-        "DROP TRIGGER \"_search_company__au\"".to_owned(),
+        "DROP TRIGGER \"_search_company__ai2\"".to_owned(),
+        "DROP TRIGGER \"_search_company__ad2\"".to_owned(),
+        "DROP TRIGGER \"_search_company__au2\"".to_owned(),
+        "DROP TABLE \"_searchvocab_company\"".to_owned(),
         "DROP TABLE \"_searchid_company\"".to_owned(),
         "DELETE FROM \"_search_company\"".to_owned(),
         format!(
@@ -566,6 +703,91 @@ async fn an_index_of_the_old_shape_is_rebuilt(backend: TestBackend) -> Result<()
     Ok(())
 }
 
+/// A SQLite index of format 1 (key table, but no sentinel after the values
+/// and no vocab table, triggers named without a number) is rebuilt at the
+/// next start, and then finds two-character terms at the end of a value.
+async fn an_index_without_the_sentinel_is_rebuilt(backend: TestBackend) -> Result<()> {
+    use relata::store::Pool;
+    let Some(app) = app(backend).await? else { return Ok(()) };
+    let Pool::Sqlite(p) = &app.engine.databases().ed else {
+        return Ok(()); // Two-character terms changed nothing on PostgreSQL.
+    };
+    app.create("company", json!({"name": "Format One", "city": "宁波"}))
+        .await?;
+    let fts = "\"_search_company\"(rowid, record_id, c0, c1, c2, c3)";
+    let keys = "\"_searchid_company\"";
+    let new = "NEW.\"name\", NEW.\"city\", NEW.\"email\", NEW.\"phone\"";
+    let key_of = |rec: &str| format!("(SELECT \"n\" FROM {keys} WHERE \"id\" = {rec}.\"id\")");
+    for sql in [
+        "DROP TRIGGER \"_search_company__ai2\"".to_owned(),
+        "DROP TRIGGER \"_search_company__ad2\"".to_owned(),
+        "DROP TRIGGER \"_search_company__au2\"".to_owned(),
+        "DROP TABLE \"_searchvocab_company\"".to_owned(),
+        "DELETE FROM \"_search_company\"".to_owned(),
+        format!(
+            "CREATE TRIGGER \"_search_company__ai\" AFTER INSERT ON \"company\" WHEN NEW.\"deleted_at\" IS NULL BEGIN \
+             INSERT INTO {keys}(\"id\") VALUES (NEW.\"id\"); INSERT INTO {fts} VALUES ({}, NEW.\"id\", {new}); END",
+            key_of("NEW")
+        ),
+        format!(
+            "CREATE TRIGGER \"_search_company__ad\" AFTER DELETE ON \"company\" BEGIN \
+             DELETE FROM \"_search_company\" WHERE rowid = {}; DELETE FROM {keys} WHERE \"id\" = OLD.\"id\"; END",
+            key_of("OLD")
+        ),
+        format!(
+            "CREATE TRIGGER \"_search_company__au\" AFTER UPDATE OF \"deleted_at\", \"name\" ON \"company\" BEGIN \
+             DELETE FROM \"_search_company\" WHERE rowid = {}; END",
+            key_of("OLD")
+        ),
+        format!(
+            "INSERT INTO {fts} SELECT k.\"n\", c.\"id\", c.\"name\", c.\"city\", c.\"email\", c.\"phone\" \
+             FROM \"company\" c JOIN {keys} k ON k.\"id\" = c.\"id\""
+        ),
+    ] {
+        sqlx::query(&sql).execute(p).await?;
+    }
+    assert_eq!(found(&app, "format one").await?, ["company:Format One"]);
+
+    let plan = app
+        .engine
+        .apply(ApplyRequest {
+            files: read_package(&stock_metadata(), None)?,
+            author: "test".into(),
+            comment: "plan".into(),
+            plan_only: true,
+        })
+        .await?
+        .plan
+        .to_string();
+    assert!(
+        plan.contains("drop the search index of company (its format changed")
+            && plan.contains("create the search index of company"),
+        "a release would rebuild it: {plan}"
+    );
+    assert!(
+        !plan.contains("search index of contact"),
+        "the current ones stay: {plan}"
+    );
+
+    let restarted = app.open_engine(|_| {}).await?;
+    let triggers: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_schema WHERE type = 'trigger' AND tbl_name = 'company' ORDER BY name",
+    )
+    .fetch_all(p)
+    .await?;
+    assert_eq!(
+        triggers,
+        ["_search_company__ad2", "_search_company__ai2", "_search_company__au2"],
+        "the format-1 triggers are gone"
+    );
+    let groups = restarted.search("宁波", None).await?;
+    assert_eq!(groups.len(), 1, "a whole two-character value");
+    assert_eq!(groups[0].hits[0].display, "Format One", "shown without the sentinel");
+    let groups = restarted.search("ne", None).await?;
+    assert_eq!(groups[0].hits[0].display, "Format One", "at the end of a value");
+    Ok(())
+}
+
 on_both_backends!(
     search_survives_vacuum_and_renumbered_rowids,
     an_index_of_the_old_shape_is_rebuilt,
@@ -573,6 +795,8 @@ on_both_backends!(
     follows_deletes_restores_and_updates,
     a_release_that_adds_a_search_field_backfills,
     hostile_queries_are_searched_as_text,
+    two_character_terms,
+    an_index_without_the_sentinel_is_rebuilt,
     ui_page_in_both_languages,
     query_plans_use_the_index,
 );

@@ -25,12 +25,45 @@
 //!   with two index lookups. The key table lists the indexed (live)
 //!   records. A database whose index predates the key table is rebuilt by
 //!   the next release, or at start (see [`current`]).
+//!
+//!   Terms of two characters. The trigram index only knows runs of three
+//!   characters, so a two-character term `ab` was first matched with
+//!   `LIKE '%ab%'` over the whole table: 1.4-2.5 s for `上海` on 1.1 M
+//!   contacts, where most Chinese names and cities have two characters.
+//!   Every two-character substring of a value is the start of one of its
+//!   trigrams, except the last two characters; so every indexed value gets
+//!   a sentinel, `char(1)` ([`SENTINEL`]), appended (a NULL stays NULL),
+//!   and then `ab` occurs in a value exactly when some indexed trigram
+//!   starts with `ab` and the value holds it. Those trigrams are a range of
+//!   the term list, read through an `fts5vocab` table `_searchvocab_{entity}`
+//!   (`term >= 'ab' AND term <= 'ab' || char(0x10FFFF)`, which the vocab
+//!   table seeks to rather than scanning the term list), and the term
+//!   becomes an FTS5 `OR` of them (see `store::ed::search`). A search text
+//!   cannot hold the sentinel (control characters are dropped), so it is
+//!   never found by itself; display values are read back without it.
+//!   The vocab table is of the `col` kind (a row per trigram and column),
+//!   so a query also knows whether a term is in the display field at all.
+//!   Reading it walks the doclists of the trigrams in range, but that is
+//!   cheap: 2 ms for `上海` in 1.1 M contacts (54,728 of them). The
+//!   alternative, the LIKE scan without its `ORDER BY` so that it stops at
+//!   the limit, is fast for a common term but still reads the whole table
+//!   for a rare one (figures in the query module and BENCHMARKS.md).
+//!   Single characters stay a LIKE scan (without a sort, so a common one
+//!   stops early). The sentinel costs the index one trigram per value.
+//!
+//!   The layout has a format number, carried by the trigger names
+//!   (`_search_{entity}__ai2`): an index without the sentinel (triggers
+//!   without the number) is rebuilt by the next release or at start, like
+//!   one without the key table.
 //! - **PostgreSQL**: a generated column `_search tsvector` (`simple`
 //!   configuration, no stemming: names and addresses are not prose) with a
 //!   GIN index on live records. `simple` keeps a run of Chinese characters as
 //!   one word, so the column's text has a space put around every CJK
 //!   character first: each becomes a word, and a query for `贸易` becomes
-//!   the phrase `贸 <-> 易`, which the GIN index answers.
+//!   the phrase `贸 <-> 易`, which the GIN index answers. So two characters
+//!   need nothing more here; what a common term costs on PostgreSQL is the
+//!   ranking of every match (`上海` on the `large` data: 0.3-1.1 s, see
+//!   BENCHMARKS.md), which is not specific to short terms.
 
 use super::catalog::Catalog;
 use super::{fit, q};
@@ -57,9 +90,39 @@ pub(crate) fn keys_name(entity: &str) -> String {
     fit(format!("_searchid_{entity}"))
 }
 
-/// The name of one of the sync triggers (`ai`, `ad`, `au`) of `entity`.
+/// The `fts5vocab` table over the terms (trigrams) of `entity`'s FTS5
+/// table (SQLite), which finds the trigrams a two-character term starts.
+/// `_searchvocab_` is neither an entity, the FTS5 table, its shadow tables
+/// nor the key table.
+pub(crate) fn vocab_name(entity: &str) -> String {
+    fit(format!("_searchvocab_{entity}"))
+}
+
+/// What every indexed value ends with (SQLite), so that its last two
+/// characters start a trigram too; `char(1)` in SQL.
+pub(crate) const SENTINEL: char = '\u{1}';
+
+/// The format of the SQLite index, in the names of its triggers: 2 has
+/// the sentinel. The triggers of format 1 had no number.
+const FORMAT: u32 = 2;
+
+/// The name of one of the sync triggers (`ai`, `ad`, `au`) of `entity`, in
+/// the current format.
 fn trigger_name(entity: &str, which: &str) -> String {
-    fit(format!("_search_{entity}__{which}"))
+    fit(format!("_search_{entity}__{which}{FORMAT}"))
+}
+
+/// The names the triggers had in every format up to now (for the drop).
+fn all_trigger_names(entity: &str, which: &str) -> Vec<String> {
+    let mut out = vec![fit(format!("_search_{entity}__{which}"))];
+    out.extend((2..=FORMAT).map(|v| fit(format!("_search_{entity}__{which}{v}"))));
+    out
+}
+
+/// The value indexed for `column` (an SQL expression): the text with the
+/// sentinel appended; NULL stays NULL (nothing to find).
+fn indexed(column: &str) -> String {
+    format!("{column} || char({})", u32::from(SENTINEL))
 }
 
 /// Whether the search structure of `table` exists.
@@ -72,10 +135,18 @@ pub(crate) fn exists(catalog: &Catalog, table: &str) -> bool {
 
 /// Whether the search structure of `table` exists in the shape this
 /// runtime builds; an older shape (SQLite: an FTS5 table without its key
-/// table, keyed by the entity table's rowid) is rebuilt.
+/// table, keyed by the entity table's rowid, or without the sentinel and
+/// the vocab table) is rebuilt.
 pub(crate) fn current(catalog: &Catalog, table: &str) -> bool {
     match catalog.backend {
-        Backend::Sqlite => exists(catalog, table) && catalog.table(&keys_name(table)).is_some(),
+        Backend::Sqlite => {
+            exists(catalog, table)
+                && catalog.table(&keys_name(table)).is_some()
+                && catalog.table(&vocab_name(table)).is_some()
+                && ["ai", "ad", "au"]
+                    .iter()
+                    .all(|w| catalog.names.contains(&trigger_name(table, w)))
+        }
         Backend::Postgres => exists(catalog, table),
     }
 }
@@ -118,7 +189,7 @@ fn sqlite_structure(table: &str, fields: &[String]) -> Vec<String> {
     let t = q(table);
     let fts_cols: Vec<String> = (0..fields.len()).map(fts_column).collect();
     let into = format!("{fts}(rowid, record_id, {})", fts_cols.join(", "));
-    let new_values: Vec<String> = fields.iter().map(|f| format!("NEW.{}", q(f))).collect();
+    let new_values: Vec<String> = fields.iter().map(|f| indexed(&format!("NEW.{}", q(f)))).collect();
     let new_values = new_values.join(", ");
     let watched: Vec<String> = std::iter::once("deleted_at")
         .chain(fields.iter().map(String::as_str))
@@ -131,6 +202,10 @@ fn sqlite_structure(table: &str, fields: &[String]) -> Vec<String> {
         format!(
             "CREATE VIRTUAL TABLE {fts} USING fts5(record_id UNINDEXED, {}, tokenize = 'trigram')",
             fts_cols.join(", ")
+        ),
+        format!(
+            "CREATE VIRTUAL TABLE {} USING fts5vocab({fts}, col)",
+            q(&vocab_name(table))
         ),
         format!(
             "CREATE TRIGGER {} AFTER INSERT ON {t} WHEN NEW.\"deleted_at\" IS NULL BEGIN \
@@ -170,7 +245,7 @@ fn sqlite_fill(table: &str, fields: &[String]) -> Vec<String> {
     let t = q(table);
     let fts_cols: Vec<String> = (0..fields.len()).map(fts_column).collect();
     let into = format!("{fts}(rowid, record_id, {})", fts_cols.join(", "));
-    let stored: Vec<String> = fields.iter().map(|f| format!("{t}.{}", q(f))).collect();
+    let stored: Vec<String> = fields.iter().map(|f| indexed(&format!("{t}.{}", q(f)))).collect();
     vec![
         format!("INSERT INTO {keys}(\"id\") SELECT \"id\" FROM {t} WHERE \"deleted_at\" IS NULL"),
         format!(
@@ -181,13 +256,15 @@ fn sqlite_fill(table: &str, fields: &[String]) -> Vec<String> {
     ]
 }
 
-/// SQLite: drops the triggers, the FTS5 table and its key table (derived:
-/// nothing is lost).
+/// SQLite: drops the triggers (of any format), the vocab table, the FTS5
+/// table and its key table (derived: nothing is lost).
 pub(crate) fn sqlite_drop(table: &str) -> Vec<String> {
     let mut out: Vec<String> = ["ai", "ad", "au"]
         .iter()
-        .map(|w| format!("DROP TRIGGER IF EXISTS {}", q(&trigger_name(table, w))))
+        .flat_map(|w| all_trigger_names(table, w))
+        .map(|name| format!("DROP TRIGGER IF EXISTS {}", q(&name)))
         .collect();
+    out.push(format!("DROP TABLE IF EXISTS {}", q(&vocab_name(table))));
     out.push(format!("DROP TABLE IF EXISTS {}", q(&search_name(table))));
     out.push(format!("DROP TABLE IF EXISTS {}", q(&keys_name(table))));
     out

@@ -6,13 +6,19 @@
 //! is: it is cut into whitespace-separated terms, and every term is quoted
 //! (FTS5 strings, tsquery lexemes), so `"`, `*`, `NEAR(`, `OR` or `-x` are
 //! searched for as text and cannot make a query fail. Every term must match
-//! (AND). The text itself is always a bound parameter.
+//! (AND). The text itself is always a bound parameter. How terms of one
+//! and two characters are found on SQLite, below the trigram index's
+//! three, is told in the `sqlite` module.
 
 use sqlx::Row;
 
 use super::schema::q;
-use super::schema::search::{fts_column, search_name, PG_COLUMN};
+use super::schema::search::PG_COLUMN;
 use crate::store::{Pool, StoreError};
+
+mod sqlite;
+
+pub use sqlite::{sqlite_sql, sqlite_vocab_sql, vocab_row_limit, PairTrigrams, MAX_PAIR_TRIGRAMS};
 
 /// Longest query text used, in characters; the rest is ignored.
 pub const MAX_QUERY_CHARS: usize = 200;
@@ -43,27 +49,6 @@ impl SearchQuery {
     /// The terms.
     pub fn terms(&self) -> &[String] {
         &self.terms
-    }
-
-    /// FTS5: the terms of three characters or more as one MATCH expression
-    /// of quoted strings (the trigram tokenizer needs three characters to
-    /// use its index), and the shorter ones, which are matched with LIKE.
-    fn fts5(&self) -> (Option<String>, Vec<String>) {
-        let (long, short): (Vec<&String>, Vec<&String>) = self.terms.iter().partition(|t| t.chars().count() >= 3);
-        let expr = (!long.is_empty()).then(|| {
-            long.iter()
-                .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
-                .collect::<Vec<_>>()
-                .join(" ")
-        });
-        let likes = short
-            .iter()
-            .map(|t| {
-                let escaped = t.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-                format!("%{escaped}%")
-            })
-            .collect();
-        (expr, likes)
     }
 
     /// PostgreSQL: a `to_tsquery` text. Each term is split like the indexed
@@ -140,40 +125,6 @@ pub async fn search_entity(
     }
 }
 
-/// The SQLite statement and its bound values (for tests and EXPLAIN too).
-pub fn sqlite_sql(table: &str, n_fields: usize, query: &SearchQuery) -> (String, Vec<String>) {
-    let fts = q(&search_name(table));
-    let (expr, likes) = query.fts5();
-    let mut binds = Vec::new();
-    let mut conds = Vec::new();
-    // bm25 weights: record_id (unindexed) 0, the display field counts double.
-    let weights: Vec<&str> = std::iter::once("0.0")
-        .chain((0..n_fields).map(|i| if i == 0 { "2.0" } else { "1.0" }))
-        .collect();
-    let score = if let Some(expr) = expr {
-        binds.push(expr);
-        conds.push(format!("{fts} MATCH ?{}", binds.len()));
-        format!("-bm25({fts}, {})", weights.join(", "))
-    } else {
-        // bm25 needs a MATCH; LIKE-only queries (short terms) are unranked.
-        "0.0".to_owned()
-    };
-    for like in likes {
-        binds.push(like);
-        let n = binds.len();
-        let any: Vec<String> = (0..n_fields)
-            .map(|i| format!("{} LIKE ?{n} ESCAPE '\\'", fts_column(i)))
-            .collect();
-        conds.push(format!("({})", any.join(" OR ")));
-    }
-    let sql = format!(
-        "SELECT record_id, c0, {score} AS score FROM {fts} WHERE {} ORDER BY score DESC, c0 LIMIT ?{}",
-        conds.join(" AND "),
-        binds.len() + 1
-    );
-    (sql, binds)
-}
-
 async fn search_sqlite(
     pool: &sqlx::SqlitePool,
     table: &str,
@@ -181,7 +132,24 @@ async fn search_sqlite(
     query: &SearchQuery,
     limit: u32,
 ) -> Result<Vec<SearchHit>, StoreError> {
-    let (sql, binds) = sqlite_sql(table, n_fields, query);
+    // The trigrams of each two-character term, from the vocab table.
+    let mut pairs = Vec::new();
+    for (lo, hi) in query.sqlite_pairs() {
+        let rows: Vec<(String, String)> = sqlx::query_as(&sqlite_vocab_sql(table))
+            .bind(lo)
+            .bind(hi)
+            .bind(vocab_row_limit(n_fields))
+            .fetch_all(pool)
+            .await?;
+        let found = PairTrigrams::from_vocab(&rows);
+        if found.as_ref().is_some_and(|t| t.any.is_empty()) {
+            return Ok(Vec::new()); // A term no record holds.
+        }
+        pairs.push(found);
+    }
+    let Some((sql, binds)) = sqlite_sql(table, n_fields, query, &pairs) else {
+        return Ok(Vec::new());
+    };
     let mut stmt = sqlx::query(&sql);
     for b in binds {
         stmt = stmt.bind(b);
@@ -246,15 +214,6 @@ mod tests {
     fn empty_and_blank_queries_search_nothing() {
         assert_eq!(SearchQuery::parse(""), None);
         assert_eq!(SearchQuery::parse(" \t\n\u{0}"), None);
-    }
-
-    #[test]
-    fn fts5_terms_are_quoted_and_short_ones_become_like() {
-        let (expr, likes) = parse("acme \"NEAR( a -x 5%").fts5();
-        assert_eq!(expr.as_deref(), Some("\"acme\" \"\"\"NEAR(\""));
-        assert_eq!(likes, ["%a%", "%-x%", "%5\\%%"]);
-        let (expr, likes) = parse("贸易").fts5();
-        assert_eq!((expr, likes), (None, vec!["%贸易%".to_owned()]));
     }
 
     #[test]
