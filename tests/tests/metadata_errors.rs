@@ -123,7 +123,8 @@ async fn cross_reference_errors(backend: TestBackend) -> Result<()> {
          \x20 - { name: owner, type: reference, label: { en: O, zh-CN: 负责人 } }\n\
          \x20 - { name: amount, type: currency, max_length: 5, scale: 9, precision: 4, label: { en: A, zh-CN: 金额 } }\n\
          \x20 - { name: name, type: integer, default: many, label: { en: D, zh-CN: 重 } }\n\
-         indexes:\n  - fields: [name, nmae]\n",
+         indexes:\n  - fields: [name, nmae]\n  - fields: [owner_id, updated_at, owner_id]\n\
+         unique:\n  - fields: [owner_id]\n",
     );
     let dup = entity(
         "lead",
@@ -142,7 +143,10 @@ async fn cross_reference_errors(backend: TestBackend) -> Result<()> {
             "sales/lead.yaml: fields[5].name: `name` is defined twice",
             "sales/lead.yaml: fields[5].default: \"many\" is not a valid integer value",
             "sales/lead.yaml: display_field: `title` is not a field of this entity",
-            "sales/lead.yaml: indexes[0].fields[1]: `nmae` is not a field of this entity",
+            "sales/lead.yaml: indexes[0].fields[1]: `nmae` is not a field of this entity (nor one of owner_id, created_at, \
+             updated_at)",
+            "sales/lead.yaml: indexes[1].fields[2]: `owner_id` is listed twice",
+            "sales/lead.yaml: unique[0].fields[0]: `owner_id` is not a field of this entity",
         ]
     );
     Ok(())

@@ -5,6 +5,7 @@
 use anyhow::{Context, Result};
 use relata::engine::ApplyRequest;
 use relata::model::read_package;
+use relata::store::ed::schema::Plan;
 use relata_tests::app::Reply;
 use relata_tests::{on_both_backends, stock_metadata, TestApp, TestBackend};
 use reqwest::{Method, StatusCode};
@@ -628,6 +629,20 @@ async fn search_survives_vacuum_and_renumbered_rowids(backend: TestBackend) -> R
 /// A SQLite index built by an older runtime (keyed by the entity table's
 /// rowid, no key table) is planned for a rebuild by the next release and
 /// rebuilt at the next start without one.
+/// The schema plan the stock package would get now (nothing applied).
+async fn stock_plan(app: &TestApp) -> Result<Plan> {
+    let outcome = app
+        .engine
+        .apply(ApplyRequest {
+            files: read_package(&stock_metadata(), None)?,
+            author: "test".into(),
+            comment: "plan".into(),
+            plan_only: true,
+        })
+        .await?;
+    Ok(outcome.plan)
+}
+
 async fn an_index_of_the_old_shape_is_rebuilt(backend: TestBackend) -> Result<()> {
     use relata::store::Pool;
     let Some(app) = app(backend).await? else { return Ok(()) };
@@ -667,16 +682,7 @@ async fn an_index_of_the_old_shape_is_rebuilt(backend: TestBackend) -> Result<()
     }
     assert_eq!(found(&app, "old shape").await?, ["company:Old Shape Ltd"]);
 
-    let plan = app
-        .engine
-        .apply(ApplyRequest {
-            files: read_package(&stock_metadata(), None)?,
-            author: "test".into(),
-            comment: "plan".into(),
-            plan_only: true,
-        })
-        .await?
-        .plan;
+    let plan = stock_plan(&app).await?;
     let steps: Vec<&str> = plan.steps.iter().map(|s| s.description.as_str()).collect();
     assert!(
         steps
@@ -748,17 +754,7 @@ async fn an_index_without_the_sentinel_is_rebuilt(backend: TestBackend) -> Resul
     }
     assert_eq!(found(&app, "format one").await?, ["company:Format One"]);
 
-    let plan = app
-        .engine
-        .apply(ApplyRequest {
-            files: read_package(&stock_metadata(), None)?,
-            author: "test".into(),
-            comment: "plan".into(),
-            plan_only: true,
-        })
-        .await?
-        .plan
-        .to_string();
+    let plan = stock_plan(&app).await?.to_string();
     assert!(
         plan.contains("drop the search index of company (its format changed")
             && plan.contains("create the search index of company"),

@@ -255,6 +255,8 @@ impl Engine {
             report.push((de.entity.clone(), written));
             done.insert(de.entity.clone(), gen.into_generated());
         }
+        // The planner's statistics describe the tables as they are now.
+        crate::store::ed::stats::refresh(pool).await?;
         // Small loads are what a first-time user looks at: their totals and
         // roll-ups are worked out by the rules (see demo_settle.rs).
         if options.size == DemoSize::Small {

@@ -13,6 +13,10 @@ use super::items::{AttachmentDef, EntityDef, FieldDef, FieldType, Item, Picklist
 use super::package::SourcedItem;
 use super::views::{FormDef, ListDef, ModuleDef};
 
+/// System columns an entity's `indexes` may list besides its fields: the
+/// owner (for "my records" lists) and the two instants ("recently changed").
+const INDEXABLE_SYSTEM_COLUMNS: [&str; 3] = ["owner_id", "created_at", "updated_at"];
+
 /// A checked application model: every name valid, every reference resolved.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Model {
@@ -217,25 +221,31 @@ fn check_entity(ctx: &mut Ctx<'_>, e: &EntityDef, model: &Model) {
         .indexes
         .iter()
         .enumerate()
-        .map(|(i, ix)| (format!("indexes[{i}].fields"), &ix.fields))
+        .map(|(i, ix)| (format!("indexes[{i}].fields"), &ix.fields, true))
         .chain(
             e.unique
                 .iter()
                 .enumerate()
-                .map(|(i, u)| (format!("unique[{i}].fields"), &u.fields)),
+                .map(|(i, u)| (format!("unique[{i}].fields"), &u.fields, false)),
         );
-    for (path, fields) in field_lists {
+    for (path, fields, index) in field_lists {
         if fields.is_empty() {
             ctx.error(&path, "list at least one field");
         }
         let mut seen = HashSet::new();
         for (j, name) in fields.iter().enumerate() {
-            if !names.contains(name.as_str()) {
+            let system = index && INDEXABLE_SYSTEM_COLUMNS.contains(&name.as_str());
+            if !system && !names.contains(name.as_str()) {
+                let also = if index {
+                    " (nor one of owner_id, created_at, updated_at)"
+                } else {
+                    ""
+                };
                 ctx.error(
                     format!("{path}[{j}]"),
-                    format!("`{name}` is not a field of this entity"),
+                    format!("`{name}` is not a field of this entity{also}"),
                 );
-            } else if e.attachment_fields().any(|f| &f.name == name) {
+            } else if !system && e.attachment_fields().any(|f| &f.name == name) {
                 ctx.error(
                     format!("{path}[{j}]"),
                     format!("`{name}` is an attachment field and has no column to index"),

@@ -274,6 +274,7 @@ async fn sqlite_pool(dir: &Path, file: &str, max: u32) -> Result<SqlitePool, Sto
     Ok(SqlitePoolOptions::new()
         .max_connections(max)
         .min_connections(1)
+        .after_connect(|conn, _| Box::pin(async move { ed::stats::on_sqlite_connect(conn).await }))
         .connect_with(options)
         .await?)
 }

@@ -28,4 +28,5 @@ pub mod search;
 pub mod sequences;
 pub mod shape;
 pub mod state;
+pub mod stats;
 pub mod values;

@@ -155,6 +155,16 @@ async fn search_sqlite(
         stmt = stmt.bind(b);
     }
     let rows = stmt.bind(i64::from(limit)).fetch_all(pool).await?;
+    hits(&rows)
+}
+
+/// The hits of rows of `(id, display, score)`, on either backend.
+fn hits<R: Row>(rows: &[R]) -> Result<Vec<SearchHit>, StoreError>
+where
+    usize: sqlx::ColumnIndex<R>,
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> f64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
     rows.iter()
         .map(|r| {
             Ok(SearchHit {
@@ -191,15 +201,7 @@ async fn search_pg(
         .bind(i64::from(limit))
         .fetch_all(pool)
         .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(SearchHit {
-                id: r.try_get(0)?,
-                display: r.try_get(1)?,
-                score: r.try_get(2)?,
-            })
-        })
-        .collect()
+    hits(&rows)
 }
 
 #[cfg(test)]
