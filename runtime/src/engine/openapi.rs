@@ -185,7 +185,7 @@ fn list_parameters() -> Value {
         {"name": "total", "in": "query", "schema": {"oneOf": [{"type": "boolean"}, {"type": "integer", "minimum": 2, "maximum": 10000}]}, "description": "Also count the matches, up to 10,000 (true) or up to the number given"},
         {"name": "filters", "in": "query", "style": "form", "explode": true,
          "schema": {"type": "object", "additionalProperties": {"type": "string"}},
-         "description": "FIELD=OP.VALUE with OP one of eq, ne, lt, le, gt, ge, contains, starts_with, in (in.(a,b)), is (is.null / is.not_null); FIELD may be REFERENCE.FIELD"}
+         "description": "FIELD=OP.VALUE with OP one of eq, ne, lt, le, gt, ge, contains, starts_with, in (in.(a,b)), is (is.null / is.not_null); FIELD may be REFERENCE.FIELD; relative values: today, today+N, today-N (dates, datetimes), now (datetimes), me (owner_id, created_by, updated_by)"}
     ])
 }
 
