@@ -242,6 +242,42 @@ async fn small_fills_every_demo_entity(backend: TestBackend) -> Result<()> {
     // Eight stages of the sales process.
     let stages = scalar(pool, "SELECT COUNT(DISTINCT stage) FROM opportunity").await?;
     ensure!(stages == 8, "{stages} opportunity stages");
+    // Statuses follow the dates (`upcoming`): visits to come are scheduled,
+    // past ones made; activities to come planned.
+    // (Literals in the stored text form, which both backends compare in
+    // time order.)
+    let now = time::OffsetDateTime::now_utc();
+    let today = now.date().to_string();
+    let now = relata::model::values::format_datetime(now);
+    for (sql, want_some) in [
+        (
+            format!("SELECT COUNT(*) FROM service_visit WHERE status = 'scheduled' AND visit_date <= '{today}'"),
+            false,
+        ),
+        (
+            format!("SELECT COUNT(*) FROM service_visit WHERE status = 'completed' AND visit_date > '{today}'"),
+            false,
+        ),
+        (
+            "SELECT COUNT(*) FROM service_visit WHERE status = 'scheduled'".to_owned(),
+            true,
+        ),
+        (
+            "SELECT COUNT(*) FROM service_visit WHERE status = 'completed'".to_owned(),
+            true,
+        ),
+        (
+            format!("SELECT COUNT(*) FROM activity WHERE status = 'planned' AND starts_at <= '{now}'"),
+            false,
+        ),
+        (
+            "SELECT COUNT(*) FROM activity WHERE status = 'planned'".to_owned(),
+            true,
+        ),
+    ] {
+        let n = scalar(pool, &sql).await?;
+        ensure!((n > 0) == want_some, "{n}: {sql}");
+    }
     // The global search sees them.
     let hit = names
         .iter()
@@ -682,7 +718,7 @@ entities:
     fields:
       topic: {pattern: "{subject} {n:0}"}
       territory: {reference: company}
-      status: {picklist: {new: 1, sold: 2}}
+      status: {picklist: {new: 1, sold: 2}, upcoming: {when: topic, picklist: {new: 1}}}
       estimated_amount: {fixed: "lots", null: 2}
   - entity: sales_order
     count: {small: 1, medium: 1, large: 1}
@@ -690,6 +726,7 @@ entities:
       order_number: {pattern: "X{n}"}
       company: {reference: company}
       total_amount: {fixed: 5}
+      status: {values: [entered], upcoming: {when: order_date, picklist: {entered: 1}}}
 "#;
     let got = errors_of(&with_file("demo/99_bad.yaml", bad)?);
     let expected = [
@@ -710,6 +747,8 @@ entities:
         "demo/99_bad.yaml: entities[2].fields.estimated_amount.fixed: \"lots\" is not a valid currency value",
         "demo/99_bad.yaml: entities[3].entity: demo records of `sales_order` are already declared in demo/30_sales.yaml",
         "demo/99_bad.yaml: entities[3].fields.total_amount: a computed field gets its value from a rule; it cannot have demo values",
+        "demo/99_bad.yaml: entities[2].fields.status.upcoming.when: `topic` is a text field; expected a date or datetime",
+        "demo/99_bad.yaml: entities[3].fields.status.upcoming: `upcoming` goes with `picklist` weights on a picklist field",
     ];
     let mut want: Vec<String> = expected.iter().map(|s| (*s).to_owned()).collect();
     let mut have = got.clone();

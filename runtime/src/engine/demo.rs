@@ -384,6 +384,15 @@ enum Gen {
     Values(Vec<Json>, Option<Vec<f64>>),
     Words(Vec<String>),
     Codes(Vec<String>, Option<Vec<f64>>, bool),
+    /// Codes by weights, others when the field at `when` is later than
+    /// `after` (today's date or now, formatted as the field stores it, so
+    /// the texts compare in time order).
+    Upcoming {
+        past: (Vec<String>, Vec<f64>),
+        future: (Vec<String>, Vec<f64>),
+        when: usize,
+        after: String,
+    },
     Name(Vec<(Vec<Vec<String>>, String)>, Vec<f64>),
     Int(i64, i64),
     Dec(f64, f64, u32),
@@ -451,6 +460,12 @@ fn cumulative(w: &[f64]) -> Vec<f64> {
         .collect()
 }
 
+/// The codes of weights by code, and their cumulative weights.
+fn weighted_codes(w: &indexmap::IndexMap<String, f64>) -> (Vec<String>, Vec<f64>) {
+    let weights: Vec<f64> = w.values().copied().collect();
+    (w.keys().cloned().collect(), cumulative(&weights))
+}
+
 fn pick_weighted(rng: &mut ChaCha8Rng, cum: &[f64]) -> usize {
     let total = cum.last().copied().unwrap_or(0.0);
     let x = rng.random::<f64>() * total;
@@ -515,11 +530,25 @@ impl EntityGen {
                             .unwrap_or_default();
                         Gen::Codes(codes, None, multi)
                     }
-                    PicklistGen::Weights(w) => {
-                        let codes = w.keys().cloned().collect();
-                        let weights: Vec<f64> = w.values().copied().collect();
-                        Gen::Codes(codes, Some(cumulative(&weights)), multi)
-                    }
+                    PicklistGen::Weights(w) => match &g.upcoming {
+                        None => {
+                            let (codes, cum) = weighted_codes(w);
+                            Gen::Codes(codes, Some(cum), multi)
+                        }
+                        Some(u) => {
+                            let when = pos_of(&u.when)?;
+                            let after = match fields[when].field_type {
+                                FieldType::Date => format_date(today),
+                                _ => format_datetime(OffsetDateTime::now_utc()),
+                            };
+                            Gen::Upcoming {
+                                past: weighted_codes(w),
+                                future: weighted_codes(&u.picklist),
+                                when,
+                                after,
+                            }
+                        }
+                    },
                 }
             } else if let Some(n) = &g.name {
                 let styles = n
@@ -761,6 +790,19 @@ impl EntityGen {
                     Json::Array(vec![code])
                 } else {
                     code
+                }
+            }
+            Gen::Upcoming {
+                past,
+                future,
+                when,
+                after,
+            } => {
+                let later = values[*when].as_str().is_some_and(|v| v > after.as_str());
+                let (codes, cum) = if later { future } else { past };
+                match codes.is_empty() {
+                    true => Json::Null,
+                    false => Json::String(codes[pick_weighted(rng, cum)].clone()),
                 }
             }
             Gen::Name(styles, cum) => {

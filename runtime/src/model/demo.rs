@@ -106,6 +106,11 @@ pub struct FieldGen {
     /// Pick a code of the field's pick list: `any` (evenly) or weights by code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub picklist: Option<PicklistGen>,
+    /// With `picklist`: other weights for the records whose date or
+    /// datetime field `when` (given before) is still to come, so that a
+    /// visit to come is scheduled and a past one completed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upcoming: Option<UpcomingGen>,
     /// A person's or company's name made of parts from named lists.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<NameGen>,
@@ -138,6 +143,16 @@ pub struct FieldGen {
     /// The probability (0 to 1) that the field is left empty.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub null: Option<f64>,
+}
+
+/// `upcoming:` of a pick-list generator.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpcomingGen {
+    /// The date or datetime field (given before) that says when.
+    pub when: String,
+    /// Weights by code for the records whose `when` is later than now.
+    pub picklist: IndexMap<String, f64>,
 }
 
 /// `any` code, or weights by code (codes not named are not picked).

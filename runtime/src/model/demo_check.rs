@@ -5,7 +5,9 @@
 use std::collections::{HashMap, HashSet};
 
 use super::check::{check_default, Ctx, Model};
-use super::demo::{parse_pattern, range_bound, DemoDef, DemoEntity, FieldGen, PatternPiece, PicklistGen};
+use indexmap::IndexMap;
+
+use super::demo::{parse_pattern, range_bound, DemoDef, DemoEntity, FieldGen, PatternPiece, PicklistGen, UpcomingGen};
 use super::items::{EntityDef, FieldDef, FieldType};
 use super::package::SourcedItem;
 
@@ -153,6 +155,61 @@ fn check_entity(ctx: &mut Ctx<'_>, at: &str, de: &DemoEntity, e: &EntityDef, mod
     }
 }
 
+/// Weights by code: active codes of the field's pick list, weights of 0 or
+/// more that add up to something.
+fn check_code_weights(ctx: &mut Ctx<'_>, c: &FieldCtx<'_>, at: &str, w: &IndexMap<String, f64>) {
+    let f = c.f;
+    let list = f.picklist.as_ref().and_then(|n| c.model.picklists.get(n));
+    for (code, weight) in w {
+        if !list.is_some_and(|l| l.values.iter().any(|v| v.active && &v.code == code)) {
+            ctx.error(
+                format!("{at}.{code}"),
+                format!(
+                    "`{code}` is not an active code of `{}`",
+                    f.picklist.as_deref().unwrap_or_default()
+                ),
+            );
+        }
+        if weight.is_nan() || *weight < 0.0 {
+            ctx.error(format!("{at}.{code}"), "expected a weight of 0 or more");
+        }
+    }
+    if w.values().sum::<f64>() <= 0.0 {
+        ctx.error(at, "the weights add up to nothing");
+    }
+}
+
+/// `upcoming:` goes with a `picklist` of weights, after its `when` field, a
+/// date or datetime.
+fn check_upcoming(ctx: &mut Ctx<'_>, c: &FieldCtx<'_>, g: &FieldGen, u: &UpcomingGen) {
+    let at = format!("{}.upcoming", c.at);
+    if !matches!(g.picklist, Some(PicklistGen::Weights(_))) || c.f.field_type != FieldType::Picklist {
+        ctx.error(&at, "`upcoming` goes with `picklist` weights on a picklist field");
+        return;
+    }
+    let when = c.e.fields.iter().find(|f| f.name == u.when);
+    match when {
+        Some(w) if !matches!(w.field_type, FieldType::Date | FieldType::Datetime) => ctx.error(
+            format!("{at}.when"),
+            format!(
+                "`{}` is {} field; expected a date or datetime",
+                u.when,
+                w.field_type.with_article()
+            ),
+        ),
+        Some(_) if !c.given.contains(&u.when.as_str()) => ctx.error(
+            format!("{at}.when"),
+            format!("give `{}` a generator before this field", u.when),
+        ),
+        Some(_) => {}
+        None => ctx.error(
+            format!("{at}.when"),
+            format!("`{}` is not a field of {}", u.when, c.e.name),
+        ),
+    }
+    check_code_weights(ctx, c, &format!("{at}.picklist"), &u.picklist);
+}
+
 struct FieldCtx<'a> {
     at: &'a str,
     f: &'a FieldDef,
@@ -275,25 +332,11 @@ fn check_field(ctx: &mut Ctx<'_>, c: &FieldCtx<'_>, g: &FieldGen) {
         if !matches!(t, FieldType::Picklist | FieldType::MultiPicklist) {
             ctx.error(format!("{at}.picklist"), not_for("picklist"));
         } else if let PicklistGen::Weights(w) = p {
-            let list = f.picklist.as_ref().and_then(|n| c.model.picklists.get(n));
-            for (code, weight) in w {
-                if !list.is_some_and(|l| l.values.iter().any(|v| v.active && &v.code == code)) {
-                    ctx.error(
-                        format!("{at}.picklist.{code}"),
-                        format!(
-                            "`{code}` is not an active code of `{}`",
-                            f.picklist.as_deref().unwrap_or_default()
-                        ),
-                    );
-                }
-                if weight.is_nan() || *weight < 0.0 {
-                    ctx.error(format!("{at}.picklist.{code}"), "expected a weight of 0 or more");
-                }
-            }
-            if w.values().sum::<f64>() <= 0.0 {
-                ctx.error(format!("{at}.picklist"), "the weights add up to nothing");
-            }
+            check_code_weights(ctx, c, &format!("{at}.picklist"), w);
         }
+    }
+    if let Some(u) = &g.upcoming {
+        check_upcoming(ctx, c, g, u);
     }
     if let Some(r) = &g.range {
         check_range(ctx, c, r);
