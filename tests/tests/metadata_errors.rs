@@ -305,7 +305,8 @@ async fn lookup_filter_errors(backend: TestBackend) -> Result<()> {
         "  - { name: title, type: text, label: { en: T, zh-CN: 标题 } }\n\
          \x20 - { name: parent, type: reference, target: deal, lookup_filter: { titel: eq.x, title: like.x }, label: { en: P, zh-CN: 上级 } }\n\
          \x20 - { name: code, type: text, lookup_filter: { title: eq.x }, label: { en: C, zh-CN: 代码 } }\n\
-         \x20 - { name: boss, type: reference, target: deal, lookup_filter: { title: eq.me, owner_id: eq.me }, label: { en: B, zh-CN: 上司 } }\n",
+         \x20 - { name: boss, type: reference, target: deal, lookup_filter: { title: eq.me, owner_id: eq.me }, label: { en: B, zh-CN: 上司 } }\n\
+         \x20 - { name: peer, type: reference, target: deal, lookup_filter: { boss: \"eq.{boss}\", code: \"eq.{nope}\" }, label: { en: P, zh-CN: 同级 } }\n",
     );
     let errors = refused(&app, &[("deal.yaml", &deal)]).await?;
     assert_eq!(
@@ -317,6 +318,7 @@ async fn lookup_filter_errors(backend: TestBackend) -> Result<()> {
             "deal.yaml: fields[2].lookup_filter: `lookup_filter` does not apply to a text field",
             "deal.yaml: fields[3].lookup_filter.title: `me` (the signed-in user) compares with owner_id, created_by or \
              updated_by",
+            "deal.yaml: fields[4].lookup_filter.code: `{nope}`: `nope` is not a field of this entity",
         ]
     );
     Ok(())
@@ -377,7 +379,7 @@ async fn hierarchy_errors(backend: TestBackend) -> Result<()> {
     let form = "version: 1\nkind: form\nname: team\nentity: team\ntabs:\n  - name: deals\n    label: { en: D, zh-CN: 交易 }\n    related:\n\
                 \x20     - { entity: deal, via: team, tree: partner, columns: [title] }\n\
                 \x20     - { entity: deal, via: team, tree: nope, columns: [title] }\n\
-                \x20     - { entity: deal, via: team, tree: parent, columns: [title], filter: { titel: eq.x } }\n";
+                \x20     - { entity: deal, via: team, tree: parent, columns: [title], filter: { titel: eq.x, title: \"eq.{title}\" } }\n";
     let files = [
         ("deal.yaml", deal.as_str()),
         ("team.yaml", team.as_str()),
@@ -392,6 +394,8 @@ async fn hierarchy_errors(backend: TestBackend) -> Result<()> {
              `hierarchy: true`)",
             "team_form.yaml: tabs[0].related[1].tree: `nope` is not a field of deal",
             "team_form.yaml: tabs[0].related[2].filter.titel: `titel` is not a field of deal",
+            "team_form.yaml: tabs[0].related[2].filter.title: a value from the form (`{field}`) is only for a reference \
+             field's `lookup_filter`",
         ]
     );
     Ok(())

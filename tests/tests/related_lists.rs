@@ -110,6 +110,33 @@ async fn contacts(backend: TestBackend) -> Result<()> {
         "There is no such contact (it may be in the recycle bin).",
     )?;
 
+    // The form's Reports-to picker offers the people of the company chosen
+    // on the form (sent along with what is typed), everyone while none is.
+    let form = app
+        .client
+        .get(app.url(&format!("/app/r/contact/{cai}/edit")))
+        .send()
+        .await?
+        .text()
+        .await?;
+    // (Field names are CSS identifiers: no quotes needed.)
+    assert!(form.contains("hx-include=\"[name=company]\""), "{form}");
+    assert!(form.contains("contact?_bind.company=eq.company\""), "{form}");
+    let offered = |company: String| {
+        let url = app.url(&format!(
+            "/app/lookup/contact?_bind.company=eq.company&company={company}&field=reports_to&q="
+        ));
+        let client = app.client.clone();
+        async move { anyhow::Ok(client.get(url).send().await?.text().await?) }
+    };
+    let at_acme = offered(acme.clone()).await?;
+    assert!(
+        at_acme.contains("Ann Chief") && !at_acme.contains("Eve Other"),
+        "{at_acme}"
+    );
+    let anyone = offered(String::new()).await?;
+    assert!(anyone.contains("Ann Chief") && anyone.contains("Eve Other"), "{anyone}");
+
     // Moving Bob under Dan moves his team with him.
     let r = change(&app, "contact", &bob, json!({"reports_to": dan})).await?;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);

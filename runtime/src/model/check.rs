@@ -193,6 +193,22 @@ fn check_entity(ctx: &mut Ctx<'_>, e: &EntityDef, model: &Model) {
             ctx.error(format!("fields[{i}].name"), format!("`{}` is defined twice", f.name));
         }
         check_field(ctx, &format!("fields[{i}]"), f, model);
+        for (key, value) in &f.lookup_filter {
+            let from = value
+                .split_once('.')
+                .and_then(|(_, o)| o.strip_prefix('{')?.strip_suffix('}'));
+            let known = |name: &str| {
+                e.fields
+                    .iter()
+                    .any(|x| x.name == name && x.field_type != FieldType::Attachment)
+            };
+            if let Some(name) = from.filter(|name| !known(name)) {
+                ctx.error(
+                    format!("fields[{i}].lookup_filter.{key}"),
+                    format!("`{{{name}}}`: `{name}` is not a field of this entity"),
+                );
+            }
+        }
         if f.hierarchy && f.target.as_deref() != Some(e.name.as_str()) {
             ctx.error(
                 format!("fields[{i}].hierarchy"),
@@ -383,7 +399,7 @@ fn check_field(ctx: &mut Ctx<'_>, at: &str, f: &FieldDef, model: &Model) {
         let lookup_at = format!("{at}.lookup_filter");
         match f.target.as_ref().and_then(|t| model.entities.get(t)) {
             _ if !is_ref => ctx.error(lookup_at, not_for("lookup_filter")),
-            Some(target) => super::views_check::check_filter(ctx, &lookup_at, target, &f.lookup_filter, model),
+            Some(target) => super::views_check::check_filter(ctx, &lookup_at, target, &f.lookup_filter, model, true),
             None => {} // the unknown target is reported above
         }
     }

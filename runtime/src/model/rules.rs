@@ -259,7 +259,9 @@ pub(super) fn check_entity_rules(ctx: &mut Ctx<'_>, e: &EntityDef, model: &Model
                     _ if p.param_type != FieldType::Reference => {
                         ctx.error(lookup_at, "`lookup_filter` applies to reference parameters only")
                     }
-                    Some(target) => super::views_check::check_filter(ctx, &lookup_at, target, &p.lookup_filter, model),
+                    Some(target) => {
+                        super::views_check::check_filter(ctx, &lookup_at, target, &p.lookup_filter, model, false)
+                    }
                     None => {}
                 }
             }

@@ -194,7 +194,7 @@ pub(super) fn check_form(ctx: &mut Ctx<'_>, f: &FormDef, model: &Model) {
             }
             check_columns(ctx, &format!("{at}.columns"), re, &rel.columns, Columns::Related);
             check_sort(ctx, &format!("{at}.sort"), re, &rel.sort);
-            check_filter(ctx, &format!("{at}.filter"), re, &rel.filter, model);
+            check_filter(ctx, &format!("{at}.filter"), re, &rel.filter, model, false);
             if rel.page_size.is_some_and(|n| !(1..=100).contains(&n)) {
                 ctx.error(format!("{at}.page_size"), "expected 1 to 100");
             }
@@ -231,12 +231,16 @@ pub(super) fn check_form(ctx: &mut Ctx<'_>, f: &FormDef, model: &Model) {
 /// Checks conditions in the record API's filter form (`field` or
 /// `reference.field` to `OP.VALUE`) on entity `e`, reported under `at`: a
 /// list's `filter`, a reference's `lookup_filter`.
+/// `from_form`: a value may be a field of the form being filled in
+/// (`eq.{company}`, a reference field's `lookup_filter`); the caller checks
+/// that field.
 pub(super) fn check_filter(
     ctx: &mut Ctx<'_>,
     at: &str,
     e: &EntityDef,
     filter: &indexmap::IndexMap<String, String>,
     model: &Model,
+    from_form: bool,
 ) {
     for (key, value) in filter {
         let at = format!("{at}.{key}");
@@ -268,6 +272,12 @@ pub(super) fn check_filter(
             }
         }
         let (op, operand) = value.split_once('.').unzip();
+        if !from_form && operand.is_some_and(|o| o.starts_with('{') && o.ends_with('}')) {
+            ctx.error(
+                &at,
+                "a value from the form (`{field}`) is only for a reference field's `lookup_filter`",
+            );
+        }
         if operand == Some("me") && !USER_COLUMNS.contains(&field) {
             ctx.error(
                 &at,
@@ -295,7 +305,7 @@ pub(super) fn check_list(ctx: &mut Ctx<'_>, l: &ListDef, model: &Model) {
     };
     check_columns(ctx, "columns", e, &l.columns, Columns::List);
     check_sort(ctx, "sort", e, &l.sort);
-    check_filter(ctx, "filter", e, &l.filter, model);
+    check_filter(ctx, "filter", e, &l.filter, model, false);
     if l.page_size.is_some_and(|n| !(1..=500).contains(&n)) {
         ctx.error("page_size", "expected 1 to 500");
     }

@@ -530,8 +530,30 @@ pub async fn lookup(
         pairs.push(("q".into(), q));
     }
     // The picker's own conditions (a `lookup_filter`), in the record API's
-    // filter form; the engine checks them like any list filter.
-    let own = |k: &str| k == "q" || k == "field" || k.starts_with("_lookup_") || pairs.iter().any(|(p, _)| p == k);
+    // filter form; the engine checks them like any list filter. Those bound
+    // to a form field (`_bind.KEY=OP.FIELD`) take the value the page sent
+    // for FIELD, and are left out while that field is empty.
+    let bound: Vec<(&str, &str, &str)> = params
+        .iter()
+        .filter_map(|(k, v)| {
+            let (op, field) = v.split_once('.')?;
+            Some((k.strip_prefix("_bind.")?, op, field))
+        })
+        .collect();
+    for (key, op, field) in &bound {
+        let sent = params.iter().find(|(k, _)| k == field).map(|(_, v)| v.trim());
+        if let Some(value) = sent.filter(|v| !v.is_empty()) {
+            pairs.push(((*key).to_owned(), format!("{op}.{value}")));
+        }
+    }
+    let own = |k: &str| {
+        k == "q"
+            || k == "field"
+            || k.starts_with("_lookup_")
+            || k.starts_with("_bind.")
+            || bound.iter().any(|(_, _, field)| *field == k)
+            || pairs.iter().any(|(p, _)| p == k)
+    };
     let filters: Vec<(String, String)> = params.iter().filter(|(k, _)| !own(k)).cloned().collect();
     pairs.extend(filters);
     let rows = match engine

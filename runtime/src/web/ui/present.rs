@@ -197,6 +197,9 @@ pub struct FieldView {
     /// Where a lookup searches: the target's lookup route with the field's
     /// `lookup_filter`.
     pub lookup_url: Option<String>,
+    /// The form's inputs a lookup sends along (`hx-include`): the fields its
+    /// `lookup_filter` takes values from (`eq.{company}`).
+    pub lookup_include: String,
     /// The text of the chosen record in a lookup.
     pub lookup_text: String,
 }
@@ -316,8 +319,27 @@ pub fn field_view(model: &CompiledModel, lists: &PicklistValues, locale: Locale,
         step,
         target: f.target.clone(),
         lookup_url: f.target.as_deref().map(|t| lookup_url(t, &f.lookup_filter)),
+        lookup_include: form_bound(&f.lookup_filter)
+            .map(|(_, _, field)| format!("[name={field}]"))
+            .collect::<Vec<_>>()
+            .join(", "),
         lookup_text,
     }
+}
+
+/// The conditions of a `lookup_filter` that take their value from a field
+/// of the form (`company: eq.{company}`): (condition key, operator, field).
+fn form_bound(filter: &indexmap::IndexMap<String, String>) -> impl Iterator<Item = (&str, &str, &str)> {
+    filter
+        .iter()
+        .filter_map(|(k, v)| bound_field(v).map(|(op, field)| (k.as_str(), op, field)))
+}
+
+/// `OP.{field}`: the operator and the form field, when a condition's value
+/// is a form field's.
+fn bound_field(value: &str) -> Option<(&str, &str)> {
+    let (op, operand) = value.split_once('.')?;
+    Some((op, operand.strip_prefix('{')?.strip_suffix('}')?))
 }
 
 /// The type-ahead route of a reference's picker: `/app/lookup/{target}`
@@ -327,7 +349,12 @@ pub fn lookup_url(target: &str, filter: &indexmap::IndexMap<String, String>) -> 
     if !filter.is_empty() {
         let mut query = form_urlencoded::Serializer::new(String::new());
         for (k, v) in filter {
-            query.append_pair(k, v);
+            // A condition on a form field's value: `_bind.KEY=OP.FIELD`; the
+            // page sends the field's current value along (`hx-include`).
+            match bound_field(v) {
+                Some((op, field)) => query.append_pair(&format!("_bind.{k}"), &format!("{op}.{field}")),
+                None => query.append_pair(k, v),
+            };
         }
         url.push('?');
         url.push_str(&query.finish());
