@@ -264,9 +264,14 @@ async fn new_related_contact_with_a_lookup(backend: TestBackend) -> Result<()> {
     };
     let tea = app.create("company", json!({ "name": "Hangzhou Tea Co" })).await?;
     let silk = app.create("company", json!({ "name": "Suzhou Silk Ltd" })).await?;
-    app.create("company", json!({ "name": "Suzhou Steel" })).await?;
+    let steel = app.create("company", json!({ "name": "Suzhou Steel" })).await?;
     let tea_id = tea["id"].as_str().context("id")?;
     let silk_id = silk["id"].as_str().context("id")?;
+    // Managers at two companies, for the Reports-to picker.
+    app.create("contact", json!({ "full_name": "Silk Boss", "company": silk_id }))
+        .await?;
+    app.create("contact", json!({ "full_name": "Steel Boss", "company": steel["id"] }))
+        .await?;
     sign_in(&b).await?;
     b.goto(&format!("/app/r/company/{tea_id}")).await?;
 
@@ -309,6 +314,13 @@ async fn new_related_contact_with_a_lookup(backend: TestBackend) -> Result<()> {
         "the suggestions close"
     );
 
+    // Reports to: only the people of the company now chosen on the form.
+    b.type_into("#f-reports_to", "boss").await?;
+    b.wait_for_texts("[data-field=reports_to] [role=option]", &["Silk Boss"])
+        .await?;
+    b.click("[data-field=reports_to] [role=option][data-label='Silk Boss']")
+        .await?;
+
     b.click_and_load("[data-test=save]").await?;
     b.wait_for_path("the new contact's page", |p| {
         p.starts_with("/app/r/contact/") && p.ends_with("?notice=saved")
@@ -317,14 +329,24 @@ async fn new_related_contact_with_a_lookup(backend: TestBackend) -> Result<()> {
     b.wait_for_text("h1", "Chen Jing").await?;
     b.wait_for_text("[data-field=company] .value a", "Suzhou Silk Ltd")
         .await?;
+    b.wait_for_text("[data-field=reports_to] .value a", "Silk Boss").await?;
 
     // The contact is in Suzhou Silk's related list, not Hangzhou Tea's.
     b.click_and_load("[data-field=company] .value a").await?;
     b.wait_for_path("the company", |p| p == format!("/app/r/company/{silk_id}"))
         .await?;
     b.click("[data-tab=contacts]").await?;
-    b.wait_for_text("[data-test=related-contact] [data-test=row-title]", "Chen Jing")
-        .await?;
+    // (The organisation chart: under the manager chosen.)
+    b.wait_for_texts(
+        "[data-test=related-contact] [data-test=row-title]",
+        &["Silk Boss", "Chen Jing"],
+    )
+    .await?;
+    b.wait_for_text(
+        "[data-test=related-contact] [data-depth='1'] [data-test=row-title]",
+        "Chen Jing",
+    )
+    .await?;
     let listed = app.get(&format!("/api/v1/records/contact?company=eq.{tea_id}")).await?;
     ensure!(
         listed.body["data"].as_array().map(Vec::len) == Some(0),
