@@ -715,10 +715,10 @@ async fn create_record(app: &TestApp, model: &CompiledModel, entity: &str, depth
     Ok(made["id"].as_str().context("the new record's id")?.to_owned())
 }
 
-async fn tour_every_entity_in_both_languages(backend: TestBackend) -> Result<()> {
-    let started = Instant::now();
+/// The stock application with the `small` demo data, owned by admin.
+async fn with_small_demo(backend: TestBackend) -> Result<Option<TestApp>> {
     let Some(app) = TestApp::spawn(backend, Some(&stock_metadata())).await? else {
-        return Ok(());
+        return Ok(None);
     };
     let options = DemoOptions {
         size: DemoSize::Small,
@@ -730,6 +730,14 @@ async fn tour_every_entity_in_both_languages(backend: TestBackend) -> Result<()>
         .load_demo(options, &NoProgress)
         .await
         .context("loading the small demo data")?;
+    Ok(Some(app))
+}
+
+async fn tour_every_entity_in_both_languages(backend: TestBackend) -> Result<()> {
+    let started = Instant::now();
+    let Some(app) = with_small_demo(backend).await? else {
+        return Ok(());
+    };
     let loaded = started.elapsed();
     let Some(b) = Chrome::start(&app.base).await? else {
         return Ok(());
@@ -824,16 +832,9 @@ on_both_backends!(tour_every_entity_in_both_languages);
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "writes docs/screenshots/; run on purpose"]
 async fn module_screenshots() -> Result<()> {
-    let Some(app) = TestApp::spawn(TestBackend::Sqlite, Some(&stock_metadata())).await? else {
+    let Some(app) = with_small_demo(TestBackend::Sqlite).await? else {
         return Ok(());
     };
-    let options = DemoOptions {
-        size: DemoSize::Small,
-        seed: DEFAULT_SEED,
-        force: false,
-        owner: Some(app.admin_id),
-    };
-    app.engine.load_demo(options, &NoProgress).await?;
     let Some(b) = Chrome::start(&app.base).await? else {
         return Ok(());
     };
