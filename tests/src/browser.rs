@@ -216,13 +216,23 @@ impl Chrome {
         Ok(self.client.find_all(Locator::Css(css)).await?)
     }
 
-    /// Waits for `css`, then clicks it.
+    /// Waits for `css`, then clicks it. An element replaced between the
+    /// two (a type-ahead's suggestions swapped in again by a later answer)
+    /// is found again, until [`WAIT`].
     pub async fn click(&self, css: &str) -> Result<()> {
-        self.find(css)
-            .await?
-            .click()
-            .await
-            .with_context(|| format!("clicking `{css}`"))
+        let deadline = Instant::now() + WAIT;
+        loop {
+            match self.find(css).await?.click().await {
+                Ok(()) => return Ok(()),
+                Err(fantoccini::error::CmdError::Standard(e))
+                    if e.error == fantoccini::error::ErrorStatus::StaleElementReference
+                        && Instant::now() < deadline =>
+                {
+                    tokio::time::sleep(POLL).await;
+                }
+                Err(e) => return Err(e).with_context(|| format!("clicking `{css}`")),
+            }
+        }
     }
 
     /// Clicks `css`, which loads a new page (a link, a submit button), and
