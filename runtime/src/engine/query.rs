@@ -19,13 +19,10 @@ use super::{EngineError, Limits};
 use time::{OffsetDateTime, Time};
 use uuid::Uuid;
 
-use crate::model::values::{format_date, format_datetime, relative_day};
+use crate::model::values::{format_date, format_datetime, relative_day, USER_COLUMNS};
 use crate::model::FieldType;
 use crate::store::ed::records::{Filter, FilterOp, ListQuery, Record, SortKey};
 use crate::store::ed::values::{to_sql, ColumnKind};
-
-/// The columns `me` may be compared with: they hold user ids.
-const USER_COLUMNS: [&str; 3] = ["owner_id", "created_by", "updated_by"];
 
 /// The raw query parameters of a list request, in order, and the fields the
 /// `q` parameter searches.

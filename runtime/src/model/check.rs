@@ -194,9 +194,7 @@ fn check_entity(ctx: &mut Ctx<'_>, e: &EntityDef, model: &Model) {
         }
         check_field(ctx, &format!("fields[{i}]"), f, model);
         for (key, value) in &f.lookup_filter {
-            let from = value
-                .split_once('.')
-                .and_then(|(_, o)| o.strip_prefix('{')?.strip_suffix('}'));
+            let from = super::values::form_operand(value).map(|(_, field)| field);
             let known = |name: &str| {
                 e.fields
                     .iter()

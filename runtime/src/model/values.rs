@@ -17,6 +17,18 @@ pub fn format_date(d: Date) -> String {
     out
 }
 
+/// The system columns that hold user ids: filters compare them with `me`
+/// (the signed-in user).
+pub const USER_COLUMNS: [&str; 3] = ["owner_id", "created_by", "updated_by"];
+
+/// A filter value `OP.{field}` (a `lookup_filter` condition that takes the
+/// value of a field of the form being filled in): the operator and the
+/// field; `None` for any other value.
+pub fn form_operand(value: &str) -> Option<(&str, &str)> {
+    let (op, operand) = value.split_once('.')?;
+    Some((op, operand.strip_prefix('{')?.strip_suffix('}')?))
+}
+
 /// Most days `today±N` may reach (about 270 years).
 const MAX_RELATIVE_DAYS: i64 = 100_000;
 
@@ -132,6 +144,14 @@ mod tests {
             "today++1",
         ] {
             assert_eq!(day(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn form_operands_name_a_field_in_braces() {
+        assert_eq!(form_operand("eq.{company}"), Some(("eq", "company")));
+        for other in ["eq.company", "eq.{company", "eq.company}", "{company}", "eq.today"] {
+            assert_eq!(form_operand(other), None, "{other}");
         }
     }
 }

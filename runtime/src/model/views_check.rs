@@ -5,12 +5,11 @@ use std::collections::HashSet;
 
 use super::check::{Ctx, Model};
 use super::items::{EntityDef, FieldType};
+use super::values::{form_operand, USER_COLUMNS};
 use super::views::{ConditionOp, FormDef, ListDef, ModuleDef};
 
 /// System columns a list may show or sort on.
 const LISTABLE_SYSTEM_COLUMNS: [&str; 2] = ["created_at", "updated_at"];
-/// System columns that hold user ids: filters may compare them with `me`.
-const USER_COLUMNS: [&str; 3] = ["owner_id", "created_by", "updated_by"];
 
 /// Filter operators of the record API (`OP.VALUE`).
 const FILTER_OPS: [&str; 11] = [
@@ -272,7 +271,7 @@ pub(super) fn check_filter(
             }
         }
         let (op, operand) = value.split_once('.').unzip();
-        if !from_form && operand.is_some_and(|o| o.starts_with('{') && o.ends_with('}')) {
+        if !from_form && form_operand(value).is_some() {
             ctx.error(
                 &at,
                 "a value from the form (`{field}`) is only for a reference field's `lookup_filter`",

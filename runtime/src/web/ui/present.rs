@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use super::i18n::{format_date, format_datetime, format_number, Locale};
 use crate::engine::{CompiledModel, FieldError, PicklistValues};
+use crate::model::values::form_operand;
 use crate::model::{decimal_shape, FieldDef, FieldType, FormDef};
 use crate::store::ed::records::Record;
 
@@ -319,27 +320,15 @@ pub fn field_view(model: &CompiledModel, lists: &PicklistValues, locale: Locale,
         step,
         target: f.target.clone(),
         lookup_url: f.target.as_deref().map(|t| lookup_url(t, &f.lookup_filter)),
-        lookup_include: form_bound(&f.lookup_filter)
-            .map(|(_, _, field)| format!("[name={field}]"))
+        lookup_include: f
+            .lookup_filter
+            .values()
+            .filter_map(|v| form_operand(v))
+            .map(|(_, field)| format!("[name={field}]"))
             .collect::<Vec<_>>()
             .join(", "),
         lookup_text,
     }
-}
-
-/// The conditions of a `lookup_filter` that take their value from a field
-/// of the form (`company: eq.{company}`): (condition key, operator, field).
-fn form_bound(filter: &indexmap::IndexMap<String, String>) -> impl Iterator<Item = (&str, &str, &str)> {
-    filter
-        .iter()
-        .filter_map(|(k, v)| bound_field(v).map(|(op, field)| (k.as_str(), op, field)))
-}
-
-/// `OP.{field}`: the operator and the form field, when a condition's value
-/// is a form field's.
-fn bound_field(value: &str) -> Option<(&str, &str)> {
-    let (op, operand) = value.split_once('.')?;
-    Some((op, operand.strip_prefix('{')?.strip_suffix('}')?))
 }
 
 /// The type-ahead route of a reference's picker: `/app/lookup/{target}`
@@ -351,7 +340,7 @@ pub fn lookup_url(target: &str, filter: &indexmap::IndexMap<String, String>) -> 
         for (k, v) in filter {
             // A condition on a form field's value: `_bind.KEY=OP.FIELD`; the
             // page sends the field's current value along (`hx-include`).
-            match bound_field(v) {
+            match form_operand(v) {
                 Some((op, field)) => query.append_pair(&format!("_bind.{k}"), &format!("{op}.{field}")),
                 None => query.append_pair(k, v),
             };
