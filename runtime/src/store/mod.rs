@@ -20,6 +20,7 @@ pub mod bm;
 pub mod ed;
 pub mod files;
 pub(crate) mod params;
+pub mod wal;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -170,6 +171,9 @@ pub struct Databases {
     /// The enterprise-data database.
     pub ed: Pool,
     schema_epoch: SchemaEpoch,
+    /// The ED database's WAL checkpoints (SQLite), stopped with the last
+    /// clone.
+    checkpointer: Option<Arc<wal::Checkpointer>>,
 }
 
 /// When the ED schema last changed, so that PostgreSQL connections opened
@@ -212,15 +216,20 @@ impl Databases {
     pub async fn open(location: &Location) -> Result<Databases, StoreError> {
         let schema_epoch = SchemaEpoch::new();
         let dbs = match location {
-            Location::SqliteDir(dir) => Databases {
-                bm: Pool::Sqlite(sqlite_pool(dir, "bm.db", 2).await?),
-                ed: Pool::Sqlite(sqlite_pool(dir, "ed.db", 8).await?),
-                schema_epoch,
-            },
+            Location::SqliteDir(dir) => {
+                let ed = wal::scheduled(sqlite_options(dir, "ed.db")?);
+                Databases {
+                    bm: Pool::Sqlite(sqlite_pool(sqlite_options(dir, "bm.db")?, 2).await?),
+                    ed: Pool::Sqlite(sqlite_pool(ed.clone(), 8).await?),
+                    schema_epoch,
+                    checkpointer: Some(Arc::new(wal::Checkpointer::start(ed))),
+                }
+            }
             Location::Postgres(url) => Databases {
                 bm: Pool::Postgres(pg_pool(url, PG_BM_SCHEMA, 4, None).await?),
                 ed: Pool::Postgres(pg_pool(url, PG_ED_SCHEMA, 16, Some(schema_epoch.clone())).await?),
                 schema_epoch,
+                checkpointer: None,
             },
         };
         dbs.migrate().await?;
@@ -250,19 +259,23 @@ impl Databases {
         self.schema_epoch.mark();
     }
 
-    /// Closes both pools.
+    /// Closes both pools (and stops the checkpoints).
     pub async fn close(&self) {
+        if let Some(c) = &self.checkpointer {
+            c.stop();
+        }
         self.bm.close().await;
         self.ed.close().await;
     }
 }
 
-async fn sqlite_pool(dir: &Path, file: &str, max: u32) -> Result<SqlitePool, StoreError> {
+/// How every connection to the SQLite file `file` in `dir` is opened.
+fn sqlite_options(dir: &Path, file: &str) -> Result<SqliteConnectOptions, StoreError> {
     std::fs::create_dir_all(dir).map_err(|source| StoreError::DataDir {
         path: dir.to_owned(),
         source,
     })?;
-    let options = SqliteConnectOptions::new()
+    Ok(SqliteConnectOptions::new()
         .filename(dir.join(file))
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
@@ -270,7 +283,10 @@ async fn sqlite_pool(dir: &Path, file: &str, max: u32) -> Result<SqlitePool, Sto
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(10))
         .pragma("temp_store", "memory")
-        .statement_cache_capacity(512);
+        .statement_cache_capacity(512))
+}
+
+async fn sqlite_pool(options: SqliteConnectOptions, max: u32) -> Result<SqlitePool, StoreError> {
     Ok(SqlitePoolOptions::new()
         .max_connections(max)
         .min_connections(1)
