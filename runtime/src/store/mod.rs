@@ -290,6 +290,10 @@ async fn sqlite_pool(options: SqliteConnectOptions, max: u32) -> Result<SqlitePo
     Ok(SqlitePoolOptions::new()
         .max_connections(max)
         .min_connections(1)
+        // A connection to a local file does not go stale; the default ping
+        // on every acquire is a round trip to the connection's thread per
+        // statement.
+        .test_before_acquire(false)
         .after_connect(|conn, _| Box::pin(async move { ed::stats::on_sqlite_connect(conn).await }))
         .connect_with(options)
         .await?)
