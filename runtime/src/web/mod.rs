@@ -31,6 +31,16 @@ pub struct WebOptions {
     pub secure_cookies: bool,
 }
 
+/// Where the REST API lives.
+pub const API_PREFIX: &str = "/api/v1";
+
+/// The path `rest` under [`API_PREFIX`]. The API's routes are registered
+/// whole rather than nested: a nested router rebuilds each request's URI
+/// to strip its prefix.
+fn api(rest: &str) -> String {
+    format!("{API_PREFIX}{rest}")
+}
+
 /// The application's router, with default options.
 pub fn router(engine: Arc<Engine>) -> Router {
     router_with(engine, WebOptions::default())
@@ -49,38 +59,38 @@ pub fn router_with(engine: Arc<Engine>, options: WebOptions) -> Router {
     let upload_limit =
         usize::try_from(engine.attachment_ceiling() + attachments::MULTIPART_OVERHEAD).unwrap_or(usize::MAX);
     let records = Router::new()
-        .route("/records/{entity}", get(records::list).post(records::create))
+        .route(&api("/records/{entity}"), get(records::list).post(records::create))
         .route(
-            "/records/{entity}/{id}",
+            &api("/records/{entity}/{id}"),
             get(records::get).patch(records::update).delete(records::delete),
         )
-        .route("/records/{entity}/{id}/restore", post(records::restore))
-        .route("/records/{entity}/{id}/commands/{name}", post(records::command))
-        .route("/recycle-bin/{entity}", get(records::list_deleted))
-        .route("/search", get(search::search))
+        .route(&api("/records/{entity}/{id}/restore"), post(records::restore))
+        .route(&api("/records/{entity}/{id}/commands/{name}"), post(records::command))
+        .route(&api("/recycle-bin/{entity}"), get(records::list_deleted))
+        .route(&api("/search"), get(search::search))
         .route(
-            "/records/{entity}/{id}/attachments/{field}",
+            &api("/records/{entity}/{id}/attachments/{field}"),
             post(attachments::upload).layer(DefaultBodyLimit::max(upload_limit)),
         )
         .route(
-            "/attachments/{id}",
+            &api("/attachments/{id}"),
             get(attachments::download).delete(attachments::delete),
         )
-        .route("/picklists", get(picklists::list))
-        .route("/picklists/{name}", get(picklists::get))
-        .route("/picklists/{name}/values", post(picklists::add_value))
-        .route("/picklists/{name}/values/{code}", patch(picklists::update_value))
-        .route("/picklists/{name}/order", put(picklists::reorder))
-        .route("/openapi.json", get(system::openapi))
-        .route("/me", get(auth::me).patch(auth::update_me))
-        .route("/tokens", get(auth::list_tokens).post(auth::create_token))
-        .route("/tokens/{id}", delete(auth::revoke_token));
+        .route(&api("/picklists"), get(picklists::list))
+        .route(&api("/picklists/{name}"), get(picklists::get))
+        .route(&api("/picklists/{name}/values"), post(picklists::add_value))
+        .route(&api("/picklists/{name}/values/{code}"), patch(picklists::update_value))
+        .route(&api("/picklists/{name}/order"), put(picklists::reorder))
+        .route(&api("/openapi.json"), get(system::openapi))
+        .route(&api("/me"), get(auth::me).patch(auth::update_me))
+        .route(&api("/tokens"), get(auth::list_tokens).post(auth::create_token))
+        .route(&api("/tokens/{id}"), delete(auth::revoke_token));
     let sign_in = Router::new()
         .route(auth::SIGN_IN_PATH, get(auth::sign_in_page).post(auth::sign_in))
         .route("/app/sign-out", post(auth::sign_out))
         .with_state(auth_state.clone());
     Router::new()
-        .nest("/api/v1", records)
+        .merge(records)
         .nest(admin::PREFIX, admin::routes())
         .nest("/app", ui::routes(upload_limit))
         .merge(ui::assets())

@@ -72,6 +72,16 @@ impl Record {
         self.extra.retain(|(n, _)| keep(n));
     }
 
+    /// How many values the record has.
+    pub fn len(&self) -> usize {
+        self.values.len() + self.extra.len()
+    }
+
+    /// Whether the record has no values (a projection can leave none).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// Every name and value, in order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Json)> {
         self.names
