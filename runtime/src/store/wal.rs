@@ -164,18 +164,26 @@ mod tests {
     use super::*;
     use crate::store::{Databases, Location, Pool};
 
+    /// Both databases on SQLite in a throwaway directory (kept while the
+    /// test holds it), and the ED pool.
+    async fn sqlite() -> (tempfile::TempDir, Databases, sqlx::SqlitePool) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let dbs = Databases::open(&Location::SqliteDir(dir.path().to_owned()))
+            .await
+            .expect("open");
+        let Pool::Sqlite(pool) = dbs.ed.clone() else {
+            panic!("SQLite expected");
+        };
+        (dir, dbs, pool)
+    }
+
     /// The log of the ED database after a burst of writes is copied and
     /// started again by the task, without any further write or checkpoint
     /// by anyone else.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_long_log_is_started_again_by_the_task() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let dbs = Databases::open(&Location::SqliteDir(dir.path().to_owned()))
-            .await
-            .expect("open");
-        let Pool::Sqlite(pool) = &dbs.ed else {
-            panic!("SQLite expected");
-        };
+        let (_dir, _dbs, pool) = sqlite().await;
+        let pool = &pool;
         sqlx::query("CREATE TABLE burst (b BLOB)")
             .execute(pool)
             .await
@@ -209,15 +217,9 @@ mod tests {
     /// Connections that write leave checkpoints to the task.
     #[tokio::test]
     async fn writers_do_not_checkpoint() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let dbs = Databases::open(&Location::SqliteDir(dir.path().to_owned()))
-            .await
-            .expect("open");
-        let Pool::Sqlite(pool) = &dbs.ed else {
-            panic!("SQLite expected");
-        };
+        let (_dir, _dbs, pool) = sqlite().await;
         let (pages,): (i64,) = sqlx::query_as("PRAGMA wal_autocheckpoint")
-            .fetch_one(pool)
+            .fetch_one(&pool)
             .await
             .expect("pragma");
         assert_eq!(pages, 0);
