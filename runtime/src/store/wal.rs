@@ -6,14 +6,14 @@
 //! both ways (measured with the record benchmark, 16 concurrent creates):
 //!
 //! - the log is rarely fully copied while other writers append to it, so it
-//!   is never started again from the top; it stays over the threshold and
-//!   *every* commit checkpoints, sorting the log's index again each time
-//!   (1,272 checkpoints for 2,715 creates, a tenth of all the work);
+//!   is rarely started again from the top; it stays over the threshold and
+//!   nearly every commit checkpoints, sorting the log's index again each
+//!   time (1,272 checkpoints for 2,715 creates, a tenth of all the work);
 //! - a single-row `INSERT .. RETURNING` read with `fetch_one` commits when
 //!   the statement is reset, which skips the automatic checkpoint: such
-//!   writes grow the log without bound (a create writes about 60 pages,
-//!   index and search structure included), and the next writer that does
-//!   step to the end pays for all of it.
+//!   writes grow the log without bound (a create writes some 20 to 60
+//!   pages, indexes and search structure included), and the next writer
+//!   that does step to the end pays for all of it.
 //!
 //! So the ED database never checkpoints in a request. A task on a
 //! connection of its own copies the log into the database every
@@ -23,6 +23,7 @@
 //! pages, and at most [`RESTART_WAIT`] for readers of older pages to
 //! finish). A log a writer starts again by itself is cut back to
 //! [`JOURNAL_SIZE_LIMIT`].
+//!
 //! (`RESTART` would only clear the way for the next writer to start the
 //! log again; `TRUNCATE` does it at once, and gives the disk back.)
 
