@@ -69,9 +69,7 @@ impl Checkpointer {
             task: tokio::spawn(run(options)),
         }
     }
-}
 
-impl Checkpointer {
     /// Stops the task (its connection closes with it).
     pub fn stop(&self) {
         self.task.abort();

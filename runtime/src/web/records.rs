@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use super::error::ApiError;
 use super::extract::{IfMatch, JsonBody};
+use super::API_PREFIX;
 use crate::engine::{CurrentUser, Engine, ListParams, ListResult, ReadOptions};
 use crate::store::ed::records::Record;
 
@@ -74,7 +75,7 @@ pub async fn create(
     let location = record
         .get("id")
         .and_then(Value::as_str)
-        .and_then(|id| HeaderValue::from_str(&format!("/api/v1/records/{entity}/{id}")).ok());
+        .and_then(|id| HeaderValue::from_str(&format!("{API_PREFIX}/records/{entity}/{id}")).ok());
     let mut resp = one(StatusCode::CREATED, record);
     if let Some(loc) = location {
         resp.headers_mut().insert(header::LOCATION, loc);
