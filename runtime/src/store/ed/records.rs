@@ -56,6 +56,10 @@ pub struct EntityTable {
     columns: Vec<Column>,
     /// Every column's name, shared by the records of full-row reads.
     names: Names,
+    /// The select list of every column (`"t"."id", "t"."created_at", ..`),
+    /// rendered once: most reads select every column, and rendering 30
+    /// qualified names costs a list more than the rest of its statement.
+    all_columns_sql: String,
     get_sql: String,
     /// The same read, locking the row for the rest of the transaction on
     /// PostgreSQL (`FOR NO KEY UPDATE`, which a foreign key check of a new
@@ -231,6 +235,7 @@ impl EntityTable {
             table: entity.name.clone(),
             names: columns.iter().map(|c| c.name.clone()).collect(),
             columns,
+            all_columns_sql: String::new(),
             get_sql: String::new(),
             get_locked_sql: String::new(),
             insert_sql: String::new(),
@@ -243,6 +248,7 @@ impl EntityTable {
             restore: Shape::prepare(backend, 0, |_| Query::select()),
             updates: Arc::default(),
         };
+        t.all_columns_sql = t.render_columns();
         t.get_any = Shape::prepare(backend, 1, |p| {
             t.select(None)
                 .and_where(Expr::col(col("id")).eq(p[0].clone()))
@@ -333,12 +339,28 @@ impl EntityTable {
         projection.map_or_else(|| (0..self.columns.len()).collect(), <[usize]>::to_vec)
     }
 
+    /// `SELECT` of the projected columns (every column: `None`) `FROM` the table.
     fn select(&self, projection: Option<&[usize]>) -> SelectStatement {
+        let mut q = Query::select();
+        match projection {
+            None if !self.all_columns_sql.is_empty() => q.expr(Expr::cust(self.all_columns_sql.as_str())),
+            _ => q.columns(self.qualified_columns(projection)),
+        };
+        q.from(col(&self.table)).to_owned()
+    }
+
+    fn qualified_columns(&self, projection: Option<&[usize]>) -> Vec<(Alias, Alias)> {
         let cols = self.projected(projection);
-        Query::select()
-            .columns(cols.iter().map(|i| (col(&self.table), col(&self.columns[*i].name))))
-            .from(col(&self.table))
-            .to_owned()
+        cols.iter()
+            .map(|i| (col(&self.table), col(&self.columns[*i].name)))
+            .collect()
+    }
+
+    /// The select list of every column, as sea-query writes it.
+    fn render_columns(&self) -> String {
+        let q = Query::select().columns(self.qualified_columns(None)).to_owned();
+        let sql = self.build(&q).0;
+        sql.strip_prefix("SELECT ").unwrap_or_default().to_owned()
     }
 
     fn returning(&self, projection: Option<&[usize]>) -> ReturningClause {
@@ -920,11 +942,10 @@ impl EntityTable {
         names: &Names,
         get: impl Fn(usize, ColumnKind) -> Result<Json, sqlx::Error>,
     ) -> Result<Record, StoreError> {
-        let values = cols
-            .iter()
-            .enumerate()
-            .map(|(pos, i)| get(pos, self.columns[*i].kind))
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut values = Vec::with_capacity(cols.len());
+        for (pos, i) in cols.iter().enumerate() {
+            values.push(get(pos, self.columns[*i].kind)?);
+        }
         Ok(Record::new(names.clone(), values))
     }
 
