@@ -3,7 +3,8 @@
 //! - Organisation charts: contacts by *reports to* and employees by
 //!   *manager* (hierarchy fields) shown as trees on the company, contact and
 //!   employee pages; saves that would make a loop, or put a contact under
-//!   someone of another company, are refused and change nothing.
+//!   someone of another company, are refused and change nothing, also
+//!   when two saves at the same moment would each close half of a loop.
 //! - Filtered related lists: a company's open opportunities apart from its
 //!   won and lost ones.
 
@@ -187,6 +188,53 @@ async fn employees(backend: TestBackend) -> Result<()> {
     Ok(())
 }
 
+/// Two people each put under the other at the same moment: each save alone
+/// is fine, together they close a loop. One must be refused, every time.
+async fn concurrent_moves(backend: TestBackend) -> Result<()> {
+    let Some(app) = stock(backend).await? else {
+        return Ok(());
+    };
+    const PAIRS: usize = 24;
+    for n in 0..PAIRS {
+        let a = id(&app.create("employee", json!({"full_name": format!("Ann {n}")})).await?);
+        let b = id(&app.create("employee", json!({"full_name": format!("Bob {n}")})).await?);
+        let (ra, rb) = tokio::join!(
+            change(&app, "employee", &a, json!({"manager": b})),
+            change(&app, "employee", &b, json!({"manager": a})),
+        );
+        let (ra, rb) = (ra?, rb?);
+        let (saved, other) = match (ra.status, rb.status) {
+            (StatusCode::OK, StatusCode::OK) => {
+                anyhow::bail!("pair {n}: both saved, {a} and {b} are now each other's manager")
+            }
+            (StatusCode::OK, _) => ((&a, &b), &rb),
+            (_, StatusCode::OK) => ((&b, &a), &ra),
+            _ => anyhow::bail!(
+                "pair {n}: neither saved: {} {} / {} {}",
+                ra.status,
+                ra.body,
+                rb.status,
+                rb.body
+            ),
+        };
+        assert_eq!(
+            other.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "pair {n}: {}",
+            other.body
+        );
+        assert_eq!(field_error(other).1, "cycle", "pair {n}: {}", other.body);
+        // The refused one kept no manager; the saved one has its new one.
+        assert!(get(&app, "employee", saved.1).await?["manager"].is_null(), "pair {n}");
+        assert_eq!(
+            get(&app, "employee", saved.0).await?["manager"],
+            json!(saved.1),
+            "pair {n}"
+        );
+    }
+    Ok(())
+}
+
 /// The rows of the related list titled `title` on a record page.
 async fn titled_rows(app: &TestApp, path: &str, title: &str) -> Result<Vec<String>> {
     let html = app.client.get(app.url(path)).send().await?.text().await?;
@@ -227,4 +275,4 @@ async fn filtered(backend: TestBackend) -> Result<()> {
     Ok(())
 }
 
-on_both_backends!(contacts, employees, filtered);
+on_both_backends!(contacts, employees, concurrent_moves, filtered);

@@ -44,6 +44,18 @@ impl Engine {
         changed: &Map<String, Json>,
         errors: &mut Vec<FieldError>,
     ) -> Result<(), EngineError> {
+        let gets_a_parent = e
+            .def
+            .fields
+            .iter()
+            .any(|f| f.hierarchy && changed.get(&f.name).and_then(reference_id).is_some());
+        if gets_a_parent {
+            // Two saves at the same moment could each close half of a loop,
+            // each walk seeing the other's record as it was. The moves of
+            // one entity's records are checked and written one at a time.
+            save.hold(&self.dbs, &format!("relata:hierarchy:{}", e.def.name))
+                .await?;
+        }
         for (i, f) in e.def.fields.iter().enumerate().filter(|(_, f)| f.hierarchy) {
             let Some(parent) = changed.get(&f.name).and_then(reference_id) else {
                 continue;

@@ -4,7 +4,9 @@
 //! (the rules before, the write, `after_save`, and every record the rules
 //! write) commits or rolls back as one.
 //!
-//! An entity without rules pays for none of this: no transaction, no thread.
+//! An entity without rules pays for none of this: no thread, and no
+//! transaction unless a hierarchy field moves (its check and write hold a
+//! lock, [`Save::hold`]).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -70,6 +72,16 @@ impl Save {
             self.tx = Some(Tx::begin(&dbs.ed).await?);
         }
         Ok(())
+    }
+
+    /// Opens the transaction if need be and holds the lock named `key` in
+    /// it until the save ends ([`Tx::hold`]).
+    pub async fn hold(&mut self, dbs: &Databases, key: &str) -> Result<(), StoreError> {
+        self.begin(dbs).await?;
+        match &mut self.tx {
+            Some(tx) => tx.hold(key).await,
+            None => Ok(()),
+        }
     }
 
     /// Commits when `out` is a success; otherwise the transaction is

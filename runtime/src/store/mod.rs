@@ -148,6 +148,24 @@ impl Tx {
         }
     }
 
+    /// Holds the lock named `key` until this transaction ends: transactions
+    /// that take the same key run one after another from that point. For a
+    /// check that reads rows its write does not touch (a hierarchy walk),
+    /// which row locks cannot protect.
+    ///
+    /// SQLite has nothing to do: an IMMEDIATE transaction holds the
+    /// database's write lock from its start. PostgreSQL takes an advisory
+    /// transaction lock on a 64-bit hash of the key.
+    pub async fn hold(&mut self, key: &str) -> Result<(), StoreError> {
+        if let Tx::Postgres(t) = self {
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                .bind(key)
+                .execute(&mut **t)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Commits.
     pub async fn commit(self) -> Result<(), StoreError> {
         match self {
