@@ -8,7 +8,6 @@ pub mod attachments;
 pub mod auth;
 mod compiled;
 pub mod demo;
-mod demo_settle;
 mod hierarchy;
 mod openapi;
 mod openapi_picklists;

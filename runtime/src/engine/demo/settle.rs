@@ -7,10 +7,10 @@
 use serde_json::json;
 use uuid::Uuid;
 
-use super::compiled::CompiledModel;
-use super::demo::{DemoError, DemoProgress};
-use super::saving::Save;
-use super::Engine;
+use super::{DemoError, DemoProgress};
+use crate::engine::compiled::CompiledModel;
+use crate::engine::saving::Save;
+use crate::engine::Engine;
 use crate::model::demo::DemoEntity;
 
 impl Engine {
