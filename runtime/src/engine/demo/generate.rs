@@ -12,7 +12,10 @@ use uuid::Uuid;
 
 use super::{DemoOptions, DemoSize, Needs};
 use crate::engine::{CompiledEntity, CompiledModel};
-use crate::model::demo::{parse_pattern, range_bound, DemoEntity, PatternPiece, PicklistGen, EPOCH_JULIAN_DAY};
+use crate::model::demo::{
+    parse_pattern, range_bound, CountRange, DemoEntity, FieldGen, PatternPiece, PicklistGen, SizeCounts, SizeRanges,
+    EPOCH_JULIAN_DAY,
+};
 use crate::model::values::{format_date, format_datetime};
 use crate::model::{decimal_shape, FieldDef, FieldType};
 
@@ -119,144 +122,154 @@ fn pick_weighted(rng: &mut ChaCha8Rng, cum: &[f64]) -> usize {
     cum.iter().position(|c| x < *c).unwrap_or(cum.len().saturating_sub(1))
 }
 
-impl EntityGen {
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn build(
-        model: &CompiledModel,
-        ce: &CompiledEntity,
-        de: &DemoEntity,
-        lists: &HashMap<&str, &Vec<String>>,
-        needs: &Needs,
-        done: &HashMap<String, Generated>,
-        options: DemoOptions,
-        offset: u64,
-    ) -> Result<EntityGen, String> {
-        let fields = ce.def.fields.clone();
-        let pos_of = |name: &str| {
-            fields
+/// What generating one entity's records reads besides its demo item.
+pub(super) struct GenContext<'a> {
+    pub model: &'a CompiledModel,
+    /// The word lists of the release, by name.
+    pub lists: &'a HashMap<&'a str, &'a Vec<String>>,
+    /// What later entities read of the records generated.
+    pub needs: &'a Needs,
+    /// The entities generated so far.
+    pub done: &'a HashMap<String, Generated>,
+    pub options: DemoOptions,
+    /// How many records the entity has already (numbers continue from there).
+    pub offset: u64,
+}
+
+/// Turns a demo item's field generators into plans, for one entity.
+struct Planner<'a> {
+    ctx: &'a GenContext<'a>,
+    de: &'a DemoEntity,
+    fields: &'a [FieldDef],
+    /// The entity of the parent, when records are made per parent.
+    parent: Option<&'a str>,
+    today: time::Date,
+}
+
+impl Planner<'_> {
+    fn pos_of(&self, name: &str) -> Result<usize, String> {
+        self.fields
+            .iter()
+            .position(|f| f.name == name)
+            .ok_or_else(|| format!("{}: no field `{name}`", self.de.entity))
+    }
+
+    /// How field `name` is filled by generator `g`.
+    fn field_gen(&self, name: &str, g: &FieldGen) -> Result<Gen, String> {
+        let f = &self.fields[self.pos_of(name)?];
+        let t = f.field_type;
+        let lists = self.ctx.lists;
+        let words = |list: &str| lists.get(list).map(|w| (*w).clone()).unwrap_or_default();
+        Ok(if let Some(v) = &g.values {
+            Gen::Values(v.clone(), g.weights.as_deref().map(cumulative))
+        } else if let Some(l) = &g.list {
+            Gen::Words(words(l))
+        } else if let Some(p) = &g.picklist {
+            self.picklist_gen(f, p, g)?
+        } else if let Some(n) = &g.name {
+            let styles = n
+                .styles
                 .iter()
-                .position(|f| f.name == name)
-                .ok_or_else(|| format!("{}: no field `{name}`", de.entity))
-        };
-        let today = OffsetDateTime::now_utc().date();
-        let mut plan = Vec::new();
-        let mut per_parent = None;
-        if let Some(p) = &de.parent {
-            let pos = pos_of(&p.field)?;
-            let target = fields[pos].target.clone().unwrap_or_default();
-            let r = match options.size {
-                DemoSize::Small => p.per_parent.small,
-                DemoSize::Medium => p.per_parent.medium,
-                DemoSize::Large => p.per_parent.large,
+                .map(|s| (s.parts.iter().map(|p| words(p)).collect(), s.separator.clone()))
+                .collect();
+            let weights: Vec<f64> = n.styles.iter().map(|s| s.weight.unwrap_or(1.0)).collect();
+            Gen::Name(styles, cumulative(&weights))
+        } else if let Some(r) = &g.range {
+            let bound =
+                |v| range_bound(t, v, self.today).ok_or_else(|| format!("{}.{name}: bad range", self.de.entity));
+            let (min, max) = (bound(&r.min)?, bound(&r.max)?);
+            match t {
+                FieldType::Integer => Gen::Int(min as i64, max as i64),
+                FieldType::Date => Gen::Date(min as i64, max as i64),
+                FieldType::Datetime => Gen::Datetime(min as i64, max as i64),
+                _ => Gen::Dec(min, max, decimal_shape(f).1),
+            }
+        } else if let Some(p) = &g.pattern {
+            Gen::Pattern(parse_pattern(p)?)
+        } else if let Some(r) = &g.reference {
+            let matching = g.matching.as_deref().map(|m| self.pos_of(m)).transpose()?;
+            Gen::Reference {
+                target: r.clone(),
+                matching,
+            }
+        } else if let Some(c) = &g.copy {
+            let (via, field) = c
+                .split_once('.')
+                .ok_or_else(|| format!("{}.{name}: bad copy", self.de.entity))?;
+            let (via, source) = if via == "parent" {
+                (None, self.parent.unwrap_or_default().to_owned())
+            } else {
+                let v = self.pos_of(via)?;
+                (Some(v), self.fields[v].target.clone().unwrap_or_default())
             };
-            per_parent = Some((target, r.min, r.max));
+            Gen::Copy {
+                via,
+                source,
+                field: field.to_owned(),
+            }
+        } else if let Some(v) = &g.fixed {
+            Gen::Fixed(v.clone())
+        } else {
+            return Err(format!("{}.{name}: no generator", self.de.entity));
+        })
+    }
+
+    /// A pick-list field: any active code, weighted codes, or weighted codes
+    /// that depend on whether the record's date is past or to come.
+    fn picklist_gen(&self, f: &FieldDef, p: &PicklistGen, g: &FieldGen) -> Result<Gen, String> {
+        let multi = f.field_type == FieldType::MultiPicklist;
+        Ok(match (p, &g.upcoming) {
+            (PicklistGen::Any(_), _) => {
+                let codes = f
+                    .picklist
+                    .as_ref()
+                    .and_then(|n| self.ctx.model.model.picklists.get(n))
+                    .map(|l| l.values.iter().filter(|v| v.active).map(|v| v.code.clone()).collect())
+                    .unwrap_or_default();
+                Gen::Codes(codes, None, multi)
+            }
+            (PicklistGen::Weights(w), None) => {
+                let (codes, cum) = weighted_codes(w);
+                Gen::Codes(codes, Some(cum), multi)
+            }
+            (PicklistGen::Weights(w), Some(u)) => {
+                let when = self.pos_of(&u.when)?;
+                let after = match self.fields[when].field_type {
+                    FieldType::Date => format_date(self.today),
+                    _ => format_datetime(OffsetDateTime::now_utc()),
+                };
+                Gen::Upcoming {
+                    past: weighted_codes(w),
+                    future: weighted_codes(&u.picklist),
+                    when,
+                    after,
+                }
+            }
+        })
+    }
+
+    /// The plan of every field the item or a default fills.
+    fn plans(&self) -> Result<Vec<FieldPlan>, String> {
+        let mut plan = Vec::new();
+        if let Some(p) = &self.de.parent {
             plan.push(FieldPlan {
-                pos,
+                pos: self.pos_of(&p.field)?,
                 gen: Gen::Parent,
                 null: 0.0,
                 max_chars: None,
             });
         }
-        for (name, g) in &de.fields {
-            let pos = pos_of(name)?;
-            let f = &fields[pos];
-            let t = f.field_type;
-            let gen = if let Some(v) = &g.values {
-                Gen::Values(v.clone(), g.weights.as_deref().map(cumulative))
-            } else if let Some(l) = &g.list {
-                Gen::Words(lists.get(l.as_str()).map(|w| (*w).clone()).unwrap_or_default())
-            } else if let Some(p) = &g.picklist {
-                let multi = t == FieldType::MultiPicklist;
-                match p {
-                    PicklistGen::Any(_) => {
-                        let codes = f
-                            .picklist
-                            .as_ref()
-                            .and_then(|n| model.model.picklists.get(n))
-                            .map(|l| l.values.iter().filter(|v| v.active).map(|v| v.code.clone()).collect())
-                            .unwrap_or_default();
-                        Gen::Codes(codes, None, multi)
-                    }
-                    PicklistGen::Weights(w) => match &g.upcoming {
-                        None => {
-                            let (codes, cum) = weighted_codes(w);
-                            Gen::Codes(codes, Some(cum), multi)
-                        }
-                        Some(u) => {
-                            let when = pos_of(&u.when)?;
-                            let after = match fields[when].field_type {
-                                FieldType::Date => format_date(today),
-                                _ => format_datetime(OffsetDateTime::now_utc()),
-                            };
-                            Gen::Upcoming {
-                                past: weighted_codes(w),
-                                future: weighted_codes(&u.picklist),
-                                when,
-                                after,
-                            }
-                        }
-                    },
-                }
-            } else if let Some(n) = &g.name {
-                let styles = n
-                    .styles
-                    .iter()
-                    .map(|s| {
-                        let parts = s
-                            .parts
-                            .iter()
-                            .map(|p| lists.get(p.as_str()).map(|w| (*w).clone()).unwrap_or_default())
-                            .collect();
-                        (parts, s.separator.clone())
-                    })
-                    .collect();
-                let weights: Vec<f64> = n.styles.iter().map(|s| s.weight.unwrap_or(1.0)).collect();
-                Gen::Name(styles, cumulative(&weights))
-            } else if let Some(r) = &g.range {
-                let bound = |v| range_bound(t, v, today).ok_or_else(|| format!("{}.{name}: bad range", de.entity));
-                let (min, max) = (bound(&r.min)?, bound(&r.max)?);
-                match t {
-                    FieldType::Integer => Gen::Int(min as i64, max as i64),
-                    FieldType::Date => Gen::Date(min as i64, max as i64),
-                    FieldType::Datetime => Gen::Datetime(min as i64, max as i64),
-                    _ => Gen::Dec(min, max, decimal_shape(f).1),
-                }
-            } else if let Some(p) = &g.pattern {
-                Gen::Pattern(parse_pattern(p)?)
-            } else if let Some(r) = &g.reference {
-                let matching = g.matching.as_deref().map(pos_of).transpose()?;
-                Gen::Reference {
-                    target: r.clone(),
-                    matching,
-                }
-            } else if let Some(c) = &g.copy {
-                let (via, field) = c
-                    .split_once('.')
-                    .ok_or_else(|| format!("{}.{name}: bad copy", de.entity))?;
-                let (via, source) = if via == "parent" {
-                    (None, per_parent.as_ref().map(|p| p.0.clone()).unwrap_or_default())
-                } else {
-                    let v = pos_of(via)?;
-                    (Some(v), fields[v].target.clone().unwrap_or_default())
-                };
-                Gen::Copy {
-                    via,
-                    source,
-                    field: field.to_owned(),
-                }
-            } else if let Some(v) = &g.fixed {
-                Gen::Fixed(v.clone())
-            } else {
-                return Err(format!("{}.{name}: no generator", de.entity));
-            };
+        for (name, g) in &self.de.fields {
+            let pos = self.pos_of(name)?;
+            let f = &self.fields[pos];
             plan.push(FieldPlan {
                 pos,
-                gen,
+                gen: self.field_gen(name, g)?,
                 null: g.null.unwrap_or(0.0),
-                max_chars: f.max_length.or(t.default_max_length()).map(|m| m as usize),
+                max_chars: f.max_length.or(f.field_type.default_max_length()).map(|m| m as usize),
             });
         }
-        for (pos, f) in fields.iter().enumerate() {
+        for (pos, f) in self.fields.iter().enumerate() {
             if let Some(d) = &f.default {
                 if !plan.iter().any(|p| p.pos == pos) {
                     plan.push(FieldPlan {
@@ -268,26 +281,74 @@ impl EntityGen {
                 }
             }
         }
-        // The named fields of this entity that later entities need, with
-        // their positions.
-        let positions = |wanted: &HashMap<String, HashSet<String>>| {
-            wanted
-                .get(&de.entity)
-                .map(|names: &HashSet<String>| {
-                    names
-                        .iter()
-                        .filter_map(|n| Some((pos_of(n).ok()?, n.clone())))
-                        .collect()
-                })
-                .unwrap_or_default()
+        Ok(plan)
+    }
+
+    /// The named fields of this entity that later entities need (`wanted`),
+    /// with their positions.
+    fn positions(&self, wanted: &HashMap<String, HashSet<String>>) -> Vec<(usize, String)> {
+        wanted
+            .get(&self.de.entity)
+            .map(|names| {
+                names
+                    .iter()
+                    .filter_map(|n| Some((self.pos_of(n).ok()?, n.clone())))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+impl DemoSize {
+    /// The number of records for this size.
+    fn count(self, counts: SizeCounts) -> u64 {
+        match self {
+            DemoSize::Small => counts.small,
+            DemoSize::Medium => counts.medium,
+            DemoSize::Large => counts.large,
+        }
+    }
+
+    /// The children per parent for this size.
+    fn range(self, ranges: SizeRanges) -> CountRange {
+        match self {
+            DemoSize::Small => ranges.small,
+            DemoSize::Medium => ranges.medium,
+            DemoSize::Large => ranges.large,
+        }
+    }
+}
+
+impl EntityGen {
+    /// The generator of `de`'s records, for entity `ce`.
+    pub(super) fn build(ctx: &GenContext<'_>, ce: &CompiledEntity, de: &DemoEntity) -> Result<EntityGen, String> {
+        let fields = ce.def.fields.clone();
+        let options = ctx.options;
+        let mut per_parent = None;
+        if let Some(p) = &de.parent {
+            let pos = fields
+                .iter()
+                .position(|f| f.name == p.field)
+                .ok_or_else(|| format!("{}: no field `{}`", de.entity, p.field))?;
+            let target = fields[pos].target.clone().unwrap_or_default();
+            let r = options.size.range(p.per_parent);
+            per_parent = Some((target, r.min, r.max));
+        }
+        let planner = Planner {
+            ctx,
+            de,
+            fields: &fields,
+            parent: per_parent.as_ref().map(|p: &(String, u32, u32)| p.0.as_str()),
+            today: OffsetDateTime::now_utc().date(),
         };
-        let keep = positions(&needs.kept);
-        let index = positions(&needs.indexed);
-        let mut rng = ChaCha8Rng::seed_from_u64(seed_for(options.seed ^ offset, &de.entity));
+        let plan = planner.plans()?;
+        let keep = planner.positions(&ctx.needs.kept);
+        let index = planner.positions(&ctx.needs.indexed);
+        let mut rng = ChaCha8Rng::seed_from_u64(seed_for(options.seed ^ ctx.offset, &de.entity));
         let parents = match &per_parent {
             None => Vec::new(),
             Some((target, min, max)) => {
-                let n = done.get(target).map_or(0, |g| g.ids.len());
+                let n = ctx.done.get(target).map_or(0, |g| g.ids.len());
                 let mut v = Vec::new();
                 for p in 0..n {
                     let k = rng.random_range(*min..=*max);
@@ -296,11 +357,7 @@ impl EntityGen {
                 v
             }
         };
-        let count = de.count.map(|c| match options.size {
-            DemoSize::Small => c.small,
-            DemoSize::Medium => c.medium,
-            DemoSize::Large => c.large,
-        });
+        let count = de.count.map(|c| options.size.count(c));
         let now_ms = u64::try_from(OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).unwrap_or_default();
         Ok(EntityGen {
             name: de.entity.clone(),
@@ -311,7 +368,7 @@ impl EntityGen {
             per_parent,
             parents,
             next_parent: 0,
-            seq: offset,
+            seq: ctx.offset,
             now_ms,
             unique: HashMap::new(),
             out: Generated::default(),
@@ -663,7 +720,15 @@ mod tests {
         let mut out = Vec::new();
         for de in plan {
             let ce = model.entity(&de.entity).unwrap();
-            let mut g = EntityGen::build(model, ce, de, &lists, &needs, &done, options, 0).unwrap();
+            let ctx = GenContext {
+                model,
+                lists: &lists,
+                needs: &needs,
+                done: &done,
+                options,
+                offset: 0,
+            };
+            let mut g = EntityGen::build(&ctx, ce, de).unwrap();
             if de.entity == "org" {
                 g.unique.insert(0, HashSet::new());
             }

@@ -9,7 +9,7 @@
 mod generate;
 mod settle;
 
-use generate::{EntityGen, Generated};
+use generate::{EntityGen, GenContext, Generated};
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -197,8 +197,15 @@ impl Engine {
                     unique.insert(i, seen);
                 }
             }
-            let mut gen =
-                EntityGen::build(&model, ce, de, &lists, &needs, &done, options, offset).map_err(DemoError::Invalid)?;
+            let ctx = GenContext {
+                model: &model,
+                lists: &lists,
+                needs: &needs,
+                done: &done,
+                options,
+                offset,
+            };
+            let mut gen = EntityGen::build(&ctx, ce, de).map_err(DemoError::Invalid)?;
             gen.unique = unique;
             let rows = gen.planned_rows(&done);
             progress.entity(&de.entity, rows);
