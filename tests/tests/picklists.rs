@@ -591,7 +591,54 @@ async fn a_field_becoming_a_picklist_accepts_admin_codes(backend: TestBackend) -
     Ok(())
 }
 
+/// A node takes its own start, releases and administrators' changes for
+/// what they are: the check for changes made by other nodes finds nothing
+/// to reload after any of them (it used to reload, and log that another
+/// node had changed the lists, after every start and release).
+async fn own_changes_are_not_taken_for_another_nodes(backend: TestBackend) -> Result<()> {
+    let Some(fresh) = TestApp::spawn(backend, None).await? else {
+        return Ok(());
+    };
+    assert!(
+        !fresh.engine.sync_picklists().await?,
+        "after starting on an empty store"
+    );
+    let Some(app) = app(backend).await? else { return Ok(()) };
+    assert!(!app.engine.sync_picklists().await?, "after the first release");
+    let r = app
+        .post(
+            &format!("{LIST}/values"),
+            &json!({"code": "line", "label": {"en": "LINE", "zh-CN": "连我"}}),
+        )
+        .await?;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert!(!app.engine.sync_picklists().await?, "after an administrator's change");
+    // A release that adds a value to the metadata (merged into the table).
+    let mut files = read_package(&stock_metadata(), None)?;
+    let channel = files
+        .iter_mut()
+        .find(|f| f.path.ends_with("contact_channel.yaml"))
+        .context("contact_channel.yaml")?;
+    channel.text = format!(
+        "{}\n  - {{ code: fax, label: {{ en: Fax, zh-CN: 传真 }} }}\n",
+        channel.text.trim_end()
+    );
+    let outcome = app
+        .engine
+        .apply(ApplyRequest {
+            files,
+            author: "test".into(),
+            comment: "fax".into(),
+            plan_only: false,
+        })
+        .await?;
+    assert!(outcome.release.is_some());
+    assert!(!app.engine.sync_picklists().await?, "after a second release");
+    Ok(())
+}
+
 on_both_backends!(
+    own_changes_are_not_taken_for_another_nodes,
     a_field_becoming_a_picklist_accepts_admin_codes,
     another_node_sees_changes_promptly,
     add_rename_reorder_deactivate,

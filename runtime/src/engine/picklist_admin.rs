@@ -249,15 +249,31 @@ impl Engine {
 
     /// Rebuilds the effective lists from the table for the current model.
     pub(super) async fn reload_picklists(&self) -> Result<(), StoreError> {
-        // The version first: a change committed between the two reads is
+        let model = self.model.load_full();
+        let read = self.read_picklists(&model.model).await?;
+        self.publish_picklists(read);
+        Ok(())
+    }
+
+    /// The effective lists of `model` from the table, with the change
+    /// counter they were read at (to publish with [`Self::publish_picklists`]).
+    pub(super) async fn read_picklists(&self, model: &crate::model::Model) -> Result<ReadPicklists, StoreError> {
+        // The counter first: a change committed between the two reads is
         // in the rows and makes the next check reload once more, never less.
         let version = self.picklist_store.version().await?;
         let rows = self.picklist_store.all().await?;
-        let model = self.model.load_full();
-        self.picklists
-            .store(Arc::new(PicklistValues::build(&model.model, &rows)));
-        self.picklist_version.store(version, Ordering::Release);
-        Ok(())
+        Ok(ReadPicklists {
+            version,
+            lists: PicklistValues::build(model, &rows),
+        })
+    }
+
+    /// Makes lists read by [`Self::read_picklists`] the ones requests see,
+    /// and their counter the one [`Self::sync_picklists`] compares with (so
+    /// this node's own changes are not taken for another node's).
+    pub(super) fn publish_picklists(&self, read: ReadPicklists) {
+        self.picklists.store(Arc::new(read.lists));
+        self.picklist_version.store(read.version, Ordering::Release);
     }
 
     /// Reloads the lists if any node changed them since they were built
@@ -322,4 +338,10 @@ impl Engine {
             }
         });
     }
+}
+
+/// Effective lists read from the table, not yet published.
+pub(super) struct ReadPicklists {
+    version: i64,
+    lists: PicklistValues,
 }

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 
 use super::compiled::{CompileError, CompiledModel};
-use super::picklists::PicklistValues;
 use super::rules::{self, RuleSet};
 use super::Engine;
 use crate::model::diff::ItemDiff;
@@ -360,13 +359,12 @@ impl Engine {
         // live. The merge is idempotent: if anything below fails, the next
         // start redoes it.
         self.merge_picklist_defaults(&compiled.model).await?;
-        let rows = self.picklist_store.all().await?;
-        let lists = PicklistValues::build(&compiled.model, &rows);
+        let lists = self.read_picklists(&compiled.model).await?;
         fail::fail_point!("release::picklists_merged");
         self.bm.activate_audited(a.number, a.by, Some(&a.audit)).await?;
         fail::fail_point!("release::activated");
         self.model.store(Arc::new(compiled));
-        self.picklists.store(Arc::new(lists));
+        self.publish_picklists(lists);
         Ok(plan)
     }
 
@@ -402,7 +400,11 @@ impl Engine {
                     .await?;
             }
         }
-        let Some(number) = number else { return Ok(()) };
+        let Some(number) = number else {
+            // Nothing to load; the counter is still this node's starting point.
+            self.reload_picklists().await?;
+            return Ok(());
+        };
         self.load_release(number).await?;
         self.refresh_search_indexes().await?;
         let model = self.model.load_full();
