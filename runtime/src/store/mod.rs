@@ -30,6 +30,7 @@ use std::time::{Duration, Instant};
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::Connection as _;
 
 /// Which database product holds the data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -329,14 +330,70 @@ async fn pg_pool(url: &str, schema: &str, max: u32, epoch: Option<SchemaEpoch>) 
         .await?;
     setup.close().await;
     let options = base.options([("search_path", schema)]).statement_cache_capacity(512);
-    let mut pool = PgPoolOptions::new()
+    // sqlx pings a pooled connection before every use by default: a round
+    // trip per statement. A connection in steady use is known to be alive;
+    // one that sat idle may have been cut (a server restart, a firewall), so
+    // only those are pinged, and dropped if the ping fails.
+    let pool = PgPoolOptions::new()
         .max_connections(max)
-        .acquire_timeout(Duration::from_secs(10));
-    if let Some(epoch) = epoch {
-        pool = pool.before_acquire(move |_conn, meta| {
-            let keep = !epoch.is_stale(meta.age);
-            Box::pin(async move { Ok(keep) })
+        .acquire_timeout(Duration::from_secs(10))
+        .test_before_acquire(false)
+        .before_acquire(move |conn, meta| {
+            let stale_schema = epoch.as_ref().is_some_and(|e| e.is_stale(meta.age));
+            Box::pin(async move {
+                if stale_schema {
+                    return Ok(false);
+                }
+                Ok(meta.idle_for < PG_PING_AFTER_IDLE || conn.ping().await.is_ok())
+            })
         });
-    }
     Ok(pool.connect_with(options).await?)
+}
+
+/// How long a pooled PostgreSQL connection may sit idle and still be used
+/// without a ping first.
+const PG_PING_AFTER_IDLE: Duration = Duration::from_secs(2);
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    /// A pooled connection cut by the server while idle (a restart, a
+    /// firewall) is found by the ping before use and replaced: the next
+    /// statement does not fail.
+    #[tokio::test]
+    async fn an_idle_postgres_connection_cut_by_the_server_is_replaced() {
+        let Some(url) = relata_testkit::pg::fresh_database()
+            .await
+            .unwrap_or_else(|e| panic!("{e:#}"))
+        else {
+            return;
+        };
+        let dbs = Databases::open(&Location::Postgres(url.clone())).await.unwrap();
+        let Pool::Postgres(ed) = &dbs.ed else {
+            panic!("not PostgreSQL")
+        };
+        let pid = "SELECT pg_backend_pid()";
+        let before: i32 = sqlx::query_scalar(pid).fetch_one(ed).await.unwrap();
+        let admin = PgPool::connect(&url).await.unwrap();
+        // Every connection to the database but this one: whichever the
+        // pool hands out next was cut.
+        let cut: Vec<(i32, bool)> = sqlx::query_as(
+            "SELECT pid, pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        )
+        .fetch_all(&admin)
+        .await
+        .unwrap();
+        assert!(cut.contains(&(before, true)), "{cut:?}");
+        tokio::time::sleep(PG_PING_AFTER_IDLE + Duration::from_millis(300)).await;
+        let after: i32 = sqlx::query_scalar(pid)
+            .fetch_one(ed)
+            .await
+            .expect("the pool should replace the connection the server cut");
+        assert_ne!(before, after);
+        admin.close().await;
+        dbs.close().await;
+    }
 }
