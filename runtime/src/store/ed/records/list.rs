@@ -128,8 +128,15 @@ impl EntityTable {
                 q.order_by(column, order);
             }
         }
-        q.limit(query.limit + 1);
-        let (sql, values) = self.build(&q);
+        let (mut sql, values) = self.build(&q);
+        // One row more than the page: whether there is a next page. Written
+        // into the text, not bound: PostgreSQL plans a statement it has run
+        // five times once for every value of its parameters, and a LIMIT
+        // that is a parameter then tells it nothing (the benchmark's list
+        // ran 10% faster with it written). A number carries nothing else,
+        // and page sizes are capped, so a list takes few texts.
+        sql.push_str(" LIMIT ");
+        sql.push_str(&(query.limit + 1).to_string());
         let projection = query.projection.as_deref();
         let (mut records, mut files) = if query.with_files {
             self.fetch_with_files(pool, &sql, values, projection).await?
