@@ -1,6 +1,17 @@
 // Relata UI: small progressive enhancements. Every page works without it.
 (function () {
   "use strict";
+  // Tell the server the browser's time zone, so the pages that follow show
+  // times on the user's clock (a zone the user set in Relata wins).
+  try {
+    var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    var sent = document.cookie.match(/(?:^|;\s*)relata_tz=([^;]*)/);
+    if (zone && (!sent || sent[1] !== zone)) {
+      document.cookie = "relata_tz=" + zone + "; Path=/; Max-Age=31536000; SameSite=Lax";
+    }
+  } catch (e) {
+    // No Intl time zone: the installation's zone is used.
+  }
   document.addEventListener("click", function (ev) {
     var tab = ev.target.closest("[data-tab]");
     if (tab) {

@@ -8,8 +8,9 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 
 use crate::engine::{
-    ApplyError, ApplyOutcome, ApplyRequest, AttachmentSettings, AuthError, AuthSettings, Engine, Limits,
+    ApplyError, ApplyOutcome, ApplyRequest, AttachmentSettings, AuthError, AuthSettings, Engine, EngineSettings, Limits,
 };
+use crate::model::zone::Zone;
 use crate::model::{read_package, MetadataErrors};
 use crate::store::{Databases, Location, StoreError};
 use crate::web::WebOptions;
@@ -34,6 +35,8 @@ pub struct Config {
     /// How often a node compares its pick lists with the database (the
     /// fallback of PostgreSQL's notifications, the only way on SQLite).
     pub picklist_poll: Duration,
+    /// The installation's time zone (UTC unless set).
+    pub time_zone: Zone,
 }
 
 impl Config {
@@ -51,6 +54,7 @@ impl Config {
             secure_cookies: false,
             attachments,
             picklist_poll: DEFAULT_PICKLIST_POLL,
+            time_zone: Zone::utc(),
         }
     }
 
@@ -93,7 +97,13 @@ pub enum AppError {
 /// Opens the databases and starts the engine.
 pub async fn open(config: &Config) -> Result<Arc<Engine>, AppError> {
     let dbs = Databases::open(&config.location).await?;
-    let engine = Engine::start(dbs, config.limits, config.auth, config.attachments.clone()).await?;
+    let settings = EngineSettings {
+        limits: config.limits,
+        auth: config.auth,
+        attachments: config.attachments.clone(),
+        time_zone: config.time_zone.clone(),
+    };
+    let engine = Engine::start(dbs, settings).await?;
     engine.watch_picklists(config.picklist_poll);
     Ok(engine)
 }

@@ -12,6 +12,7 @@ use relata::app::{self, Config, Server};
 use relata::engine::auth::FirstAdmin;
 use relata::engine::demo::{DemoOptions, DemoProgress, DemoReport, DemoSize};
 use relata::model;
+use relata::model::zone::Zone;
 
 /// Relata: a metadata-driven CRM runtime.
 #[derive(Debug, Parser)]
@@ -27,6 +28,12 @@ struct Cli {
     /// Log as JSON lines instead of text.
     #[arg(long, global = true, env = "RELATA_LOG_JSON")]
     log_json: bool,
+    /// The installation's IANA time zone: "today" for API calls by users
+    /// who set no zone, numbering periods and scripts' `today()`. People
+    /// in the UI see times in their own zone (their setting, else their
+    /// browser's).
+    #[arg(long, global = true, env = "RELATA_TIME_ZONE", default_value = "UTC", value_parser = Zone::parse)]
+    time_zone: Zone,
     #[command(subcommand)]
     command: Command,
 }
@@ -175,6 +182,7 @@ fn init_tracing(json: bool) {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let mut config = Config::new(cli.data_dir, cli.database_url);
+    config.time_zone = cli.time_zone;
     match cli.command {
         Command::Serve {
             addr,

@@ -444,16 +444,16 @@ async fn releases_merge_with_admin_changes(backend: TestBackend) -> Result<()> {
     assert!(page.contains("In person"), "the old record still shows the label");
 
     // A restart (merge at start) changes nothing more.
-    let again = relata::engine::Engine::start(
-        app.engine.databases().clone(),
-        relata::engine::Limits::default(),
-        relata::engine::AuthSettings::default(),
-        relata::engine::AttachmentSettings {
+    let settings = relata::engine::EngineSettings {
+        limits: relata::engine::Limits::default(),
+        auth: relata::engine::AuthSettings::default(),
+        attachments: relata::engine::AttachmentSettings {
             dir: app.attachments_dir.clone(),
             max_bytes: relata::engine::AttachmentSettings::DEFAULT_MAX_BYTES,
         },
-    )
-    .await?;
+        time_zone: relata::model::zone::Zone::utc(),
+    };
+    let again = relata::engine::Engine::start(app.engine.databases().clone(), settings).await?;
     let reloaded = again.picklist("contact_channel")?;
     assert_eq!(reloaded.value("visit").map(|v| v.active), Some(false));
     assert_eq!(reloaded.value("phone").map(|v| v.label.en.as_str()), Some("Landline"));

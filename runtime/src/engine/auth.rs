@@ -8,9 +8,9 @@
 //!   [`AuthSettings::session_lifetime`] after sign-in, whichever comes first.
 //! - Validated credentials are cached in this process for
 //!   [`AuthSettings::cache_ttl`], so a request costs no database round trip
-//!   for its credentials. Signing out, revoking a token, changing a password or
-//!   a locale take effect at once in this process and within the TTL in the
-//!   other processes sharing the database.
+//!   for its credentials. Signing out, revoking a token, changing a password,
+//!   a locale or a time zone take effect at once in this process and within
+//!   the TTL in the other processes sharing the database.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -26,7 +26,8 @@ use tokio::sync::{OnceCell, Semaphore};
 use uuid::Uuid;
 
 use crate::model::values::format_datetime;
-use crate::store::ed::auth::{AuthStore, NewSessionRow, NewTokenRow, NewUserRow, UserRow};
+use crate::model::zone::Zone;
+use crate::store::ed::auth::{AuthStore, NewSessionRow, NewTokenRow, NewUserRow, PreferencesRow, UserRow};
 use crate::store::{Pool, StoreError};
 
 /// The prefix of every API token, so that secret scanners and people can
@@ -112,6 +113,9 @@ pub struct CurrentUser {
     pub email: Option<String>,
     /// UI language the user chose; `None` to follow the browser.
     pub locale: Option<Locale>,
+    /// Time zone the user chose; `None` to follow the browser (in the UI)
+    /// or the installation's zone (in the API).
+    pub time_zone: Option<Zone>,
     /// May administer Relata.
     pub is_admin: bool,
     /// The session's CSRF token; `None` when signed in with an API token.
@@ -127,6 +131,9 @@ impl CurrentUser {
             display_name: row.display_name.clone(),
             email: row.email.clone(),
             locale: row.locale.as_deref().and_then(Locale::parse),
+            // Only names the runtime accepted are stored; one the bundled
+            // database no longer knows reads as no setting.
+            time_zone: row.time_zone.as_deref().and_then(|z| Zone::parse(z).ok()),
             is_admin: row.is_admin,
             csrf_token,
         }
@@ -139,6 +146,16 @@ impl CurrentUser {
             .as_deref()
             .is_some_and(|t| constant_time_eq(t.as_bytes(), presented.as_bytes()))
     }
+}
+
+/// A change to a user's preferences: `None` leaves a setting as it is,
+/// `Some(None)` clears it (back to the browser's or the installation's).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Preferences {
+    /// UI language.
+    pub locale: Option<Option<Locale>>,
+    /// Time zone.
+    pub time_zone: Option<Option<Zone>>,
 }
 
 /// A new browser session.
@@ -360,6 +377,7 @@ impl AuthService {
             display_name,
             email: email.map(str::to_owned),
             locale,
+            time_zone: None,
             is_admin: user.is_admin,
             csrf_token: None,
         })
@@ -578,7 +596,20 @@ impl AuthService {
 
     /// Sets a user's UI language; `None`: follow the browser.
     pub async fn set_locale(&self, user_id: Uuid, locale: Option<Locale>) -> Result<(), AuthError> {
-        if !self.store.set_locale(user_id, locale.map(Locale::as_str)).await? {
+        let patch = Preferences {
+            locale: Some(locale),
+            ..Preferences::default()
+        };
+        self.set_preferences(user_id, &patch).await
+    }
+
+    /// Changes a user's preferences at once, all or none.
+    pub async fn set_preferences(&self, user_id: Uuid, patch: &Preferences) -> Result<(), AuthError> {
+        let row = PreferencesRow {
+            locale: patch.locale.map(|l| l.map(Locale::as_str)),
+            time_zone: patch.time_zone.as_ref().map(|z| z.as_ref().map(Zone::name)),
+        };
+        if !self.store.update_preferences(user_id, &row).await? {
             return Err(AuthError::UnknownUser(user_id.to_string()));
         }
         self.forget_user(user_id);

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::model::zone::Zone;
 use crate::model::{EntityDef, FieldDef, FieldType, Model};
 use crate::store::ed::records::EntityTable;
 use crate::store::Backend;
@@ -27,6 +28,10 @@ pub struct CompiledModel {
     pub openapi: bytes::Bytes,
     /// Forms, lists and modules, with defaults filled in.
     pub views: Views,
+    /// The calendar the model's scripts run on (`today()`): the
+    /// installation's zone, set by the engine that serves the model (UTC
+    /// for a model compiled elsewhere).
+    pub time_zone: Zone,
 }
 
 /// One entity, ready for requests.
@@ -72,6 +77,7 @@ impl CompiledModel {
                 entities: HashMap::new(),
                 openapi: bytes::Bytes::new(),
                 views: Views::default(),
+                time_zone: Zone::utc(),
             }
         })
     }
@@ -103,6 +109,7 @@ impl CompiledModel {
             entities,
             openapi,
             views,
+            time_zone: Zone::utc(),
         })
     }
 

@@ -31,7 +31,7 @@ use arc_swap::ArcSwap;
 use tokio::sync::{Mutex, RwLock, RwLockReadGuard};
 
 pub use attachments::{AttachmentError, AttachmentInfo, AttachmentSettings, Upload};
-pub use auth::{AuthError, AuthService, AuthSettings, CurrentUser, Locale};
+pub use auth::{AuthError, AuthService, AuthSettings, CurrentUser, Locale, Preferences};
 pub use compiled::{CompileError, CompiledEntity, CompiledModel};
 pub use payload::FieldError;
 pub use picklist_admin::{LabelInput, NewPicklistValue, PicklistError, PicklistValuePatch, MAX_LABEL_CHARS};
@@ -44,6 +44,7 @@ pub use rules::{CommandOutcome, RuleError};
 pub use search::{SearchGroup, SearchHit, DEFAULT_PER_ENTITY, MAX_PER_ENTITY, MAX_TOTAL};
 pub use views::Views;
 
+use crate::model::zone::Zone;
 use crate::store::bm::BmStore;
 use crate::store::ed::attachments::AttachmentRows;
 use crate::store::ed::picklists::PicklistStore;
@@ -151,6 +152,22 @@ pub struct Engine {
     /// The rows that tie attachment files to records.
     attachment_rows: AttachmentRows,
     attachment_settings: AttachmentSettings,
+    /// The installation's time zone: the calendar of requests that carry
+    /// no zone of their own, of numbering periods and of scripts.
+    time_zone: Zone,
+}
+
+/// What an engine is started with, besides its databases.
+#[derive(Debug, Clone)]
+pub struct EngineSettings {
+    /// Limits of the record API.
+    pub limits: Limits,
+    /// Session lifetimes and the credential cache.
+    pub auth: AuthSettings,
+    /// Where attachment files go and the largest one accepted.
+    pub attachments: AttachmentSettings,
+    /// The installation's time zone (see [`Engine::time_zone`]).
+    pub time_zone: Zone,
 }
 
 impl std::fmt::Debug for Engine {
@@ -172,12 +189,13 @@ pub struct Snapshot<'a> {
 impl Engine {
     /// Starts an engine over open databases: loads the active release (after
     /// finishing an activation a crash interrupted), or an empty model.
-    pub async fn start(
-        dbs: Databases,
-        limits: Limits,
-        auth: AuthSettings,
-        attachments: AttachmentSettings,
-    ) -> Result<Arc<Engine>, ApplyError> {
+    pub async fn start(dbs: Databases, settings: EngineSettings) -> Result<Arc<Engine>, ApplyError> {
+        let EngineSettings {
+            limits,
+            auth,
+            attachments,
+            time_zone,
+        } = settings;
         let bm = BmStore::new(dbs.bm.clone());
         let auth = AuthService::new(dbs.ed.clone(), auth);
         // The one place the file store is chosen; an object store would be
@@ -198,6 +216,7 @@ impl Engine {
             files,
             attachment_rows,
             attachment_settings: attachments,
+            time_zone,
         };
         engine.recover_and_load().await?;
         Ok(Arc::new(engine))
@@ -236,5 +255,12 @@ impl Engine {
     /// Users, sessions and API tokens.
     pub fn auth(&self) -> &AuthService {
         &self.auth
+    }
+
+    /// The installation's time zone: "today" for requests without a zone
+    /// of their own (an API call by a user who set none), numbering
+    /// periods and scripts' `today()`.
+    pub fn time_zone(&self) -> &Zone {
+        &self.time_zone
     }
 }

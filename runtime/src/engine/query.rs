@@ -3,9 +3,10 @@
 //!
 //! A filter's value may be relative, worked out when the request is parsed,
 //! so a saved list stays right as days pass: `today`, `today+N`, `today-N`
-//! on dates (on datetimes, the start of that day in UTC), `now` on
-//! datetimes, and `me` (the signed-in user) on `owner_id`, `created_by` and
-//! `updated_by`.
+//! on dates (on datetimes, the start of that day), `now` on datetimes, and
+//! `me` (the signed-in user) on `owner_id`, `created_by` and `updated_by`.
+//! Days are those of the request's time zone (the user's), else the
+//! installation's.
 
 use std::borrow::Cow;
 
@@ -16,10 +17,11 @@ use serde_json::{json, Value as Json};
 use super::compiled::{CompiledEntity, CompiledModel};
 use super::records::ReadOptions;
 use super::{EngineError, Limits};
-use time::{OffsetDateTime, Time};
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::model::values::{format_date, format_datetime, relative_day, USER_COLUMNS};
+use crate::model::zone::Zone;
 use crate::model::FieldType;
 use crate::store::ed::records::{Filter, FilterOp, ListQuery, Record, SortKey};
 use crate::store::ed::values::{to_sql, ColumnKind};
@@ -34,6 +36,8 @@ pub struct ListParams {
     pub quick_search: Vec<String>,
     /// The signed-in user, whom `me` in a filter stands for.
     pub me: Option<Uuid>,
+    /// The zone whose calendar `today` follows; `None`: the installation's.
+    pub zone: Option<Zone>,
 }
 
 impl ListParams {
@@ -43,12 +47,15 @@ impl ListParams {
             pairs,
             quick_search: Vec::new(),
             me: None,
+            zone: None,
         }
     }
 
-    /// The same parameters for `user` (`me` in filters).
-    pub fn for_user(mut self, user: Uuid) -> Self {
+    /// The same parameters for `user` (`me` in filters), whose `today` is
+    /// that of `zone` (`None`: the installation's).
+    pub fn for_user(mut self, user: Uuid, zone: Option<Zone>) -> Self {
         self.me = Some(user);
+        self.zone = zone;
         self
     }
 }
@@ -79,15 +86,27 @@ fn bad(msg: impl Into<String>) -> EngineError {
     EngineError::BadRequest(msg.into())
 }
 
+/// What a list request is checked with, besides the model and its
+/// parameters.
+#[derive(Debug, Clone, Copy)]
+pub struct ListEnv<'a> {
+    /// The limits in force.
+    pub limits: Limits,
+    /// List the recycle bin instead of the live records.
+    pub deleted: bool,
+    /// The zone of `today` when the parameters name none.
+    pub zone: &'a Zone,
+}
+
 /// Checks list parameters against an entity.
 pub fn parse_list(
     model: &CompiledModel,
     e: &CompiledEntity,
     params: &ListParams,
-    limits: Limits,
-    deleted: bool,
+    env: ListEnv<'_>,
 ) -> Result<ParsedList, EngineError> {
-    let now = Now::of(params.me);
+    let ListEnv { limits, deleted, zone } = env;
+    let now = Now::of(params.me, params.zone.as_ref().unwrap_or(zone));
     let mut opts = ReadOptions::default();
     let mut query = ListQuery {
         limit: limits.default_page_size,
@@ -239,16 +258,18 @@ const OPS: [(&str, FilterOp); 11] = [
 ];
 
 /// What relative filter values stand for in one request.
-struct Now {
+struct Now<'z> {
     at: OffsetDateTime,
     me: Option<Uuid>,
+    zone: &'z Zone,
 }
 
-impl Now {
-    fn of(me: Option<Uuid>) -> Now {
+impl<'z> Now<'z> {
+    fn of(me: Option<Uuid>, zone: &'z Zone) -> Now<'z> {
         Now {
             at: OffsetDateTime::now_utc(),
             me,
+            zone,
         }
     }
 
@@ -275,15 +296,17 @@ impl Now {
             },
             t if (date || instant) && t.starts_with("today") => {
                 // An unencoded `+` in a URL arrives as a space.
-                let day = relative_day(&t.replacen("today ", "today+", 1), self.at.date()).ok_or_else(|| {
+                let today = self.zone.date_of(self.at);
+                let expected = || {
                     bad(format!(
                         "filter `{key}`: expected today, today+N or today-N (days), found `{t}`"
                     ))
-                })?;
+                };
+                let day = relative_day(&t.replacen("today ", "today+", 1), today).ok_or_else(expected)?;
                 Cow::Owned(if date {
                     format_date(day)
                 } else {
-                    format_datetime(day.with_time(Time::MIDNIGHT).assume_utc())
+                    format_datetime(self.zone.start_of_day(day).ok_or_else(expected)?)
                 })
             }
             t => Cow::Borrowed(t),
@@ -296,7 +319,7 @@ fn parse_filter(
     e: &CompiledEntity,
     key: &str,
     value: &str,
-    now: &Now,
+    now: &Now<'_>,
 ) -> Result<Filter, EngineError> {
     // FIELD or REFERENCE.FIELD
     let (target, column, via) = match key.split_once('.') {

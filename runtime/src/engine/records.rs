@@ -12,7 +12,7 @@ use super::attachments::AttachmentInfo;
 use super::compiled::CompiledEntity;
 use super::payload::{self, FieldError};
 use super::picklists::{self, PicklistValues};
-use super::query::{parse_list, projection, ListParams};
+use super::query::{parse_list, projection, ListEnv, ListParams};
 use super::saving::{fill_virtual, Save};
 use super::{Engine, EngineError, Snapshot};
 use crate::model::{FieldDef, FieldType};
@@ -166,7 +166,12 @@ impl Engine {
     pub async fn list(&self, entity_name: &str, params: &ListParams, deleted: bool) -> Result<ListResult, EngineError> {
         let snap = self.snapshot().await;
         let e = entity(&snap, entity_name)?;
-        let mut parsed = parse_list(&snap.model, e, params, self.limits, deleted)?;
+        let env = ListEnv {
+            limits: self.limits,
+            deleted,
+            zone: &self.time_zone,
+        };
+        let mut parsed = parse_list(&snap.model, e, params, env)?;
         // Attachment fields read as their files, fetched with the rows.
         parsed.query.with_files = !parsed.projection.attachments.is_empty();
         let page = e

@@ -342,7 +342,8 @@ impl Engine {
         let plan = schema::plan(old, &model, catalog, a.number);
         let stored = self.picklist_store.all().await?;
         schema::check_data(&self.dbs.ed, &plan, &model, &stored).await?;
-        let compiled = CompiledModel::compile(model, a.number, a.sum.to_owned(), self.dbs.backend(), rules)?;
+        let mut compiled = CompiledModel::compile(model, a.number, a.sum.to_owned(), self.dbs.backend(), rules)?;
+        compiled.time_zone = self.time_zone.clone();
         let state = SchemaState {
             release: a.number,
             checksum: a.sum.to_owned(),
@@ -457,7 +458,8 @@ impl Engine {
             .map(StoredItem::to_source_file)
             .collect();
         let (model, rules) = validate_package(&files)?;
-        let compiled = CompiledModel::compile(model, number, info.checksum, self.dbs.backend(), rules)?;
+        let mut compiled = CompiledModel::compile(model, number, info.checksum, self.dbs.backend(), rules)?;
+        compiled.time_zone = self.time_zone.clone();
         self.model.store(Arc::new(compiled));
         Ok(())
     }

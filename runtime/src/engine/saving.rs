@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use super::compiled::{CompiledEntity, CompiledModel};
 use super::payload::FieldError;
-use super::query::{parse_list, ListParams};
+use super::query::{parse_list, ListEnv, ListParams};
 use super::rules::host::{Call, HostFailure, HostRequest};
 use super::rules::value::{field_json, record_to_dynamic, to_dynamic};
 use super::rules::{EntityRules, Host, RuleError, MAX_DEPTH};
@@ -225,8 +225,12 @@ impl Engine {
                         me: save.actor,
                         ..ListParams::new(params)
                     };
-                    let parsed =
-                        parse_list(&save.model, &e, &params, self.limits, false).map_err(|e| to_failure(&e, false))?;
+                    let env = ListEnv {
+                        limits: self.limits,
+                        deleted: false,
+                        zone: &self.time_zone,
+                    };
+                    let parsed = parse_list(&save.model, &e, &params, env).map_err(|e| to_failure(&e, false))?;
                     let page = e.table.list_in(&mut save.db(pool), &parsed.query).await;
                     let page = page.map_err(|err| match err {
                         ListError::BadCursor => to_failure(&EngineError::BadRequest("bad cursor".into()), false),

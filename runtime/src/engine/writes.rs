@@ -122,7 +122,8 @@ impl Engine {
             if !record.get(&f.name).is_none_or(Json::is_null) {
                 continue;
             }
-            let (period, head) = n.period_of(time::OffsetDateTime::now_utc().date());
+            // Periods (a daily or monthly counter) follow the installation's calendar.
+            let (period, head) = n.period_of(self.time_zone.date_of(time::OffsetDateTime::now_utc()));
             let counter = format!("{}.{}.{period}", e.def.name, f.name);
             let next = sequences::next(&mut save.db(&self.dbs.ed), &counter).await?;
             record.insert(f.name.clone(), Json::String(n.format(&head, next)));

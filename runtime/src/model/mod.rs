@@ -16,6 +16,7 @@ mod schema;
 pub mod values;
 mod views;
 mod views_check;
+pub mod zone;
 
 pub use check::{decimal_shape, Model};
 pub use error::{describe_schema_error, pointer_to_path, MetadataError, MetadataErrors};

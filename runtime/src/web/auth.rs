@@ -1,7 +1,7 @@
 //! Who may ask what: the gate every request passes (sign-in required under
 //! `/api`, `/app` and `/admin`; CSRF tokens on state-changing requests made
-//! with the session cookie), the sign-in and sign-out pages, and the JSON
-//! routes of the signed-in user (`/api/v1/me`, `/api/v1/tokens`).
+//! with the session cookie), and the sign-in and sign-out pages. The JSON
+//! routes of the signed-in user are in [`super::me`].
 //!
 //! The rules:
 //! - Credentials are an API token (`Authorization: Bearer rlt_...`) or the
@@ -26,24 +26,25 @@
 use std::sync::{Arc, OnceLock};
 
 use axum::body::{Body, Bytes};
-use axum::extract::{FromRequestParts, Path, Query, Request, State};
+use axum::extract::{FromRequestParts, Query, Request, State};
 use axum::http::header::{self, HeaderMap, HeaderValue};
 use axum::http::request::Parts;
 use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
-use axum::{Form, Json};
+use axum::Form;
 use futures_util::StreamExt;
 use minijinja::Environment;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::error::ApiError;
-use super::extract::{JsonBody, MAX_BODY};
-use super::ui::SignedIn;
+use super::extract::MAX_BODY;
+use super::ui::{SignedIn, ZONE_COOKIE};
 use super::WebOptions;
 use crate::engine::auth::random_secret;
 use crate::engine::{AuthError, CurrentUser, Engine, Locale};
+use crate::model::zone::Zone;
 
 /// The session cookie.
 pub const SESSION_COOKIE: &str = "relata_session";
@@ -176,16 +177,28 @@ pub async fn gate(State(st): State<AuthState>, mut req: Request, next: Next) -> 
     }
     if area == Area::App {
         // The UI's hook: who is looking, in which language, with which token.
+        let zone = user
+            .time_zone
+            .clone()
+            .or_else(|| browser_zone(req.headers()))
+            .unwrap_or_else(|| st.engine.time_zone().clone());
         req.extensions_mut().insert(SignedIn {
             id: user.id,
             name: user.display_name.clone(),
             locale: user.locale,
+            zone,
             csrf: user.csrf_token.clone().unwrap_or_default(),
             is_admin: user.is_admin,
         });
     }
     req.extensions_mut().insert(user);
     next.run(req).await
+}
+
+/// The zone the browser reported (the UI's script keeps it in a cookie;
+/// IANA names need no escaping there).
+fn browser_zone(headers: &HeaderMap) -> Option<Zone> {
+    cookie(headers, ZONE_COOKIE).and_then(|z| Zone::parse(z).ok())
 }
 
 fn unauthenticated_api() -> Response {
@@ -561,73 +574,6 @@ pub fn safe_next(next: Option<&str>) -> &str {
         }
         _ => HOME_PATH,
     }
-}
-
-// ---------------------------------------------------------------------------
-// The signed-in user's JSON routes
-
-/// `GET /api/v1/me`: the user (with the session's CSRF token, for scripts
-/// of the UI).
-pub(super) async fn me(user: CurrentUser) -> Json<CurrentUser> {
-    Json(user)
-}
-
-/// `PATCH /api/v1/me` `{"locale": "zh-CN"}` (`null`: follow the browser)
-pub(super) async fn update_me(
-    State(engine): State<Arc<Engine>>,
-    mut user: CurrentUser,
-    JsonBody(body): JsonBody,
-) -> Result<Json<CurrentUser>, ApiError> {
-    let mut errors = Vec::new();
-    for (key, value) in body.as_object().into_iter().flatten() {
-        match key.as_str() {
-            "locale" => match (value, value.as_str().and_then(Locale::parse)) {
-                (Value::Null, _) => user.locale = None,
-                (_, Some(l)) => user.locale = Some(l),
-                (_, None) => {
-                    errors.push(json!({"field": "locale", "code": "enum", "message": "expected `en`, `zh-CN` or null"}))
-                }
-            },
-            other => errors.push(json!({"field": other, "code": "unknown", "message": "cannot be changed here"})),
-        }
-    }
-    if !errors.is_empty() {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "validation_failed",
-            "the change is not valid",
-        )
-        .with_details(Value::Array(errors)));
-    }
-    engine.auth().set_locale(user.id, user.locale).await?;
-    Ok(Json(user))
-}
-
-/// `GET /api/v1/tokens`
-pub(super) async fn list_tokens(State(engine): State<Arc<Engine>>, user: CurrentUser) -> Result<Response, ApiError> {
-    let tokens = engine.auth().list_tokens(user.id).await?;
-    Ok(Json(json!({ "data": tokens })).into_response())
-}
-
-/// `POST /api/v1/tokens` `{"name": "..."}`: 201 with the token, shown once.
-pub(super) async fn create_token(
-    State(engine): State<Arc<Engine>>,
-    user: CurrentUser,
-    JsonBody(body): JsonBody,
-) -> Result<Response, ApiError> {
-    let name = body.get("name").and_then(Value::as_str).unwrap_or_default();
-    let token = engine.auth().create_token(user.id, name).await?;
-    Ok((StatusCode::CREATED, Json(token)).into_response())
-}
-
-/// `DELETE /api/v1/tokens/{id}`: 204.
-pub(super) async fn revoke_token(
-    State(engine): State<Arc<Engine>>,
-    user: CurrentUser,
-    Path(id): Path<String>,
-) -> Result<StatusCode, ApiError> {
-    engine.auth().revoke_token(user.id, &id).await?;
-    Ok(StatusCode::NO_CONTENT)
 }
 
 // ---------------------------------------------------------------------------

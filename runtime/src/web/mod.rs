@@ -6,6 +6,7 @@ pub mod attachments;
 pub mod auth;
 pub mod error;
 pub mod extract;
+mod me;
 mod picklists;
 mod records;
 mod search;
@@ -82,9 +83,9 @@ pub fn router_with(engine: Arc<Engine>, options: WebOptions) -> Router {
         .route(&api("/picklists/{name}/values/{code}"), patch(picklists::update_value))
         .route(&api("/picklists/{name}/order"), put(picklists::reorder))
         .route(&api("/openapi.json"), get(system::openapi))
-        .route(&api("/me"), get(auth::me).patch(auth::update_me))
-        .route(&api("/tokens"), get(auth::list_tokens).post(auth::create_token))
-        .route(&api("/tokens/{id}"), delete(auth::revoke_token));
+        .route(&api("/me"), get(me::me).patch(me::update_me))
+        .route(&api("/tokens"), get(me::list_tokens).post(me::create_token))
+        .route(&api("/tokens/{id}"), delete(me::revoke_token));
     let sign_in = Router::new()
         .route(auth::SIGN_IN_PATH, get(auth::sign_in_page).post(auth::sign_in))
         .route("/app/sign-out", post(auth::sign_out))

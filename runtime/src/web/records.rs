@@ -136,7 +136,7 @@ pub async fn list(
     Path(entity): Path<String>,
     Query(params): Params,
 ) -> Result<Response, ApiError> {
-    let params = ListParams::new(params).for_user(user.id);
+    let params = ListParams::new(params).for_user(user.id, user.time_zone.clone());
     page(engine.list(&entity, &params, false).await?)
 }
 
@@ -147,7 +147,7 @@ pub async fn list_deleted(
     Path(entity): Path<String>,
     Query(params): Params,
 ) -> Result<Response, ApiError> {
-    let params = ListParams::new(params).for_user(user.id);
+    let params = ListParams::new(params).for_user(user.id, user.time_zone.clone());
     page(engine.list(&entity, &params, true).await?)
 }
 

@@ -6,11 +6,12 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::str::FromStr;
 
-use rhai::{Array, Dynamic, Engine, EvalAltResult, Map, Position, INT};
+use rhai::{Array, Dynamic, Engine, EvalAltResult, Map, NativeCallContext, Position, INT};
 use rust_decimal::Decimal;
 use time::{Duration, Month, OffsetDateTime};
 
 use crate::model::values::{format_date, format_datetime, parse_date, parse_datetime};
+use crate::model::zone::Zone;
 
 type Fallible<T> = Result<T, Box<EvalAltResult>>;
 
@@ -30,7 +31,7 @@ pub(super) fn register(e: &mut Engine) {
         .register_fn("money", |f: rhai::FLOAT| {
             Decimal::from_f64_retain(f).map_or(Decimal::ZERO, |d| d.round_dp(10))
         });
-    e.register_fn("today", today)
+    e.register_fn("today", |ctx: NativeCallContext<'_>| today(&super::host::zone_of(&ctx)))
         .register_fn("now", now)
         .register_fn("add_days", add_days)
         .register_fn("add_hours", add_hours)
@@ -58,9 +59,10 @@ pub(super) fn money_str(s: &str) -> Fallible<Decimal> {
     }
 }
 
-/// Today's date in UTC, `YYYY-MM-DD`.
-pub(super) fn today() -> String {
-    format_date(OffsetDateTime::now_utc().date())
+/// Today's date on the calendar of `zone` (the installation's, in a
+/// rule), `YYYY-MM-DD`.
+pub(super) fn today(zone: &Zone) -> String {
+    format_date(zone.date_of(OffsetDateTime::now_utc()))
 }
 
 /// The current instant, RFC 3339 in UTC.

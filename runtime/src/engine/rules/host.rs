@@ -16,6 +16,7 @@ use super::api::fail;
 use super::value::{record_to_dynamic, to_dynamic, to_json};
 use crate::engine::compiled::CompiledModel;
 use crate::engine::payload::FieldError;
+use crate::model::zone::Zone;
 
 type Fallible<T> = Result<T, Box<EvalAltResult>>;
 
@@ -231,6 +232,15 @@ impl Host {
             .and_then(|u| u.get("locale").and_then(Json::as_str).map(str::to_owned))
             .unwrap_or_else(|| "en".into())
     }
+}
+
+/// The calendar of the running script: the installation's zone in a rule,
+/// UTC outside one.
+pub(super) fn zone_of(ctx: &NativeCallContext<'_>) -> Zone {
+    ctx.tag()
+        .and_then(|t| t.clone().try_cast::<Host>())
+        .map(|h| h.0.model.time_zone.clone())
+        .unwrap_or_default()
 }
 
 fn host(ctx: &NativeCallContext<'_>) -> Fallible<Host> {

@@ -30,6 +30,8 @@ pub struct UserRow {
     pub password_hash: String,
     /// `en` or `zh-CN`; `None` to follow the browser.
     pub locale: Option<String>,
+    /// IANA time zone; `None` to follow the browser.
+    pub time_zone: Option<String>,
     /// May administer Relata.
     pub is_admin: bool,
     /// May sign in.
@@ -100,6 +102,16 @@ pub struct NewUserRow<'a> {
     pub now: OffsetDateTime,
 }
 
+/// A change to a user's preferences: `None` leaves a setting as it is,
+/// `Some(None)` clears it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PreferencesRow<'a> {
+    /// `en` or `zh-CN`.
+    pub locale: Option<Option<&'a str>>,
+    /// An IANA time zone name.
+    pub time_zone: Option<Option<&'a str>>,
+}
+
 /// A session to insert.
 #[derive(Debug, Clone)]
 pub struct NewSessionRow<'a> {
@@ -136,8 +148,8 @@ pub struct AuthStore {
     pool: Pool,
 }
 
-const USER_COLUMNS: &str = "u.id, u.username, u.display_name, u.email, u.password_hash, u.locale, u.is_admin, \
-                            u.active, u.created_at, u.last_sign_in_at";
+const USER_COLUMNS: &str = "u.id, u.username, u.display_name, u.email, u.password_hash, u.locale, u.time_zone, \
+                            u.is_admin, u.active, u.created_at, u.last_sign_in_at";
 
 /// Reads the typed columns that differ between the backends (ids and
 /// instants are text on SQLite).
@@ -193,6 +205,7 @@ where
         email: r.try_get("email")?,
         password_hash: r.try_get("password_hash")?,
         locale: r.try_get("locale")?,
+        time_zone: r.try_get("time_zone")?,
         is_admin: r.try_get("is_admin")?,
         active: r.try_get("active")?,
         created_at: r.instant("created_at")?,
@@ -318,12 +331,23 @@ impl AuthStore {
         })
     }
 
-    /// Sets (or with `None` clears) a user's locale; `false` when there is
-    /// no such user.
-    pub async fn set_locale(&self, id: Uuid, locale: Option<&str>) -> Result<bool, StoreError> {
-        let sql = "UPDATE relata_users SET locale = $2 WHERE id = $1";
+    /// Changes a user's preferences in one statement (the settings the
+    /// patch leaves out keep their values); `false` when there is no such
+    /// user.
+    pub async fn update_preferences(&self, id: Uuid, patch: &PreferencesRow<'_>) -> Result<bool, StoreError> {
+        let sql = "UPDATE relata_users SET \
+                   locale = CASE WHEN $2 THEN $3 ELSE locale END, \
+                   time_zone = CASE WHEN $4 THEN $5 ELSE time_zone END \
+                   WHERE id = $1";
         on_pool!(&self.pool, |p| {
-            let done = sqlx::query(sql).bind(self.id(id)).bind(locale).execute(p).await?;
+            let done = sqlx::query(sql)
+                .bind(self.id(id))
+                .bind(patch.locale.is_some())
+                .bind(patch.locale.flatten())
+                .bind(patch.time_zone.is_some())
+                .bind(patch.time_zone.flatten())
+                .execute(p)
+                .await?;
             Ok(done.rows_affected() == 1)
         })
     }

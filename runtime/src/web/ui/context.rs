@@ -1,21 +1,28 @@
-//! What every page needs to know about the request: the language, the
-//! signed-in user and the CSRF token of the session.
+//! What every page needs to know about the request: the language, the time
+//! zone, the signed-in user and the CSRF token of the session.
 
 use axum::extract::{FromRequestParts, OriginalUri};
 use axum::http::header::{ACCEPT_LANGUAGE, COOKIE};
 use axum::http::request::Parts;
 
 use super::i18n::Locale;
+use crate::model::zone::Zone;
 
 /// The cookie holding the language picked by someone not signed in (or
 /// before the user's setting is stored).
 pub const LANG_COOKIE: &str = "relata_lang";
+
+/// The cookie holding the browser's IANA time zone, kept up to date by the
+/// UI's script (`assets/app.js`).
+pub const ZONE_COOKIE: &str = "relata_tz";
 
 /// The viewer of a page.
 #[derive(Debug, Clone)]
 pub struct Viewer {
     /// The language of the page.
     pub locale: Locale,
+    /// The zone the page shows times in and reads typed times in.
+    pub zone: Zone,
     /// The user's display name, when signed in.
     pub user: Option<String>,
     /// The session's CSRF token, put in every form.
@@ -51,6 +58,9 @@ pub struct SignedIn {
     pub name: String,
     /// Stored language, if any.
     pub locale: Option<Locale>,
+    /// The user's zone: their setting, else the browser's, else the
+    /// installation's.
+    pub zone: Zone,
     /// CSRF token of the session.
     pub csrf: String,
     /// May administer Relata.
@@ -83,7 +93,14 @@ impl<S: Send + Sync> FromRequestParts<S> for Viewer {
         let here = uri
             .path_and_query()
             .map_or_else(|| "/app".to_owned(), |pq| pq.as_str().to_owned());
+        let zone = match &signed_in {
+            Some(s) => s.zone.clone(),
+            None => cookie(parts, ZONE_COOKIE)
+                .and_then(|z| Zone::parse(z).ok())
+                .unwrap_or_default(),
+        };
         Ok(Viewer {
+            zone,
             actor: signed_in.as_ref().map(|s| s.id),
             is_admin: signed_in.as_ref().is_some_and(|s| s.is_admin),
             locale,

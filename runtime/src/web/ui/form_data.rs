@@ -6,6 +6,8 @@ use std::collections::HashMap;
 use serde_json::{Map, Number, Value};
 
 use crate::engine::CompiledEntity;
+use crate::model::values::format_datetime;
+use crate::model::zone::Zone;
 use crate::model::{FieldType, FormDef};
 
 /// The submitted values by name (a name may repeat: multi-selects).
@@ -33,10 +35,11 @@ impl Submitted {
     }
 }
 
-/// The payload of the editable fields of `form` found in `submitted`.
-/// Values that do not parse are passed on as text, so the record's JSON
-/// Schema reports them against the right field.
-pub fn payload(entity: &CompiledEntity, form: &FormDef, submitted: &Submitted) -> Value {
+/// The payload of the editable fields of `form` found in `submitted`, with
+/// typed times read on the clocks of `zone`. Values that do not parse are
+/// passed on as text, so the record's JSON Schema reports them against the
+/// right field.
+pub fn payload(entity: &CompiledEntity, form: &FormDef, submitted: &Submitted, zone: &Zone) -> Value {
     let mut out = Map::new();
     for placed in super::present::form_fields(form).filter(|p| !p.read_only) {
         let Some((_, f)) = entity.field(&placed.field).filter(|(_, f)| !f.read_only) else {
@@ -64,9 +67,10 @@ pub fn payload(entity: &CompiledEntity, form: &FormDef, submitted: &Submitted) -
                 .and_then(Number::from_f64)
                 .map(Value::Number)
                 .unwrap_or_else(|| Value::String(last.into())),
-            // datetime-local inputs carry no zone: the UI works in UTC.
-            FieldType::Datetime if last.len() == 16 => Value::String(format!("{last}:00Z")),
-            FieldType::Datetime if last.len() == 19 => Value::String(format!("{last}Z")),
+            // A datetime-local input sends a wall-clock time, no zone.
+            FieldType::Datetime => zone
+                .instant_of(last)
+                .map_or_else(|| Value::String(last.into()), |at| Value::String(format_datetime(at))),
             _ => Value::String(last.to_owned()),
         };
         out.insert(f.name.clone(), v);

@@ -2,6 +2,8 @@
 //! values. Labels of entities, fields and pick-list values come from the
 //! metadata; everything else a user reads comes from here.
 
+use crate::model::values::{self, parse_datetime};
+use crate::model::zone::Zone;
 use crate::model::Labels;
 
 pub use crate::engine::Locale;
@@ -197,12 +199,20 @@ pub fn format_date(locale: Locale, iso: &str) -> String {
     }
 }
 
-/// An RFC 3339 UTC instant as date and minutes, in UTC.
-pub fn format_datetime(locale: Locale, iso: &str) -> String {
-    match iso.split_once('T') {
-        Some((date, time)) => format!("{} {} UTC", format_date(locale, date), time.get(..5).unwrap_or(time)),
-        None => iso.to_owned(),
-    }
+/// An RFC 3339 instant as date and minutes on the clocks of `zone`, with
+/// the zone's abbreviation: `3 Nov 2026 16:05 CST`.
+pub fn format_datetime(locale: Locale, zone: &Zone, iso: &str) -> String {
+    let Some(at) = parse_datetime(iso) else {
+        return iso.to_owned();
+    };
+    let local = zone.wall_clock(at);
+    format!(
+        "{} {:02}:{:02} {}",
+        format_date(locale, &values::format_date(local.date)),
+        local.hour,
+        local.minute,
+        local.abbreviation
+    )
 }
 
 /// A number with digit grouping and a fixed number of decimals.
@@ -250,9 +260,15 @@ mod tests {
         assert_eq!(format_date(Locale::En, "2026-11-03"), "3 Nov 2026");
         assert_eq!(format_date(Locale::ZhCn, "2026-11-03"), "2026年11月3日");
         assert_eq!(
-            format_datetime(Locale::En, "2026-11-03T08:05:00.000000Z"),
+            format_datetime(Locale::En, &Zone::utc(), "2026-11-03T08:05:00.000000Z"),
             "3 Nov 2026 08:05 UTC"
         );
+        let shanghai = Zone::parse("Asia/Shanghai").unwrap_or_default();
+        assert_eq!(
+            format_datetime(Locale::ZhCn, &shanghai, "2026-11-03T20:05:00Z"),
+            "2026年11月4日 04:05 CST"
+        );
+        assert_eq!(format_datetime(Locale::En, &shanghai, "not a time"), "not a time");
         assert_eq!(format_number(1234567.5, 2), "1,234,567.50");
         assert_eq!(format_number(-12.0, 0), "-12");
         assert_eq!(format_number(999.999, 2), "1,000.00");

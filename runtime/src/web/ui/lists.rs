@@ -284,6 +284,7 @@ async fn show(
                 pairs: api,
                 quick_search: list.quick_search.clone(),
                 me: viewer.actor,
+                zone: Some(viewer.zone.clone()),
             },
             deleted,
         )
@@ -428,7 +429,7 @@ fn row(
             }
             match e.shown_field(c) {
                 Some(f) => Cell {
-                    text: display(model, lists, viewer.locale, f, v),
+                    text: display(model, lists, viewer, f, v),
                     href: if f.field_type == FieldType::Reference {
                         super::present::reference_href(f, v)
                     } else {
@@ -440,7 +441,7 @@ fn row(
                 None => Cell {
                     text: v
                         .as_str()
-                        .map(|s| super::i18n::format_datetime(viewer.locale, s))
+                        .map(|s| super::i18n::format_datetime(viewer.locale, &viewer.zone, s))
                         .unwrap_or_default(),
                     href: None,
                     numeric: false,
@@ -563,6 +564,7 @@ pub async fn lookup(
                 pairs,
                 quick_search: vec![display.clone()],
                 me: viewer.actor,
+                zone: Some(viewer.zone.clone()),
             },
             false,
         )

@@ -22,7 +22,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 
-pub use context::{SignedIn, Viewer, LANG_COOKIE};
+pub use context::{SignedIn, Viewer, LANG_COOKIE, ZONE_COOKIE};
 use i18n::Locale;
 use page::Frame;
 

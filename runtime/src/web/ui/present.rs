@@ -5,8 +5,10 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::i18n::{format_date, format_datetime, format_number, Locale};
+use super::Viewer;
 use crate::engine::{CompiledModel, FieldError, PicklistValues};
-use crate::model::values::form_operand;
+use crate::model::values::{form_operand, format_date as format_date_iso, parse_datetime};
+use crate::model::zone::Zone;
 use crate::model::{decimal_shape, FieldDef, FieldType, FormDef};
 use crate::store::ed::records::Record;
 
@@ -63,9 +65,10 @@ pub fn nav(model: &CompiledModel, locale: Locale, current: Option<&str>) -> Vec<
         .collect()
 }
 
-/// The text shown for a value of `f`.
+/// The text shown for a value of `f`, in the viewer's language and zone.
 /// Pick-list codes show their effective label, deactivated ones too.
-pub fn display(model: &CompiledModel, lists: &PicklistValues, locale: Locale, f: &FieldDef, v: &Value) -> String {
+pub fn display(model: &CompiledModel, lists: &PicklistValues, viewer: &Viewer, f: &FieldDef, v: &Value) -> String {
+    let locale = viewer.locale;
     if v.is_null() || v.as_str() == Some("") {
         return locale.text("none").to_owned();
     }
@@ -92,7 +95,10 @@ pub fn display(model: &CompiledModel, lists: &PicklistValues, locale: Locale, f:
             .unwrap_or_default(),
         FieldType::Reference => reference_label(model, f, v),
         FieldType::Date => v.as_str().map(|s| format_date(locale, s)).unwrap_or_default(),
-        FieldType::Datetime => v.as_str().map(|s| format_datetime(locale, s)).unwrap_or_default(),
+        FieldType::Datetime => v
+            .as_str()
+            .map(|s| format_datetime(locale, &viewer.zone, s))
+            .unwrap_or_default(),
         FieldType::Integer => v.as_f64().map(|n| format_number(n, 0)).unwrap_or_default(),
         FieldType::Decimal | FieldType::Currency => v
             .as_f64()
@@ -136,14 +142,21 @@ pub fn reference_href(f: &FieldDef, v: &Value) -> Option<String> {
     Some(format!("/app/r/{}/{id}", f.target.as_deref()?))
 }
 
-/// The text put in an input for a value of `f`.
-pub fn input_value(f: &FieldDef, v: &Value) -> String {
+/// The text put in an input for a value of `f`; an instant as the
+/// wall-clock time of `zone` (what a `datetime-local` input holds).
+pub fn input_value(f: &FieldDef, v: &Value, zone: &Zone) -> String {
     match (f.field_type, v) {
         (_, Value::Null) => String::new(),
         (FieldType::Reference, Value::Object(obj)) => {
             obj.get("id").and_then(Value::as_str).unwrap_or_default().to_owned()
         }
-        (FieldType::Datetime, Value::String(s)) => s.get(..16).unwrap_or(s).to_owned(),
+        (FieldType::Datetime, Value::String(s)) => match parse_datetime(s) {
+            Some(at) => {
+                let local = zone.wall_clock(at);
+                format!("{}T{:02}:{:02}", format_date_iso(local.date), local.hour, local.minute)
+            }
+            None => s.clone(),
+        },
         (_, Value::String(s)) => s.clone(),
         (_, other) => other.to_string(),
     }
@@ -251,10 +264,11 @@ pub struct FieldInput<'a> {
 }
 
 /// The view of one field.
-pub fn field_view(model: &CompiledModel, lists: &PicklistValues, locale: Locale, input: FieldInput<'_>) -> FieldView {
+pub fn field_view(model: &CompiledModel, lists: &PicklistValues, viewer: &Viewer, input: FieldInput<'_>) -> FieldView {
+    let locale = viewer.locale;
     let f = input.def;
     let (kind, step) = widget(f);
-    let text = display(model, lists, locale, f, input.value);
+    let text = display(model, lists, viewer, f, input.value);
     let href = match f.field_type {
         FieldType::Reference => reference_href(f, input.value),
         FieldType::Email => input.value.as_str().map(|e| format!("mailto:{e}")),
@@ -266,7 +280,7 @@ pub fn field_view(model: &CompiledModel, lists: &PicklistValues, locale: Locale,
         _ => None,
     };
     let value_text = input.submitted.as_ref().map_or_else(
-        || input_value(f, input.value),
+        || input_value(f, input.value, &viewer.zone),
         |s| s.last().cloned().unwrap_or_default(),
     );
     let chosen: Vec<String> = match &input.submitted {

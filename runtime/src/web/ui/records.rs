@@ -203,7 +203,7 @@ fn render_record(
                                 read_only: p.read_only || computed || f.read_only,
                                 required: p.required,
                             };
-                            let mut view = field_view(model, lists, locale, input);
+                            let mut view = field_view(model, lists, viewer, input);
                             view.error = show
                                 .errors
                                 .iter()
@@ -212,7 +212,7 @@ fn render_record(
                             view.their_value = show.theirs.and_then(|t| {
                                 let theirs = t.get(&f.name).unwrap_or(&Value::Null);
                                 let mine = show.record.get(&f.name).unwrap_or(&Value::Null);
-                                (theirs != mine).then(|| display(model, lists, locale, f, theirs))
+                                (theirs != mine).then(|| display(model, lists, viewer, f, theirs))
                             });
                             Some(view)
                         })
@@ -267,13 +267,13 @@ fn render_record(
             .record
             .get("created_at")
             .and_then(Value::as_str)
-            .map(|s| super::i18n::format_datetime(locale, s))
+            .map(|s| super::i18n::format_datetime(locale, &viewer.zone, s))
             .unwrap_or_default(),
         updated: show
             .record
             .get("updated_at")
             .and_then(Value::as_str)
-            .map(|s| super::i18n::format_datetime(locale, s))
+            .map(|s| super::i18n::format_datetime(locale, &viewer.zone, s))
             .unwrap_or_default(),
     });
     let base = format!("/app/r/{}", e.def.name);
@@ -442,6 +442,7 @@ async fn related_lists(
         }
         let mut params = ListParams {
             me: viewer.actor,
+            zone: Some(viewer.zone.clone()),
             ..ListParams::new(pairs)
         };
         let read = match &rel.tree {
@@ -472,12 +473,12 @@ async fn related_lists(
                     .iter()
                     .map(|c| RelatedCell {
                         text: match re.shown_field(c) {
-                            Some(f) => display(model, lists, viewer.locale, f, r.get(c).unwrap_or(&Value::Null)),
+                            Some(f) => display(model, lists, viewer, f, r.get(c).unwrap_or(&Value::Null)),
                             // A system column (created_at, updated_at): an instant.
                             None => r
                                 .get(c)
                                 .and_then(Value::as_str)
-                                .map(|s| super::i18n::format_datetime(viewer.locale, s))
+                                .map(|s| super::i18n::format_datetime(viewer.locale, &viewer.zone, s))
                                 .unwrap_or_default(),
                         },
                     })
@@ -628,7 +629,7 @@ pub async fn create(
         return not_found(&model, &viewer);
     };
     let submitted = Submitted::new(form);
-    let body = payload(e, form_def, &submitted);
+    let body = payload(e, form_def, &submitted, &viewer.zone);
     let errors = required_on_form(e, form_def, &body);
     let result = if errors.is_empty() {
         inline_rule_error(engine.create(&entity, &body, viewer.actor).await)
@@ -696,7 +697,7 @@ pub async fn update(
     };
     let submitted = Submitted::new(form);
     let version = submitted.one("_version").and_then(|v| v.parse::<i64>().ok());
-    let body = payload(e, form_def, &submitted);
+    let body = payload(e, form_def, &submitted, &viewer.zone);
     let errors = required_on_form(e, form_def, &body);
     let result = if errors.is_empty() {
         inline_rule_error(engine.update(&entity, &id, version, &body, viewer.actor).await)
