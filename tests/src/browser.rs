@@ -106,6 +106,16 @@ impl Chrome {
     /// `base` (`http://127.0.0.1:PORT`, a `TestApp`'s). `Ok(None)` when the
     /// browser tests are skipped (`RELATA_SKIP_BROWSER=1`).
     pub async fn start(base: &str) -> Result<Option<Chrome>> {
+        Chrome::launch(base, None).await
+    }
+
+    /// Like [`Chrome::start`], with the browser's clock in the IANA time
+    /// zone `zone` (as a user's machine set to it would be).
+    pub async fn start_in_zone(base: &str, zone: &str) -> Result<Option<Chrome>> {
+        Chrome::launch(base, Some(zone)).await
+    }
+
+    async fn launch(base: &str, zone: Option<&str>) -> Result<Option<Chrome>> {
         if skipped() {
             eprintln!("RELATA_SKIP_BROWSER=1: skipping this browser test");
             return Ok(None);
@@ -116,7 +126,7 @@ impl Chrome {
             &["/usr/bin/chromium", "/usr/bin/chromium-browser"],
             "chromium",
         )?;
-        let (driver, driver_port) = start_driver(&driver_bin).await?;
+        let (driver, driver_port) = start_driver(&driver_bin, zone).await?;
         let profile = tempfile::Builder::new()
             .prefix("relata-chrome-")
             .tempdir()
@@ -398,11 +408,17 @@ impl Drop for Chrome {
 
 /// Starts chromedriver on a free port and waits until it is ready; retries
 /// on another port when the one picked was taken in the meantime.
-async fn start_driver(bin: &Path) -> Result<(Child, u16)> {
+/// Starts chromedriver (and so the browsers it opens) with `TZ` set to
+/// `zone` when given: Chromium takes its time zone from it.
+async fn start_driver(bin: &Path, zone: Option<&str>) -> Result<(Child, u16)> {
     let mut last = None;
     for _ in 0..PORT_ATTEMPTS {
         let port = free_port()?;
-        let mut child = Command::new(bin)
+        let mut command = Command::new(bin);
+        if let Some(z) = zone {
+            command.env("TZ", z);
+        }
+        let mut child = command
             .arg(format!("--port={port}"))
             .arg("--allowed-ips=127.0.0.1")
             .stdin(Stdio::null())

@@ -497,7 +497,52 @@ async fn switch_language_and_back(backend: TestBackend) -> Result<()> {
     b.close().await
 }
 
+/// A user whose computer is set to Shanghai time reads and edits times on
+/// that clock without setting anything: the page's script tells the server
+/// the browser's zone at sign-in. Saving a form leaves an untouched time
+/// where it was.
+async fn times_on_the_browsers_clock(backend: TestBackend) -> Result<()> {
+    let Some(app) = TestApp::spawn(backend, Some(&stock_metadata())).await? else {
+        return Ok(());
+    };
+    let Some(b) = Chrome::start_in_zone(&app.base, "Asia/Shanghai").await? else {
+        return Ok(());
+    };
+    let call = app
+        .create(
+            "activity",
+            json!({"subject": "Call Li Wei", "starts_at": "2026-11-03T20:05:00Z"}),
+        )
+        .await?;
+    let id = call["id"].as_str().context("id")?;
+    sign_in(&b).await?;
+    b.goto(&format!("/app/r/activity/{id}")).await?;
+    b.wait_for_text("[data-field=starts_at] .value", "4 Nov 2026 04:05 CST")
+        .await?;
+
+    b.goto(&format!("/app/r/activity/{id}/edit")).await?;
+    ensure!(
+        b.value("#f-starts_at").await? == "2026-11-04T04:05",
+        "the input holds Shanghai time"
+    );
+    b.fill("#f-subject", "Call Li Wei again").await?;
+    b.click_and_load("[data-test=save]").await?;
+    b.wait_for_text("h1", "Call Li Wei again").await?;
+    b.wait_for_text("[data-field=starts_at] .value", "4 Nov 2026 04:05 CST")
+        .await?;
+    let saved = app.get(&format!("/api/v1/records/activity/{id}")).await?;
+    ensure!(
+        saved.body["starts_at"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("2026-11-03T20:05:00")),
+        "the instant did not move: {}",
+        saved.body
+    );
+    b.close().await
+}
+
 on_both_backends!(
+    times_on_the_browsers_clock,
     sign_in_and_see_the_modules,
     search_sort_and_page_a_list,
     create_a_company_through_the_form,
