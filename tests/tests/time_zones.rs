@@ -32,6 +32,20 @@ async fn page(app: &TestApp, path: &str, browser_zone: Option<&str>) -> Result<S
     Ok(resp.text().await?)
 }
 
+/// Posts the activity form at `path` (of `record`, at its version) with
+/// `starts_at` typed as `typed`, from a browser on Shanghai time.
+async fn save_start(app: &TestApp, path: &str, record: &Value, typed: &str) -> Result<reqwest::Response> {
+    let version = record["row_version"].as_i64().context("row_version")?.to_string();
+    let subject = record["subject"].as_str().unwrap_or_default();
+    Ok(app
+        .client
+        .post(app.url(path))
+        .header("cookie", "relata_tz=Asia/Shanghai")
+        .form(&[("subject", subject), ("starts_at", typed), ("_version", &version)])
+        .send()
+        .await?)
+}
+
 fn instant(v: &Value) -> Result<OffsetDateTime> {
     let text = v.as_str().with_context(|| format!("not an instant: {v}"))?;
     Ok(OffsetDateTime::parse(text, &Rfc3339)?)
@@ -139,56 +153,25 @@ async fn the_ui_shows_and_reads_times_on_the_users_clock(backend: TestBackend) -
     );
 
     // A time typed in Shanghai is 8 hours ahead of UTC.
-    let version = call["row_version"].as_i64().context("row_version")?.to_string();
-    let sent = app
-        .client
-        .post(app.url(&path))
-        .header("cookie", "relata_tz=Asia/Shanghai")
-        .form(&[
-            ("subject", "Call Li Wei"),
-            ("starts_at", "2026-11-05T09:30"),
-            ("_version", &version),
-        ])
-        .send()
-        .await?;
+    let sent = save_start(&app, &path, &call, "2026-11-05T09:30").await?;
     assert_eq!(sent.status(), StatusCode::SEE_OTHER, "{}", sent.text().await?);
     let saved = get(&app, "activity", &id(&call)).await?;
     assert_eq!(rfc3339(instant(&saved["starts_at"])?)?, "2026-11-05T01:30:00Z");
 
-    // The user's own setting wins over the browser. 02:30 on 29 March 2026
-    // does not exist in Berlin (clocks go from 02:00 to 03:00): it is read
-    // as 03:30 summer time, as calendars do.
+    // The user's own setting wins over the browser's. 02:30 on 29 March
+    // 2026 does not exist in Berlin (clocks go from 02:00 to 03:00): it is
+    // read as 03:30 summer time, as calendars do.
     let r = patch_me(&app, &json!({"time_zone": "Europe/Berlin"})).await?;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let berlin = page(&app, &path, Some("Asia/Shanghai")).await?;
     assert!(berlin.contains("5 Nov 2026 02:30 CET"), "the user's zone");
-    let version = saved["row_version"].as_i64().context("row_version")?.to_string();
-    let sent = app
-        .client
-        .post(app.url(&path))
-        .form(&[
-            ("subject", "Call Li Wei"),
-            ("starts_at", "2026-03-29T02:30"),
-            ("_version", &version),
-        ])
-        .send()
-        .await?;
+    let sent = save_start(&app, &path, &saved, "2026-03-29T02:30").await?;
     assert_eq!(sent.status(), StatusCode::SEE_OTHER);
     let saved = get(&app, "activity", &id(&call)).await?;
     assert_eq!(rfc3339(instant(&saved["starts_at"])?)?, "2026-03-29T01:30:00Z");
 
     // A time that is not one is refused against its field, nothing saved.
-    let version = saved["row_version"].as_i64().context("row_version")?.to_string();
-    let sent = app
-        .client
-        .post(app.url(&path))
-        .form(&[
-            ("subject", "Call Li Wei"),
-            ("starts_at", "2026-03-29T25:30"),
-            ("_version", &version),
-        ])
-        .send()
-        .await?;
+    let sent = save_start(&app, &path, &saved, "2026-03-29T25:30").await?;
     assert_eq!(sent.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = sent.text().await?;
     assert!(html.contains("2026-03-29T25:30"), "the typed value is shown again");
