@@ -16,6 +16,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::compiled::CompiledEntity;
+use super::openapi::API_BASE;
 use super::Engine;
 use crate::model::FieldDef;
 use crate::store::ed::attachments::{AttachedFile, AttachmentRow};
@@ -137,7 +138,7 @@ impl AttachmentInfo {
             content_type: f.content_type.clone(),
             size: f.size_bytes,
             created_at: crate::model::values::format_datetime(f.created_at),
-            url: format!("/api/v1/attachments/{}", f.id),
+            url: format!("{API_BASE}/attachments/{}", f.id),
         }
     }
 }

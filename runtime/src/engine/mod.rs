@@ -33,6 +33,7 @@ use tokio::sync::{Mutex, RwLock, RwLockReadGuard};
 pub use attachments::{AttachmentError, AttachmentInfo, AttachmentSettings, Upload};
 pub use auth::{AuthError, AuthService, AuthSettings, CurrentUser, Locale, Preferences};
 pub use compiled::{CompileError, CompiledEntity, CompiledModel};
+pub use openapi::API_BASE;
 pub use payload::FieldError;
 pub use picklist_admin::{LabelInput, NewPicklistValue, PicklistError, PicklistValuePatch, MAX_LABEL_CHARS};
 pub use picklists::{CodeStatus, EffectiveList, EffectiveValue, PicklistValues};

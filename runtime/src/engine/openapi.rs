@@ -5,6 +5,11 @@ use serde_json::{json, Map, Value};
 use super::payload::{field_schema, payload_schema, PayloadKind};
 use crate::model::Model;
 
+/// Where the REST API is published. The OpenAPI document's paths and the
+/// messages that point at a route are written under it, and the web layer
+/// serves the routes there (`web::API_PREFIX` is this constant).
+pub const API_BASE: &str = "/api/v1";
+
 /// The OpenAPI document for `model` at release `release`.
 pub fn document(model: &Model, release: i64) -> Value {
     let mut schemas = Map::new();
@@ -24,7 +29,7 @@ pub fn document(model: &Model, release: i64) -> Value {
             } else {
                 json!({"type": "array", "readOnly": true, "items": {"$ref": "#/components/schemas/Attachment"},
                        "description": format!("{}: the files, uploaded with POST {}/{{id}}/attachments/{}; read one record to get them",
-                                              f.label.en, format_args!("/api/v1/records/{}", e.name), f.name)})
+                                              f.label.en, format_args!("{API_BASE}/records/{}", e.name), f.name)})
             };
             record_props.insert(f.name.clone(), schema);
         }
@@ -57,7 +62,7 @@ pub fn document(model: &Model, release: i64) -> Value {
         }}}});
         let body = |s: String| json!({"required": true, "content": {"application/json": {"schema": r(&s)}}});
         let tag = json!([e.label.en]);
-        let base = format!("/api/v1/records/{}", e.name);
+        let base = format!("{API_BASE}/records/{}", e.name);
         paths.insert(base.clone(), json!({
             "get": {"tags": tag, "summary": format!("List {}", e.plural_label.en), "operationId": format!("list_{}", e.name),
                     "parameters": list_parameters(), "responses": with_errors(json!({"200": page}))},
@@ -102,7 +107,7 @@ pub fn document(model: &Model, release: i64) -> Value {
         for c in &e.commands {
             paths.insert(format!("{base}/{{id}}/commands/{}", c.name), command_path(e, c, &tag));
         }
-        paths.insert(format!("/api/v1/recycle-bin/{}", e.name), json!({
+        paths.insert(format!("{API_BASE}/recycle-bin/{}", e.name), json!({
             "get": {"tags": tag, "summary": format!("List deleted {}", e.plural_label.en), "operationId": format!("list_deleted_{}", e.name),
                     "parameters": list_parameters(), "responses": with_errors(json!({"200": page}))}
         }));
@@ -113,11 +118,11 @@ pub fn document(model: &Model, release: i64) -> Value {
         .filter(|e| e.search.is_some())
         .map(|e| e.name.as_str())
         .collect();
-    paths.insert("/api/v1/search".into(), search_path(&searchable));
+    paths.insert(format!("{API_BASE}/search"), search_path(&searchable));
     schemas.insert("Attachment".into(), attachment_schema());
     let id_param =
         json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}}]);
-    paths.insert("/api/v1/attachments/{id}".into(), json!({
+    paths.insert(format!("{API_BASE}/attachments/{{id}}"), json!({
         "parameters": id_param,
         "get": {"tags": ["Attachments"], "summary": "Download a file", "operationId": "download_attachment",
                 "description": "The bytes with the stored Content-Type, Content-Length, Content-Disposition: attachment (filename* in UTF-8) and X-Content-Type-Options: nosniff.",
@@ -135,7 +140,7 @@ pub fn document(model: &Model, release: i64) -> Value {
         "security": [{"bearerAuth": []}, {"sessionCookie": []}],
         "components": {"schemas": schemas, "securitySchemes": {
             "bearerAuth": {"type": "http", "scheme": "bearer",
-                "description": "An API token (rlt_...) from POST /api/v1/tokens or `relata create-token`"},
+                "description": format!("An API token (rlt_...) from POST {API_BASE}/tokens or `relata create-token`")},
             "sessionCookie": {"type": "apiKey", "in": "cookie", "name": "relata_session",
                 "description": "The browser session of the UI; writes also need the X-CSRF-Token header"}
         }}

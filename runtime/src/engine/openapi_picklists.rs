@@ -8,7 +8,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::openapi::with_errors;
+use super::openapi::{with_errors, API_BASE};
 
 /// Adds the `/api/v1/picklists` paths and their schemas.
 pub(super) fn add_paths(paths: &mut Map<String, Value>, schemas: &mut Map<String, Value>) {
@@ -35,24 +35,24 @@ pub(super) fn add_paths(paths: &mut Map<String, Value>, schemas: &mut Map<String
     let one = json!({"description": "The pick list after the change", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Picklist"}}}});
     let name = json!({"name": "name", "in": "path", "required": true, "schema": {"type": "string"}});
     let admin = "Administrators only (403 `forbidden` otherwise).";
-    paths.insert("/api/v1/picklists".into(), json!({
+    paths.insert(format!("{API_BASE}/picklists"), json!({
         "get": {"tags": tag, "summary": "Every pick list with its values", "operationId": "list_picklists",
                 "responses": with_errors(json!({"200": {"description": "The pick lists", "content": {"application/json": {"schema": {
                     "type": "object", "properties": {"data": {"type": "array", "items": {"$ref": "#/components/schemas/Picklist"}}}}}}}}))}
     }));
-    paths.insert("/api/v1/picklists/{name}".into(), json!({
+    paths.insert(format!("{API_BASE}/picklists/{{name}}"), json!({
         "parameters": [name],
         "get": {"tags": tag, "summary": "One pick list with all its values, active or not", "operationId": "get_picklist",
                 "responses": with_errors(json!({"200": one}))}
     }));
-    paths.insert("/api/v1/picklists/{name}/values".into(), json!({
+    paths.insert(format!("{API_BASE}/picklists/{{name}}/values"), json!({
         "parameters": [name],
         "post": {"tags": tag, "summary": "Add a value at the end of the list", "description": admin, "operationId": "add_picklist_value",
                  "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["code", "label"],
                      "properties": {"code": {"type": "string"}, "label": labels}}}}},
                  "responses": with_errors(json!({"201": one}))}
     }));
-    paths.insert("/api/v1/picklists/{name}/values/{code}".into(), json!({
+    paths.insert(format!("{API_BASE}/picklists/{{name}}/values/{{code}}"), json!({
         "parameters": [name, {"name": "code", "in": "path", "required": true, "schema": {"type": "string"}}],
         "patch": {"tags": tag, "summary": "Rename, deactivate or reactivate a value", "description": admin, "operationId": "update_picklist_value",
                   "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "properties": {
@@ -60,7 +60,7 @@ pub(super) fn add_paths(paths: &mut Map<String, Value>, schemas: &mut Map<String
                       "active": {"type": "boolean"}}}}}},
                   "responses": with_errors(json!({"200": one}))}
     }));
-    paths.insert("/api/v1/picklists/{name}/order".into(), json!({
+    paths.insert(format!("{API_BASE}/picklists/{{name}}/order"), json!({
         "parameters": [name],
         "put": {"tags": tag, "summary": "Put the values in a new order", "description": format!("{admin} `codes` holds every code of the list, active or not, exactly once."),
                 "operationId": "reorder_picklist",

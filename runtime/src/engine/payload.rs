@@ -5,6 +5,7 @@ use jsonschema::error::ValidationErrorKind;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
+use super::openapi::API_BASE;
 use crate::model::{decimal_shape, describe_schema_error, EntityDef, FieldDef, FieldType};
 
 /// One problem with one field of a payload: the stable shape of 422 responses.
@@ -146,7 +147,7 @@ pub fn attachment_errors(errors: &mut [FieldError], attachments: &[FieldDef], en
         if err.code == "unknown_field" && attachments.iter().any(|f| f.name == err.field) {
             err.code = "attachment_field".into();
             err.message = format!(
-                "is an attachment field; upload files with POST /api/v1/records/{entity}/{{id}}/attachments/{}",
+                "is an attachment field; upload files with POST {API_BASE}/records/{entity}/{{id}}/attachments/{}",
                 err.field
             );
         }

@@ -32,8 +32,9 @@ pub struct WebOptions {
     pub secure_cookies: bool,
 }
 
-/// Where the REST API lives.
-pub const API_PREFIX: &str = "/api/v1";
+/// Where the REST API lives: the engine's [`crate::engine::API_BASE`], which
+/// its OpenAPI document and messages are written against.
+pub const API_PREFIX: &str = crate::engine::API_BASE;
 
 /// The path `rest` under [`API_PREFIX`]. The API's routes are registered
 /// whole rather than nested: a nested router rebuilds each request's URI
