@@ -7,7 +7,7 @@
 use anyhow::{ensure, Context, Result};
 use relata::model::zone::Zone;
 use relata_tests::records::{change, get, id, stock};
-use relata_tests::{on_both_backends, stock_metadata, TestApp, TestBackend};
+use relata_tests::{on_both_backends, stock_metadata, TestApp, TestBackend, ADMIN_PASSWORD};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
@@ -285,7 +285,65 @@ async fn the_installation_zone_dates_the_business(backend: TestBackend) -> Resul
     Ok(())
 }
 
+/// The preferences page (the user's name in the top bar leads there) sets
+/// the language and the zone together, or neither when the zone is
+/// unknown; empty means "as my browser".
+async fn the_preferences_page_sets_language_and_zone(backend: TestBackend) -> Result<()> {
+    let Some(app) = stock(backend).await? else {
+        return Ok(());
+    };
+    let browser = app.sign_in("admin", ADMIN_PASSWORD).await?;
+    let open = |path: &'static str| async {
+        let r = browser.client.get(browser.url(path)).send().await?;
+        ensure!(r.status() == StatusCode::OK, "{}", r.status());
+        // Templates escape `/` in values as `&#x2f;`, which browsers decode.
+        Ok::<String, anyhow::Error>(r.text().await?.replace("&#x2f;", "/"))
+    };
+    let post = |locale: &'static str, zone: &'static str| {
+        let form = [
+            ("locale", locale),
+            ("time_zone", zone),
+            ("_csrf", browser.csrf.as_str()),
+        ];
+        browser.client.post(browser.url("/app/preferences")).form(&form).send()
+    };
+    let home = browser.client.get(browser.url("/app")).send().await?.text().await?;
+    assert!(home.contains("href=\"/app/preferences\""), "the top bar leads there");
+    let html = open("/app/preferences").await?;
+    assert!(html.contains("<option value=\"Asia/Shanghai\">"), "zones to pick from");
+
+    let before = app.get("/api/v1/me").await?.body;
+    let refused = post("zh-CN", "Mars/Olympus_Mons").await?;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = refused.text().await?.replace("&#x2f;", "/");
+    assert!(html.contains(UNKNOWN_MARS), "says why");
+    assert!(html.contains("value=\"Mars/Olympus_Mons\""), "keeps what was typed");
+    assert_eq!(app.get("/api/v1/me").await?.body, before, "nothing stored");
+
+    let saved = post("zh-CN", "Asia/Shanghai").await?;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    let back = saved.headers().get("location").and_then(|l| l.to_str().ok());
+    assert_eq!(back, Some("/app/preferences?notice=saved"));
+    let me = app.get("/api/v1/me").await?.body;
+    assert_eq!(
+        (me["locale"].as_str(), me["time_zone"].as_str()),
+        (Some("zh-CN"), Some("Asia/Shanghai"))
+    );
+    let html = open("/app/preferences?notice=saved").await?;
+    assert!(
+        html.contains("已保存。") && html.contains("value=\"Asia/Shanghai\""),
+        "{html}"
+    );
+
+    let cleared = post("", "").await?;
+    assert_eq!(cleared.status(), StatusCode::SEE_OTHER);
+    let me = app.get("/api/v1/me").await?.body;
+    assert_eq!((&me["locale"], &me["time_zone"]), (&Value::Null, &Value::Null));
+    Ok(())
+}
+
 on_both_backends!(
+    the_preferences_page_sets_language_and_zone,
     a_users_zone_is_checked_and_stored,
     the_ui_shows_and_reads_times_on_the_users_clock,
     today_is_the_users_day,

@@ -165,6 +165,20 @@ impl serde::Serialize for Zone {
     }
 }
 
+/// The zones a person may pick, sorted: `UTC` and the `Area/Location`
+/// names of the bundled database (not legacy names such as `EST5EDT` or
+/// `Etc/GMT+8`, whose sign is the reverse of what people expect).
+pub fn names() -> Vec<String> {
+    let mut names: Vec<String> = jiff::tz::db()
+        .available()
+        .map(|n| n.as_str().to_owned())
+        .filter(|n| n == "UTC" || (n.contains('/') && !n.starts_with("Etc/")))
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
 fn to_timestamp(at: OffsetDateTime) -> Timestamp {
     // Every instant `time` holds (years -9999..=9999) is one jiff holds.
     Timestamp::new(at.unix_timestamp(), i32::try_from(at.nanosecond()).unwrap_or(0)).unwrap_or(Timestamp::UNIX_EPOCH)
@@ -224,6 +238,18 @@ mod tests {
                 "{bad:?}"
             );
         }
+    }
+
+    #[test]
+    fn the_zones_offered_are_sorted_names_that_parse() {
+        let all = names();
+        assert!(all.len() > 300, "{}", all.len());
+        assert!(all.windows(2).all(|w| w[0] < w[1]), "sorted, no repeats");
+        for name in ["Asia/Shanghai", "Europe/Berlin", "America/New_York", "UTC"] {
+            assert!(all.iter().any(|n| n == name), "{name}");
+        }
+        assert!(!all.iter().any(|n| n == "EST5EDT" || n.starts_with("Etc/")));
+        assert!(all.iter().all(|n| Zone::parse(n).is_ok()));
     }
 
     #[test]

@@ -115,6 +115,14 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
     ("more", "More", "更多"),
     ("sign_out", "Sign out", "退出登录"),
     ("language", "Language", "语言"),
+    ("preferences", "Preferences", "偏好设置"),
+    ("time_zone", "Time zone", "时区"),
+    ("follow_browser", "As my browser", "跟随浏览器"),
+    (
+        "time_zone_help",
+        "Times are shown on this clock, and times you type are read on it.",
+        "时间按此时区显示，输入的时间也按此时区理解。",
+    ),
     (
         "fix_errors",
         "Please correct the highlighted fields.",

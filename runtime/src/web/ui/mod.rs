@@ -9,6 +9,7 @@ mod form_data;
 pub mod i18n;
 mod lists;
 mod page;
+mod preferences;
 mod present;
 mod records;
 mod search;
@@ -51,6 +52,7 @@ pub fn routes(upload_limit: usize) -> Router<Arc<Engine>> {
         .route("/files/{id}/remove", post(files::remove))
         .route("/search", get(search::page))
         .route("/language", post(language))
+        .route("/preferences", get(preferences::page).post(preferences::save))
         .route("/admin/picklists", get(admin::index))
         .route("/admin/picklists/{name}", get(admin::detail))
         .route("/admin/picklists/{name}/values", post(admin::add))

@@ -7,7 +7,7 @@ use axum::response::{Html, IntoResponse, Response};
 use minijinja::Environment;
 use serde::Serialize;
 
-const TEMPLATES: [(&str, &str); 9] = [
+const TEMPLATES: [(&str, &str); 10] = [
     ("base.html", include_str!("../../../templates/ui/base.html")),
     ("home.html", include_str!("../../../templates/ui/home.html")),
     ("list.html", include_str!("../../../templates/ui/list.html")),
@@ -15,6 +15,10 @@ const TEMPLATES: [(&str, &str); 9] = [
     ("message.html", include_str!("../../../templates/ui/message.html")),
     ("lookup.html", include_str!("../../../templates/ui/lookup.html")),
     ("search.html", include_str!("../../../templates/ui/search.html")),
+    (
+        "preferences.html",
+        include_str!("../../../templates/ui/preferences.html"),
+    ),
     (
         "admin_picklists.html",
         include_str!("../../../templates/ui/admin_picklists.html"),
