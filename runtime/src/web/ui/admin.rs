@@ -13,8 +13,8 @@ use serde::Serialize;
 use super::context::Viewer;
 use super::form_data::Submitted;
 use super::i18n::Locale;
+use super::message::{failure, forbidden, not_found};
 use super::page::{notice_text, Crumb, Frame};
-use super::records::{failure, forbidden, not_found};
 use super::templates::render;
 use crate::engine::{
     CompiledModel, CurrentUser, EffectiveList, Engine, EngineError, FieldError, LabelInput, NewPicklistValue,

@@ -203,10 +203,10 @@ async fn show(
     let model = engine.model();
     let lists = engine.picklists();
     let Some(list) = model.views.lists.get(&list_name) else {
-        return super::records::not_found(&model, &viewer);
+        return super::message::not_found(&model, &viewer);
     };
     let Some(e) = model.entity(&list.entity) else {
-        return super::records::not_found(&model, &viewer);
+        return super::message::not_found(&model, &viewer);
     };
     let get = |k: &str| params.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
     let chosen: Vec<String> = params
@@ -298,7 +298,7 @@ async fn show(
             notice_text(viewer.locale, get("notice").as_deref()),
         ),
         Err(EngineError::BadRequest(msg)) => (Vec::new(), None, None, false, Some(msg)),
-        Err(err) => return super::records::failure(&model, &viewer, err),
+        Err(err) => return super::message::failure(&model, &viewer, err),
     };
     let base_href = format!("/app/{}/{}", if deleted { "bin" } else { "l" }, list_name);
     let sort_keys: Vec<&str> = sort.split(',').filter(|s| !s.is_empty()).collect();

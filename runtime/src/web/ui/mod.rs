@@ -8,6 +8,7 @@ mod files;
 mod form_data;
 pub mod i18n;
 mod lists;
+mod message;
 mod page;
 mod preferences;
 mod present;

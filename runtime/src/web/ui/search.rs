@@ -8,8 +8,8 @@ use axum::response::Response;
 use serde::Serialize;
 
 use super::context::Viewer;
+use super::message::failure;
 use super::page::{Crumb, Frame};
-use super::records::failure;
 use super::templates::render;
 use crate::engine::Engine;
 

@@ -1,0 +1,64 @@
+//! Pages that only say something: not found, forbidden, a failure.
+
+use axum::http::StatusCode;
+use axum::response::Response;
+
+use super::context::Viewer;
+use super::page::Frame;
+use super::present::localize_error;
+use super::templates::render;
+use crate::engine::{CompiledModel, EngineError};
+
+/// The page for a missing record or entity.
+pub fn not_found(model: &CompiledModel, viewer: &Viewer) -> Response {
+    message(model, viewer, StatusCode::NOT_FOUND, viewer.locale.text("not_found"))
+}
+
+/// The page for a signed-in user who may not see what they asked for.
+pub fn forbidden(model: &CompiledModel, viewer: &Viewer) -> Response {
+    message(model, viewer, StatusCode::FORBIDDEN, viewer.locale.text("forbidden"))
+}
+
+fn message(model: &CompiledModel, viewer: &Viewer, status: StatusCode, text: &str) -> Response {
+    let title = viewer.locale.text("error_title").to_owned();
+    let frame = Frame {
+        model,
+        viewer,
+        title: title.clone(),
+        breadcrumbs: Vec::new(),
+        current_list: None,
+        notice: None,
+    };
+    render(
+        status,
+        "message.html",
+        frame.page(serde_json::json!({ "message": text })),
+    )
+}
+
+/// The page for an unexpected engine error (logged; never shown raw).
+pub fn failure(model: &CompiledModel, viewer: &Viewer, err: EngineError) -> Response {
+    match err {
+        EngineError::NotFound { .. } | EngineError::UnknownEntity(_) => not_found(model, viewer),
+        EngineError::BadRequest(msg) => message(model, viewer, StatusCode::BAD_REQUEST, &msg),
+        EngineError::UnknownCommand { .. } => not_found(model, viewer),
+        // A rule that threw or went past a limit: its message names the rule.
+        EngineError::Rule(r) => message(model, viewer, StatusCode::UNPROCESSABLE_ENTITY, &r.to_string()),
+        EngineError::Invalid { errors, .. } => {
+            let text: Vec<String> = errors
+                .iter()
+                .map(|e| format!("{}: {}", e.field, localize_error(viewer.locale, None, e)))
+                .collect();
+            message(model, viewer, StatusCode::UNPROCESSABLE_ENTITY, &text.join(" "))
+        }
+        other => {
+            tracing::error!(error = %other, "UI request failed");
+            message(
+                model,
+                viewer,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                viewer.locale.text("error_title"),
+            )
+        }
+    }
+}
