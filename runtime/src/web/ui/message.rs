@@ -51,14 +51,18 @@ pub fn failure(model: &CompiledModel, viewer: &Viewer, err: EngineError) -> Resp
                 .collect();
             message(model, viewer, StatusCode::UNPROCESSABLE_ENTITY, &text.join(" "))
         }
-        other => {
-            tracing::error!(error = %other, "UI request failed");
-            message(
-                model,
-                viewer,
-                StatusCode::INTERNAL_SERVER_ERROR,
-                viewer.locale.text("error_title"),
-            )
-        }
+        other => unexpected(model, viewer, &other),
     }
+}
+
+/// The page for an error that is nobody's fault but ours: logged in full,
+/// shown as a plain apology.
+pub fn unexpected(model: &CompiledModel, viewer: &Viewer, err: &dyn std::fmt::Display) -> Response {
+    tracing::error!(error = %err, "UI request failed");
+    message(
+        model,
+        viewer,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        viewer.locale.text("error_title"),
+    )
 }

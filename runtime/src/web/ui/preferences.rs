@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use super::context::{Viewer, LANG_COOKIE, ZONE_COOKIE};
 use super::i18n::Locale;
+use super::message::unexpected;
 use super::page::{Crumb, Frame};
 use super::templates;
 use crate::engine::{CurrentUser, Engine, Preferences};
@@ -92,8 +93,7 @@ pub(super) async fn save(
         time_zone: Some(zone),
     };
     if let Err(e) = engine.auth().set_preferences(user.id, &patch).await {
-        tracing::error!(error = %e, "could not store a user's preferences");
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        return unexpected(&engine.model(), &viewer, &e);
     }
     let mut resp = Redirect::to("/app/preferences?notice=saved").into_response();
     // The sign-in page has no user to ask: it reads the language here.
