@@ -221,6 +221,20 @@ struct Activation<'a> {
 }
 
 impl Engine {
+    /// Compiles a checked model for this engine's backend, on the
+    /// installation's calendar (see [`CompiledModel::time_zone`]).
+    fn compile(
+        &self,
+        model: Model,
+        number: i64,
+        checksum: String,
+        rules: RuleSet,
+    ) -> Result<CompiledModel, CompileError> {
+        let mut compiled = CompiledModel::compile(model, number, checksum, self.dbs.backend(), rules)?;
+        compiled.time_zone = self.time_zone.clone();
+        Ok(compiled)
+    }
+
     /// Validates, plans and (unless `plan_only`) applies a package as the new
     /// active release, swapping the live model without a restart.
     pub async fn apply(&self, req: ApplyRequest) -> Result<ApplyOutcome, ApplyError> {
@@ -342,8 +356,7 @@ impl Engine {
         let plan = schema::plan(old, &model, catalog, a.number);
         let stored = self.picklist_store.all().await?;
         schema::check_data(&self.dbs.ed, &plan, &model, &stored).await?;
-        let mut compiled = CompiledModel::compile(model, a.number, a.sum.to_owned(), self.dbs.backend(), rules)?;
-        compiled.time_zone = self.time_zone.clone();
+        let compiled = self.compile(model, a.number, a.sum.to_owned(), rules)?;
         let state = SchemaState {
             release: a.number,
             checksum: a.sum.to_owned(),
@@ -458,8 +471,7 @@ impl Engine {
             .map(StoredItem::to_source_file)
             .collect();
         let (model, rules) = validate_package(&files)?;
-        let mut compiled = CompiledModel::compile(model, number, info.checksum, self.dbs.backend(), rules)?;
-        compiled.time_zone = self.time_zone.clone();
+        let compiled = self.compile(model, number, info.checksum, rules)?;
         self.model.store(Arc::new(compiled));
         Ok(())
     }

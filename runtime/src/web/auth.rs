@@ -40,11 +40,10 @@ use serde_json::json;
 
 use super::error::ApiError;
 use super::extract::MAX_BODY;
-use super::ui::{SignedIn, ZONE_COOKIE};
+use super::ui::{browser_zone, SignedIn, LANG_COOKIE};
 use super::WebOptions;
 use crate::engine::auth::random_secret;
 use crate::engine::{AuthError, CurrentUser, Engine, Locale};
-use crate::model::zone::Zone;
 
 /// The session cookie.
 pub const SESSION_COOKIE: &str = "relata_session";
@@ -60,8 +59,6 @@ pub const SIGN_IN_PATH: &str = "/app/sign-in";
 const ASSETS_PREFIX: &str = "/app/assets/";
 /// Where one lands after signing in when no `next` is given.
 pub const HOME_PATH: &str = "/app";
-/// The cookie of the language chosen before signing in (set by the UI).
-const LANG_COOKIE: &str = "relata_lang";
 
 /// What the gate and the sign-in pages need.
 #[derive(Clone)]
@@ -193,12 +190,6 @@ pub async fn gate(State(st): State<AuthState>, mut req: Request, next: Next) -> 
     }
     req.extensions_mut().insert(user);
     next.run(req).await
-}
-
-/// The zone the browser reported (the UI's script keeps it in a cookie;
-/// IANA names need no escaping there).
-fn browser_zone(headers: &HeaderMap) -> Option<Zone> {
-    cookie(headers, ZONE_COOKIE).and_then(|z| Zone::parse(z).ok())
 }
 
 fn unauthenticated_api() -> Response {

@@ -2,11 +2,14 @@
 //! zone, the signed-in user and the CSRF token of the session.
 
 use axum::extract::{FromRequestParts, OriginalUri};
-use axum::http::header::{ACCEPT_LANGUAGE, COOKIE};
+use axum::http::header::{ACCEPT_LANGUAGE, SET_COOKIE};
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue};
+use axum::response::Response;
 
 use super::i18n::Locale;
 use crate::model::zone::Zone;
+use crate::web::auth::cookie;
 
 /// The cookie holding the language picked by someone not signed in (or
 /// before the user's setting is stored).
@@ -35,17 +38,22 @@ pub struct Viewer {
     pub is_admin: bool,
 }
 
-/// Reads one cookie from the request.
-pub fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
-    parts
-        .headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
+/// The zone the browser reported (the UI's script keeps it in a cookie;
+/// IANA names need no escaping there), if it is one Relata knows.
+pub fn browser_zone(headers: &HeaderMap) -> Option<Zone> {
+    cookie(headers, ZONE_COOKIE).and_then(|z| Zone::parse(z).ok())
+}
+
+/// Makes `resp` remember `locale` in the language cookie, which the
+/// sign-in page (with no user to ask) reads.
+pub fn remember_language(resp: &mut Response, locale: Locale) {
+    let cookie = format!(
+        "{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax",
+        locale.as_str()
+    );
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        resp.headers_mut().append(SET_COOKIE, v);
+    }
 }
 
 /// Hook for the sign-in layer: the signed-in user's name, locale and CSRF
@@ -75,7 +83,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Viewer {
         let locale = signed_in
             .as_ref()
             .and_then(|s| s.locale)
-            .or_else(|| cookie(parts, LANG_COOKIE).and_then(Locale::from_tag))
+            .or_else(|| cookie(&parts.headers, LANG_COOKIE).and_then(Locale::from_tag))
             .or_else(|| {
                 parts
                     .headers
@@ -95,9 +103,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Viewer {
             .map_or_else(|| "/app".to_owned(), |pq| pq.as_str().to_owned());
         let zone = match &signed_in {
             Some(s) => s.zone.clone(),
-            None => cookie(parts, ZONE_COOKIE)
-                .and_then(|z| Zone::parse(z).ok())
-                .unwrap_or_default(),
+            None => browser_zone(&parts.headers).unwrap_or_default(),
         };
         Ok(Viewer {
             zone,

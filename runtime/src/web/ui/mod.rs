@@ -19,12 +19,12 @@ mod templates;
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 
-pub use context::{SignedIn, Viewer, LANG_COOKIE, ZONE_COOKIE};
+pub use context::{browser_zone, SignedIn, Viewer, LANG_COOKIE, ZONE_COOKIE};
 use i18n::Locale;
 use page::Frame;
 
@@ -125,12 +125,6 @@ async fn language(
         .filter(|n| n.starts_with("/app") && !n.starts_with("//"))
         .unwrap_or("/app");
     let mut resp = Redirect::to(next).into_response();
-    let cookie = format!(
-        "{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax",
-        locale.as_str()
-    );
-    if let Ok(v) = HeaderValue::from_str(&cookie) {
-        resp.headers_mut().append(header::SET_COOKIE, v);
-    }
+    context::remember_language(&mut resp, locale);
     resp
 }

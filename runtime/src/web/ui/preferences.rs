@@ -4,12 +4,12 @@
 use std::sync::{Arc, OnceLock};
 
 use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use serde::Serialize;
 
-use super::context::{Viewer, LANG_COOKIE, ZONE_COOKIE};
+use super::context::{browser_zone, remember_language, Viewer};
 use super::i18n::Locale;
 use super::message::unexpected;
 use super::page::{Crumb, Frame};
@@ -48,7 +48,7 @@ pub(super) async fn page(
     let view = PreferencesView {
         locale: user.locale.map(Locale::as_str).unwrap_or_default().to_owned(),
         time_zone: user.time_zone.as_ref().map(|z| z.name().to_owned()).unwrap_or_default(),
-        browser_zone: browser_zone(&headers),
+        browser_zone: browser_zone(&headers).map(|z| z.name().to_owned()),
         zones: zones(),
         zone_error: None,
     };
@@ -81,7 +81,7 @@ pub(super) async fn save(
             let view = PreferencesView {
                 locale: locale.map(Locale::as_str).unwrap_or_default().to_owned(),
                 time_zone: typed_zone.to_owned(),
-                browser_zone: browser_zone(&headers),
+                browser_zone: browser_zone(&headers).map(|z| z.name().to_owned()),
                 zones: zones(),
                 zone_error: Some(e.to_string()),
             };
@@ -96,19 +96,10 @@ pub(super) async fn save(
         return unexpected(&engine.model(), &viewer, &e);
     }
     let mut resp = Redirect::to("/app/preferences?notice=saved").into_response();
-    // The sign-in page has no user to ask: it reads the language here.
     if let Some(l) = locale {
-        let cookie = format!("{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax", l.as_str());
-        if let Ok(v) = HeaderValue::from_str(&cookie) {
-            resp.headers_mut().append(header::SET_COOKIE, v);
-        }
+        remember_language(&mut resp, l);
     }
     resp
-}
-
-fn browser_zone(headers: &HeaderMap) -> Option<String> {
-    let name = super::super::auth::cookie(headers, ZONE_COOKIE)?;
-    Zone::parse(name).ok().map(|z| z.name().to_owned())
 }
 
 fn render(
