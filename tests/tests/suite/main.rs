@@ -1,0 +1,33 @@
+//! The end-to-end suite: one test binary for every journey (API, UI pages, the
+//! browser, the designer, on both backends), so the build links one
+//! executable instead of one per file. `promotion_interrupted` stays a binary
+//! of its own: its fail points are process-wide.
+//!
+//! Run one part with a filter, e.g. `cargo test -p relata-tests --test suite browser::`.
+
+mod admin_releases;
+mod attachments;
+mod auth;
+mod browser;
+mod browser_tour;
+mod care_rules;
+mod demo_data;
+mod designer_loop;
+mod designer_preview;
+mod designer_promotion;
+mod designer_ui;
+mod live_release;
+mod metadata_errors;
+mod module_flows;
+mod pg_harness;
+mod picklists;
+mod records_api;
+mod related_lists;
+mod relative_filters;
+mod rules;
+mod rules_sandbox;
+mod search;
+mod stock_app;
+mod stock_rules;
+mod time_zones;
+mod ui_pages;
