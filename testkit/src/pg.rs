@@ -3,8 +3,9 @@
 //! Every storage test runs on SQLite and on PostgreSQL. [`fresh_database`]
 //! hands each test its own empty PostgreSQL database, from one of:
 //!
-//! 1. nothing, when `RELATA_SKIP_PG=1` (the caller skips the PostgreSQL half;
-//!    refused when `CI` is set, CI never skips);
+//! 1. nothing, when `RELATA_SKIP_PG` is `1`/`true`/`yes`/`on` (the caller
+//!    skips the PostgreSQL half, and a `SKIPPED:` line says so, see
+//!    [`crate::skip`]; refused when `CI` is set, CI never skips);
 //! 2. the server named by `RELATA_TEST_PG_URL` (a URL of a maintenance
 //!    database, for example `postgres://postgres:pw@localhost:5432/postgres`);
 //! 3. otherwise a shared throwaway cluster that this module provisions itself
@@ -48,8 +49,13 @@ const DB_PREFIX: &str = "relata_t_";
 
 /// Databases of this harness older than this are dropped (when unused) the
 /// first time a test process reaches the server, so that repeated local runs
-/// do not fill the disk.
+/// do not fill the disk. On the throwaway cluster, the databases of test
+/// processes that have ended are dropped then too, whatever their age (the
+/// maker's process id is part of the name).
 const STALE_AFTER: Duration = Duration::from_secs(3600);
+
+/// Set to 1/true/yes/on: the PostgreSQL half of every test is skipped.
+pub const SKIP_VAR: &str = "RELATA_SKIP_PG";
 
 /// What to tell someone whose machine cannot run the PostgreSQL half.
 const HOW_TO_FIX: &str = "\
@@ -62,21 +68,16 @@ e.g. RELATA_TEST_PG_URL=postgres://postgres:secret@localhost:5432/postgres;
 
 /// A fresh, empty PostgreSQL database URL for one test, or an error saying how to fix the environment.
 ///
-/// `Ok(None)` means `RELATA_SKIP_PG=1`: the caller skips the PostgreSQL half of the test.
+/// `Ok(None)` means `RELATA_SKIP_PG` is set (the skip is reported): the caller skips the PostgreSQL half of the test.
 /// Each call creates a new database `relata_t_<uuid>` (from `template1`); it is not
-/// dropped afterwards (see [`STALE_AFTER`]).
+/// dropped by this process, but by the next one (see [`STALE_AFTER`]).
 pub async fn fresh_database() -> anyhow::Result<Option<String>> {
-    if skip_requested() {
-        if std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false") {
-            anyhow::bail!(
-                "RELATA_SKIP_PG is set but so is CI: the PostgreSQL half of the tests is never skipped in CI. \
-                 Unset RELATA_SKIP_PG."
-            );
-        }
+    if crate::skip::requested(SKIP_VAR) {
+        crate::skip::report(SKIP_VAR, "the PostgreSQL half of this test")?;
         return Ok(None);
     }
     let server = server().await?;
-    let name = format!("{DB_PREFIX}{}", uuid::Uuid::now_v7().simple());
+    let name = format!("{DB_PREFIX}{}_p{}", uuid::Uuid::now_v7().simple(), std::process::id());
     let mut conn = connect(&server.admin_url).await?;
     conn.execute(format!("CREATE DATABASE \"{name}\"").as_str())
         .await
@@ -116,11 +117,6 @@ impl Server {
     }
 }
 
-fn skip_requested() -> bool {
-    std::env::var("RELATA_SKIP_PG")
-        .is_ok_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on"))
-}
-
 /// The server, found or started once per process. A failure is remembered
 /// too, so every test of the process reports the same message quickly.
 async fn server() -> anyhow::Result<&'static Server> {
@@ -151,7 +147,8 @@ async fn find_server() -> anyhow::Result<Server> {
     let mut conn = connect(&server.admin_url)
         .await
         .map_err(|e| anyhow!("{e:#}\n\n{HOW_TO_FIX}"))?;
-    drop_stale_databases(&mut conn).await;
+    let local = matches!(server.origin, Origin::Throwaway(_));
+    drop_stale_databases(&mut conn, local).await;
     conn.close().await.ok();
     Ok(server)
 }
@@ -163,8 +160,11 @@ async fn connect(url: &str) -> anyhow::Result<PgConnection> {
 }
 
 /// Drops this harness's databases older than [`STALE_AFTER`] (by the time in
-/// their UUIDv7). Databases still in use are left alone; errors are ignored.
-async fn drop_stale_databases(conn: &mut PgConnection) {
+/// their UUIDv7) and, on the throwaway cluster (`local`: only processes of
+/// this machine use it), those whose maker process has ended. Databases
+/// still in use are left alone (PostgreSQL refuses to drop them); errors
+/// are ignored.
+async fn drop_stale_databases(conn: &mut PgConnection, local: bool) {
     let Ok(rows) = sqlx::query("SELECT datname FROM pg_database WHERE starts_with(datname, $1)")
         .bind(DB_PREFIX)
         .fetch_all(&mut *conn)
@@ -177,23 +177,33 @@ async fn drop_stale_databases(conn: &mut PgConnection) {
         let Ok(name) = row.try_get::<String, _>(0) else {
             continue;
         };
-        let Some(created) = name
-            .strip_prefix(DB_PREFIX)
-            .and_then(|id| uuid::Uuid::try_parse(id).ok())
-            .and_then(|id| id.get_timestamp())
-            .map(|ts| {
-                let (secs, nanos) = ts.to_unix();
-                Duration::new(secs, nanos)
-            })
-        else {
+        let Some((created, maker)) = parse_name(&name) else {
             continue;
         };
-        if now.saturating_sub(created) > STALE_AFTER {
+        let maker_ended = local && maker.is_some_and(|pid| !process_alive(pid));
+        if maker_ended || now.saturating_sub(created) > STALE_AFTER {
             let _ = conn
                 .execute(format!("DROP DATABASE IF EXISTS \"{name}\"").as_str())
                 .await;
         }
     }
+}
+
+/// The creation time and maker process of a database of this harness
+/// (`relata_t_<uuid v7>[_p<pid>]`).
+fn parse_name(name: &str) -> Option<(Duration, Option<u32>)> {
+    let rest = name.strip_prefix(DB_PREFIX)?;
+    let (id, pid) = match rest.split_once("_p") {
+        Some((id, pid)) => (id, Some(pid.parse::<u32>().ok()?)),
+        None => (rest, None),
+    };
+    let (secs, nanos) = uuid::Uuid::try_parse(id).ok()?.get_timestamp()?.to_unix();
+    Some((Duration::new(secs, nanos), pid))
+}
+
+/// Whether the process `pid` of this machine is still running.
+fn process_alive(pid: u32) -> bool {
+    pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists()
 }
 
 // ---------------------------------------------------------------------------
@@ -309,7 +319,12 @@ fn start_cluster(bin: &Path, dir: &Path, runner: &Runner) -> anyhow::Result<()> 
              max_connections = 300\n\
              fsync = off\n\
              synchronous_commit = off\n\
-             full_page_writes = off\n",
+             full_page_writes = off\n\
+             # Small on disk: little write-ahead log kept (the default keeps up to 1 GB).\n\
+             wal_level = minimal\n\
+             max_wal_senders = 0\n\
+             max_wal_size = 96MB\n\
+             min_wal_size = 32MB\n",
             dir.display().to_string().replace('\'', "''")
         )
         .with_context(|| format!("write {}", conf_path.display()))?;
@@ -551,6 +566,18 @@ fn redact(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn database_names_tell_their_age_and_maker() {
+        let id = uuid::Uuid::now_v7().simple();
+        let (_, maker) = parse_name(&format!("{DB_PREFIX}{id}_p4242")).expect("a name with a maker");
+        assert_eq!(maker, Some(4242));
+        let (_, maker) = parse_name(&format!("{DB_PREFIX}{id}")).expect("an older name");
+        assert_eq!(maker, None);
+        assert!(parse_name("postgres").is_none());
+        assert!(parse_name(&format!("{DB_PREFIX}{id}_pnope")).is_none());
+        assert!(process_alive(std::process::id()));
+    }
 
     #[test]
     fn replaces_the_database_of_a_url() {

@@ -90,9 +90,17 @@ fn locate(var: &str, candidates: &[&str], name: &str) -> Result<PathBuf> {
         .with_context(|| format!("{name} not found (nor {var}); {INSTALL_HINT}"))
 }
 
-/// `true` when `RELATA_SKIP_BROWSER=1`.
-fn skipped() -> bool {
-    std::env::var("RELATA_SKIP_BROWSER").is_ok_and(|v| v == "1")
+/// Set to 1/true/yes/on: the browser tests are skipped.
+pub const SKIP_VAR: &str = "RELATA_SKIP_BROWSER";
+
+/// `true` when `RELATA_SKIP_BROWSER` asks for a skip: then reported with a
+/// `SKIPPED:` line (an error in CI, which never skips).
+fn skipped() -> Result<bool> {
+    if !relata_testkit::skip::requested(SKIP_VAR) {
+        return Ok(false);
+    }
+    relata_testkit::skip::report(SKIP_VAR, "this browser test")?;
+    Ok(true)
 }
 
 /// A port that was free a moment ago (chromedriver has no `--port=0`).
@@ -116,8 +124,7 @@ impl Chrome {
     }
 
     async fn launch(base: &str, zone: Option<&str>) -> Result<Option<Chrome>> {
-        if skipped() {
-            eprintln!("RELATA_SKIP_BROWSER=1: skipping this browser test");
+        if skipped()? {
             return Ok(None);
         }
         let driver_bin = locate("RELATA_CHROMEDRIVER", &["/usr/bin/chromedriver"], "chromedriver")?;
