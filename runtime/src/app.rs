@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 
+use crate::engine::auth::{check_password, FirstAdmin};
 use crate::engine::{
     ApplyError, ApplyOutcome, ApplyRequest, AttachmentSettings, AuthError, AuthSettings, Engine, EngineSettings, Limits,
 };
@@ -84,6 +85,10 @@ pub enum AppError {
     /// Reading the package failed.
     #[error(transparent)]
     Metadata(#[from] MetadataErrors),
+    /// The first administrator's password (`--admin-password`,
+    /// `RELATA_ADMIN_PASSWORD`) breaks the password policy.
+    #[error("the administrator password (--admin-password or RELATA_ADMIN_PASSWORD) is not acceptable: {0}; nothing was written")]
+    AdminPassword(AuthError),
     /// The listener could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -106,6 +111,37 @@ pub async fn open(config: &Config) -> Result<Arc<Engine>, AppError> {
     let engine = Engine::start(dbs, settings).await?;
     engine.watch_picklists(config.picklist_poll);
     Ok(engine)
+}
+
+/// A server's state before it binds: the engine, and the first
+/// administrator when this start created it.
+pub struct Prepared {
+    /// The started engine.
+    pub engine: Arc<Engine>,
+    /// The administrator created now (no user existed), with the generated
+    /// password when none was given.
+    pub first_admin: Option<FirstAdmin>,
+}
+
+/// What `serve` does before it listens: checks the administrator password
+/// it was given (first, so that a refused one leaves the data directory
+/// untouched), opens the stores, applies the package as release 1 when the
+/// business model is empty, and creates the first administrator when no
+/// user exists.
+pub async fn prepare(
+    config: &Config,
+    metadata: &Path,
+    scripts: Option<&Path>,
+    admin_password: Option<String>,
+) -> Result<Prepared, AppError> {
+    let admin_password = admin_password.filter(|p| !p.is_empty());
+    if let Some(p) = &admin_password {
+        check_password(p).map_err(AppError::AdminPassword)?;
+    }
+    let engine = open(config).await?;
+    bootstrap(&engine, metadata, scripts).await?;
+    let first_admin = engine.auth().ensure_first_admin(admin_password).await?;
+    Ok(Prepared { engine, first_admin })
 }
 
 /// Applies the package in `dir` (with its scripts found the default way,

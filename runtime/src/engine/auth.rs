@@ -752,7 +752,8 @@ fn check_username(username: &str) -> Result<(), AuthError> {
     Ok(())
 }
 
-fn check_password(password: &str) -> Result<(), AuthError> {
+/// Checks a password against the policy (length), before anything is stored.
+pub fn check_password(password: &str) -> Result<(), AuthError> {
     if password.chars().count() < MIN_PASSWORD_CHARS {
         return Err(invalid("password", format!("at least {MIN_PASSWORD_CHARS} characters")));
     }

@@ -860,7 +860,58 @@ async fn the_first_admin_is_created_once(backend: TestBackend) -> Result<()> {
     Ok(())
 }
 
+/// `serve --admin-password short` (or `RELATA_ADMIN_PASSWORD`): refused
+/// before anything is written, so the data directory (or the PostgreSQL
+/// database) stays empty and a corrected start begins from scratch.
+async fn a_refused_admin_password_writes_nothing(backend: TestBackend) -> Result<()> {
+    let tmp = tempfile::tempdir()?;
+    let data_dir = tmp.path().join("data");
+    let mut config = Config::new(data_dir.clone(), None);
+    let pg_url = match backend {
+        TestBackend::Sqlite => None,
+        TestBackend::Postgres => match relata_tests::pg::fresh_database().await? {
+            Some(url) => {
+                config.location = Location::Postgres(url.clone());
+                Some(url)
+            }
+            None => return Ok(()),
+        },
+    };
+    let refused = app::prepare(&config, &stock_metadata(), None, Some("short".into())).await;
+    let err = match refused {
+        Ok(_) => anyhow::bail!("a 5-character administrator password was accepted"),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        err.contains("RELATA_ADMIN_PASSWORD") && err.contains("at least") && err.contains("nothing was written"),
+        "{err}"
+    );
+    assert!(!data_dir.exists(), "the refused start made {}", data_dir.display());
+    if let Some(url) = &pg_url {
+        let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(url).await?;
+        let schemas: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'relata%'")
+            .fetch_one(&mut conn)
+            .await?;
+        assert_eq!(schemas, 0, "the refused start created schemas");
+    }
+
+    // The same start with an acceptable password: release 1 and the admin.
+    let prepared = app::prepare(&config, &stock_metadata(), None, Some("long-enough-123".into())).await?;
+    assert_eq!(prepared.engine.model().release, 1);
+    assert_eq!(
+        prepared.first_admin,
+        Some(FirstAdmin {
+            username: "admin".into(),
+            generated_password: None
+        })
+    );
+    assert!(prepared.engine.auth().sign_in("admin", "long-enough-123").await.is_ok());
+    prepared.engine.databases().close().await;
+    Ok(())
+}
+
 on_both_backends!(
+    a_refused_admin_password_writes_nothing,
     every_route_needs_a_user,
     tokens_sign_writes_and_revoke_at_once,
     sign_in_answers_alike_for_unknown_users_and_wrong_passwords,
