@@ -15,8 +15,10 @@ pub mod ui;
 
 use std::sync::Arc;
 
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::Uri;
 use axum::middleware::from_fn_with_state;
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{delete, get, patch, post, put};
 use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -41,6 +43,22 @@ pub const API_PREFIX: &str = crate::engine::API_BASE;
 /// to strip its prefix.
 fn api(rest: &str) -> String {
     format!("{API_PREFIX}{rest}")
+}
+
+/// Where the UI starts.
+const UI_HOME: &str = "/app";
+
+/// An address no route takes: under the UI, the UI's not-found page (in
+/// the viewer's language, behind the sign-in gate like every UI page);
+/// elsewhere, the API's JSON error envelope.
+async fn fallback(state: State<Arc<Engine>>, viewer: ui::Viewer, uri: Uri) -> Response {
+    let path = uri.path();
+    let under_ui = path.strip_prefix(UI_HOME).is_some_and(|rest| rest.starts_with('/'));
+    if under_ui {
+        ui::unknown_page(state, viewer, uri).await
+    } else {
+        ApiError::no_route().into_response()
+    }
 }
 
 /// The application's router, with default options.
@@ -98,7 +116,9 @@ pub fn router_with(engine: Arc<Engine>, options: WebOptions) -> Router {
         .merge(ui::assets())
         .merge(sign_in)
         .route("/healthz", get(system::healthz))
-        .fallback(|| async { ApiError::no_route() })
+        // Someone who types the server's address wants the app.
+        .route("/", get(|| async { Redirect::to(UI_HOME) }))
+        .fallback(fallback)
         .layer(from_fn_with_state(auth_state, auth::gate))
         .layer(DefaultBodyLimit::max(extract::MAX_BODY))
         .layer(CatchPanicLayer::custom(system::panic_response))

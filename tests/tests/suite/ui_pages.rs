@@ -375,7 +375,82 @@ async fn forms_hide_what_only_a_saved_record_has(backend: TestBackend) -> Result
     Ok(())
 }
 
+/// Addresses that name no page: the server's root leads to the app, the
+/// app's root with a slash to the app, an unknown UI address answers the
+/// UI's not-found page in the viewer's language (never raw JSON), and the
+/// API keeps its JSON envelope.
+async fn addresses_that_name_no_page(backend: TestBackend) -> Result<()> {
+    let Some(app) = TestApp::spawn(backend, Some(&stock_metadata())).await? else {
+        return Ok(());
+    };
+    let anonymous = app.anonymous()?;
+    let token = app.token.clone().context("the admin's token")?;
+    let admin = app.with_token(&token)?;
+    let location = |r: &reqwest::Response| {
+        r.headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+
+    // The server's address leads to the app (then, signed out, to sign-in).
+    let root = anonymous.get(app.url("/")).send().await?;
+    assert!(root.status().is_redirection(), "GET / gave {}", root.status());
+    assert_eq!(location(&root).as_deref(), Some("/app"));
+    let slash = admin.get(app.url("/app/")).send().await?;
+    assert!(slash.status().is_redirection(), "GET /app/ gave {}", slash.status());
+    assert_eq!(location(&slash).as_deref(), Some("/app"));
+
+    // Signed out, an unknown UI address asks to sign in, like any page.
+    let signed_out = anonymous.get(app.url("/app/nope")).send().await?;
+    assert_eq!(signed_out.status(), StatusCode::SEE_OTHER);
+    assert!(location(&signed_out).is_some_and(|l| l.starts_with("/app/sign-in")));
+
+    for (lang, text, tag) in [
+        ("en", "There is no such page.", "lang=\"en\""),
+        ("zh-CN,zh;q=0.9", "没有这个页面。", "lang=\"zh-CN\""),
+    ] {
+        for path in ["/app/nope", "/app/l", "/app/r/contact/a/b/c", "/app/admin/nope"] {
+            let r = admin.get(app.url(path)).header("accept-language", lang).send().await?;
+            assert_eq!(r.status(), StatusCode::NOT_FOUND, "{path}");
+            let kind = r
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned();
+            assert!(kind.starts_with("text/html"), "{path} answered {kind}");
+            let html = r.text().await?;
+            assert!(html.contains(text) && html.contains(tag), "{path} in {lang}: {html}");
+        }
+    }
+
+    // A user's stored language wins over the browser's.
+    app.engine
+        .auth()
+        .set_locale(app.admin_id, Some(relata::engine::Locale::ZhCn))
+        .await?;
+    let stored = admin
+        .get(app.url("/app/nope"))
+        .header("accept-language", "en")
+        .send()
+        .await?
+        .text()
+        .await?;
+    assert!(stored.contains("没有这个页面。"), "{stored}");
+
+    // The API and anything else keep the JSON error envelope.
+    for path in ["/api/v1/nope", "/nope", "/admin/api/v1/nope"] {
+        let r = admin.get(app.url(path)).send().await?;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{path}");
+        let body: serde_json::Value = r.json().await?;
+        assert_eq!(body["error"]["code"], "not_found", "{path}: {body}");
+    }
+    Ok(())
+}
+
 on_both_backends!(
+    addresses_that_name_no_page,
     forms_hide_what_only_a_saved_record_has,
     a_signed_in_session_works_the_forms,
     pages_in_both_languages,

@@ -144,6 +144,7 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
         "This record does not exist or was deleted.",
         "该记录不存在或已被删除。",
     ),
+    ("page_not_found", "There is no such page.", "没有这个页面。"),
     ("created", "Created", "创建时间"),
     ("updated", "Last modified", "最后修改"),
     ("actions", "Actions", "操作"),

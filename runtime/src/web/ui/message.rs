@@ -66,3 +66,20 @@ pub fn unexpected(model: &CompiledModel, viewer: &Viewer, err: &dyn std::fmt::Di
         viewer.locale.text("error_title"),
     )
 }
+
+/// The answer to a UI address that names no page (`/app/nope`): the
+/// not-found page in the viewer's language, as for a missing record. The
+/// app's own root with a trailing slash (`/app/`) is sent to `/app`.
+pub async fn unknown_page(
+    axum::extract::State(engine): axum::extract::State<std::sync::Arc<crate::engine::Engine>>,
+    viewer: Viewer,
+    uri: axum::http::Uri,
+) -> Response {
+    use axum::response::{IntoResponse, Redirect};
+    if uri.path() == "/app/" {
+        return Redirect::permanent("/app").into_response();
+    }
+    let model = engine.model();
+    let text = viewer.locale.text("page_not_found");
+    message(&model, &viewer, StatusCode::NOT_FOUND, text)
+}

@@ -26,6 +26,7 @@ use axum::{Form, Router};
 
 pub use context::{browser_zone, SignedIn, Viewer, LANG_COOKIE, ZONE_COOKIE};
 use i18n::Locale;
+pub use message::unknown_page;
 use page::Frame;
 
 use crate::engine::Engine;
