@@ -37,6 +37,11 @@ pub(super) struct Save {
     /// The write under way is the application's own (a command saving the
     /// changes it made), not the client's: read-only fields may change.
     pub by_app: bool,
+    /// A replay: a record written in bulk (demo data) saved again through
+    /// its rules as if it were being entered now, so its rules see what a
+    /// create shows them: no old record, every field it has as changed
+    /// (`demo/settle.rs`). Only the save itself: not what its rules write.
+    pub replay: bool,
 }
 
 impl Save {
@@ -48,7 +53,13 @@ impl Save {
             tx: None,
             depth: 0,
             by_app: false,
+            replay: false,
         }
+    }
+
+    /// Whether the write under way is a replay (see [`Save::replay`]).
+    pub fn replays(&self) -> bool {
+        self.replay && self.depth == 0
     }
 
     /// Whether the write under way is the client's own: neither a rule's

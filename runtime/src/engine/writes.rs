@@ -201,9 +201,20 @@ impl Engine {
                     }
                     record.insert(k.clone(), v.clone());
                 }
-                if r.runs_before_update() {
+                // A replay shows the rules the record as a create would:
+                // no old record, every field it has as entered now.
+                let replay = save.replays();
+                if replay {
+                    changed = record
+                        .iter()
+                        .filter(|(_, v)| !v.is_null())
+                        .map(|(k, _)| k.clone())
+                        .collect();
+                }
+                if r.runs_before_update() || (replay && r.on_new.is_some()) {
+                    let seen_old = (!replay).then_some(&before);
                     record = self
-                        .rules_before(save, &e, r, id, Some(&before), &record, changed.clone())
+                        .rules_before(save, &e, r, id, seen_old, &record, changed.clone())
                         .await?;
                     let errs = payload::validate(&e.patch_validator, &Json::Object(record.clone()), name);
                     errors.extend(errs);
@@ -223,7 +234,7 @@ impl Engine {
                         sets.push((e.column_of(i), convert(&mut errors, backend, f, v)));
                     }
                 }
-                old = Some(before);
+                old = (!replay).then_some(before);
             }
             (Some(_), None) => {
                 return Err(EngineError::NotFound {

@@ -433,6 +433,54 @@ async fn small_totals_follow_the_rules(backend: TestBackend) -> Result<()> {
     Ok(())
 }
 
+/// A small load goes through the rules as records entered by hand would:
+/// the values rules derive from other fields follow them (an opportunity's
+/// probability is its stage's, from the pick list's data; a shipped or
+/// invoiced order has its date), not a random pick of the generator.
+async fn small_demo_values_follow_their_rules(backend: TestBackend) -> Result<()> {
+    let Some(app) = TestApp::spawn(backend, Some(&stock_metadata())).await? else {
+        return Ok(());
+    };
+    app.engine.load_demo(options(DEFAULT_SEED, false), &NoProgress).await?;
+    let stages: serde_yaml_ng::Value = serde_yaml_ng::from_str(&std::fs::read_to_string(
+        stock_metadata().join("sales/picklists/opportunity_stage.yaml"),
+    )?)?;
+    let mut probability = BTreeMap::new();
+    for v in stages["values"].as_sequence().context("the stage values")? {
+        let code = v["code"].as_str().context("a stage code")?.to_owned();
+        probability.insert(code, v["data"]["probability"].as_i64());
+    }
+    let page = app.get("/api/v1/records/opportunity?limit=500").await?;
+    let opportunities = page.body["data"].as_array().context("no data")?;
+    ensure!(opportunities.len() >= 50, "{} demo opportunities", opportunities.len());
+    for o in opportunities {
+        let stage = o["stage"].as_str().with_context(|| format!("no stage: {o}"))?;
+        let expected = probability.get(stage).copied().flatten();
+        ensure!(
+            o["probability"].as_i64() == expected,
+            "opportunity {} at stage {stage}: probability {}, the stage's is {expected:?}",
+            o["name"],
+            o["probability"]
+        );
+    }
+    let page = app.get("/api/v1/records/sales_order?limit=500").await?;
+    let orders = page.body["data"].as_array().context("no data")?;
+    let mut dated = 0;
+    for order in orders {
+        for (status, field) in [("shipped", "shipped_on"), ("invoiced", "invoiced_on")] {
+            if order["status"] == status {
+                ensure!(
+                    !order[field].is_null(),
+                    "a {status} demo order without {field}: {order}"
+                );
+                dated += 1;
+            }
+        }
+    }
+    ensure!(dated > 0, "the small demo has shipped or invoiced orders");
+    Ok(())
+}
+
 /// The indexes and search structures of the database, as `(name, definition)`
 /// text: SQLite's schema (tables, indexes, triggers, the FTS5 tables),
 /// PostgreSQL's indexes.
@@ -666,6 +714,7 @@ async fn a_failed_load_leaves_indexes_and_search_in_place(backend: TestBackend) 
 }
 
 on_both_backends!(
+    small_demo_values_follow_their_rules,
     small_totals_follow_the_rules,
     indexes_and_search_are_back_after_a_load,
     a_failed_load_leaves_indexes_and_search_in_place,

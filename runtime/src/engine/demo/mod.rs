@@ -255,7 +255,7 @@ impl Engine {
                     entity: de.entity.clone(),
                     source,
                 })?;
-                tracing::info!(entity = %de.entity, seconds = building.elapsed().as_secs_f64(), "indexes and search built");
+                tracing::debug!(entity = %de.entity, seconds = building.elapsed().as_secs_f64(), "indexes and search built");
             }
             tx.commit().await?;
             total += written;
@@ -268,7 +268,7 @@ impl Engine {
         // roll-ups are worked out by the rules (see demo_settle.rs).
         if options.size == DemoSize::Small {
             let saved = self.settle_demo(&model, &plan, options.owner, progress).await?;
-            tracing::info!(records = saved, "demo records saved again with their rules");
+            tracing::debug!(records = saved, "demo records saved again with their rules");
         }
         drop(snapshot);
         Ok(DemoReport {
