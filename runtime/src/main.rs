@@ -167,11 +167,20 @@ fn main() -> ExitCode {
     }
 }
 
+/// What is logged unless `RELATA_LOG` says otherwise: what an operator
+/// acts on (start, stop, warnings, errors), not each step of start-up.
+const DEFAULT_LOG: &str = "info,sqlx=warn,tower_http=info";
+
+/// Logs go to standard error (standard output is for what a command
+/// prints: a token, a report), coloured only on a terminal, so that files
+/// and pipes get plain text.
 fn init_tracing(json: bool) {
+    use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_env("RELATA_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     if json {
         builder.json().init();
@@ -193,22 +202,24 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             demo,
         } => {
             config.secure_cookies = secure_cookies;
-            let engine = app::open(&config).await?;
-            app::bootstrap(&engine, &metadata, scripts.as_deref()).await?;
-            let first_admin = engine.auth().ensure_first_admin(admin_password).await?;
+            let app::Prepared { engine, first_admin } =
+                app::prepare(&config, &metadata, scripts.as_deref(), admin_password).await?;
             if demo {
                 if let Some(report) = app::demo_on_first_start(&engine, &Bar::new()).await? {
-                    print_report(&report, DemoSize::Small);
+                    log_report(&report, DemoSize::Small);
                 }
             }
             let server = Server::bind(engine.clone(), addr)
                 .await?
                 .with_options(config.web_options());
             let bound = server.local_addr().unwrap_or(addr);
+            tracing::info!(
+                release = engine.model().release,
+                "Relata is serving on http://{bound}/app"
+            );
             if let Some(first) = first_admin {
                 announce_first_admin(&first, bound);
             }
-            tracing::info!(%bound, release = engine.model().release, "Relata is serving on http://{bound}");
             server.run(app::shutdown_signal()).await.context("server failed")?;
             engine.databases().close().await;
         }
@@ -288,27 +299,35 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Prints the first administrator's credentials, once, on standard output.
+/// Tells, once, how to sign in as the administrator this start created: a
+/// block on standard error after the start-up logs, so that a generated
+/// password is not lost among them (and stays out of standard output,
+/// which scripts read).
 fn announce_first_admin(first: &FirstAdmin, addr: SocketAddr) {
-    match &first.generated_password {
-        Some(password) => {
-            let line = "=".repeat(72);
-            println!("{line}");
-            println!("Relata created the first administrator account:");
-            println!();
-            println!("    username: {}", first.username);
-            println!("    password: {password}");
-            println!();
-            println!("Sign in at http://{addr}/app/sign-in and keep the password safe:");
-            println!("it is not stored anywhere readable and will NOT be shown again.");
-            println!("(Lost it? `relata reset-password {}` sets a new one.)", first.username);
-            println!("{line}");
-        }
-        None => tracing::info!(
-            username = %first.username,
-            "created the first administrator with the password from RELATA_ADMIN_PASSWORD"
+    eprint!("{}", first_admin_notice(first, addr));
+}
+
+/// The text of [`announce_first_admin`].
+fn first_admin_notice(first: &FirstAdmin, addr: SocketAddr) -> String {
+    let line = "=".repeat(72);
+    let password = match &first.generated_password {
+        Some(p) => format!(
+            "    password: {p}\n\n\
+             Keep it safe: it is not stored anywhere readable and will NOT be shown again.\n\
+             (Lost it? `relata reset-password {}` sets a new one.)\n",
+            first.username
         ),
-    }
+        None => "    password: the one given in --admin-password / RELATA_ADMIN_PASSWORD\n".to_owned(),
+    };
+    format!(
+        "\n{line}\n\
+         Relata created the first administrator. Sign in at\n\n\
+         \x20   http://{addr}/app\n\n\
+         \x20   username: {}\n\
+         {password}\
+         {line}\n\n",
+        first.username
+    )
 }
 
 /// The progress bar of a demo load: on a terminal only.
@@ -365,4 +384,46 @@ fn print_report(report: &DemoReport, size: DemoSize) {
         report.elapsed.as_secs_f64(),
         report.rows_per_second()
     );
+}
+
+/// `serve --demo`: one line, not a table (the server's output is for the
+/// operator; `relata demo-data` prints the table).
+fn log_report(report: &DemoReport, size: DemoSize) {
+    tracing::info!(
+        "loaded the {} demo data: {} records of {} entities in {:.1} s",
+        size.as_str(),
+        report.rows,
+        report.entities.len(),
+        report.elapsed.as_secs_f64()
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_start_notice_says_where_who_and_the_password() {
+        let first = FirstAdmin {
+            username: "admin".into(),
+            generated_password: Some("Abc-def-ghi-jkm-npq".into()),
+        };
+        let addr: SocketAddr = "127.0.0.1:8080".parse().expect("an address");
+        let text = first_admin_notice(&first, addr);
+        for part in [
+            "http://127.0.0.1:8080/app",
+            "username: admin",
+            "password: Abc-def-ghi-jkm-npq",
+            "NOT be shown again",
+        ] {
+            assert!(text.contains(part), "{part} missing from:\n{text}");
+        }
+        // The README check reads the password from its own line.
+        assert!(text.lines().any(|l| l.trim() == "password: Abc-def-ghi-jkm-npq"));
+        let given = FirstAdmin {
+            username: "admin".into(),
+            generated_password: None,
+        };
+        assert!(first_admin_notice(&given, addr).contains("RELATA_ADMIN_PASSWORD"));
+    }
 }

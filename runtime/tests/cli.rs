@@ -35,21 +35,32 @@ fn serve_applies_the_stock_application_and_stops_on_sigterm() -> Result<(), Box<
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()?;
-    // The first start prints the generated password of `admin` on stdout.
+    // Logs and the first start's notice (the generated password of
+    // `admin`) go to standard error; standard output stays for what a
+    // command prints.
     let stdout = child.stdout.take().ok_or("no stdout")?;
+    let out_reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = BufReader::new(stdout).read_to_string(&mut text);
+        text
+    });
+    let stderr = child.stderr.take().ok_or("no stderr")?;
     let (tx, printed) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             let _ = tx.send(line);
         }
     });
-    let stderr = child.stderr.take().ok_or("no stderr")?;
-    let mut lines = BufReader::new(stderr).lines();
     let started = Instant::now();
+    let mut log = Vec::new();
     let addr = loop {
-        let line = lines.next().ok_or("server exited before listening")??;
+        let line = printed
+            .recv_timeout(Duration::from_secs(60))
+            .map_err(|_| "server exited or went quiet before listening")?;
+        log.push(line.clone());
         if let Some(rest) = line.split("serving on http://").nth(1) {
-            break rest.split_whitespace().next().unwrap_or_default().to_owned();
+            let hostport = rest.split_whitespace().next().unwrap_or_default();
+            break hostport.split('/').next().unwrap_or_default().to_owned();
         }
         assert!(started.elapsed() < Duration::from_secs(60), "server did not start");
     };
@@ -59,8 +70,10 @@ fn serve_applies_the_stock_application_and_stops_on_sigterm() -> Result<(), Box<
         health.contains("\"release\":1"),
         "the stock application is release 1: {health}"
     );
+    // The notice comes after the start-up lines, so it is the last thing seen.
     let mut password = None;
     while let Ok(line) = printed.recv_timeout(Duration::from_secs(10)) {
+        log.push(line.clone());
         if let Some(p) = line.trim().strip_prefix("password: ") {
             password = Some(p.to_owned());
             break;
@@ -68,6 +81,12 @@ fn serve_applies_the_stock_application_and_stops_on_sigterm() -> Result<(), Box<
     }
     let password = password.ok_or("the first admin's password was not printed")?;
     assert_eq!(password.len(), 20, "{password}");
+    assert!(
+        log.iter().any(|l| l.contains(&format!("http://{addr}/app"))),
+        "the notice says where to sign in: {log:?}"
+    );
+    // Not a terminal: plain text, no colour codes.
+    assert!(!log.iter().any(|l| l.contains('\u{1b}')), "colour codes in a pipe: {log:?}");
 
     let body = r#"{"name":"Acme"}"#;
     let post = |auth: &str| {
@@ -84,8 +103,16 @@ fn serve_applies_the_stock_application_and_stops_on_sigterm() -> Result<(), Box<
         .args(["create-token", "admin", "--name", "cli test"])
         .output()?;
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let token = String::from_utf8(out.stdout)?.trim().to_owned();
-    assert!(token.starts_with("rlt_"), "{token}");
+    // Standard output is the token and nothing else: `TOKEN=$(relata create-token ..)` works.
+    let printed_token = String::from_utf8(out.stdout)?;
+    let token = printed_token.trim_end_matches('\n').to_owned();
+    assert!(
+        token.starts_with("rlt_") && !token.contains(char::is_whitespace),
+        "{printed_token:?}"
+    );
+    let told = String::from_utf8_lossy(&out.stderr);
+    assert!(told.contains("shown only now"), "{told}");
+    assert!(!told.contains('\u{1b}'), "colour codes in a pipe: {told}");
     let created = http(&addr, &post(&format!("Authorization: Bearer {token}\r\n")))?;
     assert!(created.starts_with("HTTP/1.1 201"), "{created}");
     assert!(
@@ -94,6 +121,8 @@ fn serve_applies_the_stock_application_and_stops_on_sigterm() -> Result<(), Box<
     );
 
     let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status()?;
+    let serve_stdout = out_reader.join().map_err(|_| "stdout reader panicked")?;
+    assert!(!serve_stdout.contains(&password), "the password went to standard output");
     assert!(status.success());
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
