@@ -62,6 +62,30 @@ pub struct ReleaseInfo {
     /// Whether it is the live one.
     #[serde(default)]
     pub active: bool,
+    /// `applied`, `failed` or `pending`.
+    #[serde(default)]
+    pub status: String,
+    /// Why it failed, for a failed release.
+    #[serde(default)]
+    pub failure: Option<String>,
+    /// When it was made.
+    #[serde(default)]
+    pub created_at: String,
+    /// The release that was live when it was made.
+    #[serde(default)]
+    pub parent: Option<i64>,
+}
+
+impl ReleaseInfo {
+    /// Where its content comes from, for merges.
+    pub fn lineage(&self) -> crate::merge::Lineage {
+        crate::merge::Lineage {
+            number: self.number,
+            parent: self.parent,
+            checksum: self.checksum.clone(),
+            applied: self.status == "applied",
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -179,6 +203,13 @@ impl AdminClient {
         let body = json!({ "comment": comment, "confirm": confirm });
         let path = format!("/releases/{number}/rollback");
         self.call(reqwest::Method::POST, &path, Some(&body)).await
+    }
+
+    /// What rolling back to release `number` would do (a plan, as
+    /// [`AdminClient::plan`] answers). Changes nothing.
+    pub async fn rollback_plan(&self, number: i64) -> Result<Value, ClientError> {
+        let path = format!("/releases/{number}/rollback?plan=true");
+        self.call(reqwest::Method::POST, &path, Some(&json!({}))).await
     }
 
     /// Promotes `files` as the new live release.

@@ -7,9 +7,9 @@ use clap::{Parser, Subcommand};
 use relata::app::{self, Server};
 use relata::engine::auth::FirstAdmin;
 use relata::model::read_package;
-use relata_designer::client::AdminClient;
+use relata_designer::client::{AdminClient, ClientError};
 use relata_designer::preview::open_sandbox;
-use relata_designer::promote::{changes, check, plan, promote, pull, PromoteError};
+use relata_designer::promote::{changes, check, plan, plan_rollback, promote, pull, PromoteError};
 use relata_designer::resolve::{conflicts, resolve, side_by_side, Keep};
 use relata_designer::workspace::{new_state, Workspace};
 
@@ -107,9 +107,13 @@ enum Command {
         /// Why (recorded with the release).
         #[arg(long, default_value = "")]
         comment: String,
-        /// A destructive step to allow (repeat for several).
+        /// A destructive step to allow, by the id the plan gives (repeat for several).
         #[arg(long)]
         confirm: Vec<String>,
+        /// Print what rolling back would do (items, schema steps with their
+        /// ids and the rows they touch) and change nothing.
+        #[arg(long, visible_alias = "dry-run")]
+        plan: bool,
     },
     /// Promote the workspace to the live runtime.
     Promote {
@@ -121,7 +125,7 @@ enum Command {
         /// Why (recorded with the release).
         #[arg(long)]
         comment: String,
-        /// A destructive step to allow, as the plan describes it (repeat for several).
+        /// A destructive step to allow, by the id the plan gives (repeat for several).
         #[arg(long)]
         confirm: Vec<String>,
     },
@@ -165,6 +169,36 @@ const COLUMN: usize = 60;
 fn show_conflicts(conflicts: &[relata_designer::merge::Conflict]) {
     for c in conflicts {
         println!("{}", side_by_side(c, COLUMN));
+    }
+}
+
+/// Whether the runtime refused because destructive steps were not confirmed.
+fn unconfirmed(e: &PromoteError) -> bool {
+    matches!(e, PromoteError::Client(ClientError::Refused(r)) if r.code == "confirmation_required")
+}
+
+/// The plan, and what to pass to go ahead.
+fn show_plan_to_confirm(plan: &relata_designer::plan::Plan, again: &str) {
+    print!("{plan}");
+    let flags = plan.confirm_flags();
+    if !flags.is_empty() {
+        println!("nothing was changed; to go ahead: {again} {flags}");
+    }
+}
+
+/// The steps a promotion or rollback ran, with their ids.
+fn show_steps(answer: &serde_json::Value) {
+    for s in answer["steps"].as_array().into_iter().flatten() {
+        let mark = if s["destructive"] == true { "DESTRUCTIVE " } else { "" };
+        let rows = s["affected_rows"]
+            .as_i64()
+            .map(|n| format!(" ({n} rows)"))
+            .unwrap_or_default();
+        println!(
+            "  {mark}{}{rows}  [{}]",
+            s["description"].as_str().unwrap_or_default(),
+            s["id"].as_str().unwrap_or_default()
+        );
     }
 }
 
@@ -218,7 +252,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let client = AdminClient::new(&live.url, &live.token);
             let (plan, merged) = plan(&ws, &client).await?;
             for p in &merged {
-                println!("(merged from the live release: {p})");
+                println!("(merge: {p})");
             }
             print!("{plan}");
         }
@@ -257,7 +291,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             for r in client.releases().await? {
                 let mark = if r.active { "*" } else { " " };
                 let sum: String = r.checksum.chars().take(12).collect();
-                println!("{mark} {:>4}  {:<16}  {sum}  {}", r.number, r.author, r.comment);
+                let status = if r.status.is_empty() { "?" } else { r.status.as_str() };
+                println!(
+                    "{mark} {:>4}  {:<7}  {}  {:<16}  {sum}  {}",
+                    r.number, status, r.created_at, r.author, r.comment
+                );
+                if let Some(why) = &r.failure {
+                    println!("        failed: {why}");
+                }
             }
         }
         Command::Rollback {
@@ -265,13 +306,31 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             live,
             comment,
             confirm,
+            plan,
         } => {
             let client = AdminClient::new(&live.url, &live.token);
+            if plan {
+                let plan = plan_rollback(&client, release).await?;
+                print!("{plan}");
+                println!("plan only: nothing was changed");
+                return Ok(());
+            }
             let comment = match comment.is_empty() {
                 true => format!("roll back to release {release}"),
                 false => comment,
             };
-            let answer = client.rollback(release, &comment, &confirm).await?;
+            let answer = match client.rollback(release, &comment, &confirm).await {
+                Err(e) => {
+                    let e = PromoteError::from(e);
+                    if unconfirmed(&e) {
+                        let plan = plan_rollback(&client, release).await?;
+                        show_plan_to_confirm(&plan, &format!("relata-designer rollback {release}"));
+                    }
+                    return Err(e.into());
+                }
+                Ok(answer) => answer,
+            };
+            show_steps(&answer);
             match answer["release"].as_i64() {
                 Some(n) => println!("rolled back: release {n} (the items of release {release}) is live"),
                 None => println!("release {release}'s items are live already"),
@@ -291,11 +350,23 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     println!("settle each file with `relata-designer resolve PATH --keep mine|theirs`, then promote");
                     return Err(PromoteError::Conflicts(c).into());
                 }
+                Err(e) if unconfirmed(&e) => {
+                    let (plan, merged) = plan(&ws, &client).await?;
+                    for p in &merged {
+                        println!("(merge: {p})");
+                    }
+                    show_plan_to_confirm(&plan, "relata-designer promote --comment ...");
+                    return Err(e.into());
+                }
                 other => other?,
             };
+            for n in &done.notes {
+                println!("note: {n}");
+            }
             for p in &done.merged_from_live {
                 println!("merged from the live release: {p}");
             }
+            show_steps(&done.answer);
             match done.release {
                 Some(n) => println!("promoted: release {n} is live"),
                 None => println!("nothing to promote: the live release has this package already"),

@@ -67,9 +67,97 @@ pub fn three_way(base: &Files, mine: &Files, theirs: &Files) -> Merged {
     out
 }
 
+/// A release as the merge sees it: where its content comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lineage {
+    /// Its number.
+    pub number: i64,
+    /// The release that was live when it was made.
+    pub parent: Option<i64>,
+    /// Its checksum: equal checksums, equal items.
+    pub checksum: String,
+    /// It was applied (was live at some point).
+    pub applied: bool,
+}
+
+/// The releases whose content `number` descends from, nearest first,
+/// itself included. A release with the items of an earlier applied one (a
+/// rollback, or an import or promotion of the same package) descends from
+/// that one, not from the release that was live when it was made: a
+/// rollback to release 1 made while release 2 was live undoes 2, so 2 is
+/// not an ancestor of it.
+pub fn ancestors(releases: &[Lineage], number: i64) -> Vec<i64> {
+    let find = |n: i64| releases.iter().find(|r| r.number == n);
+    let mut out = Vec::new();
+    let mut at = find(number);
+    while let Some(r) = at.filter(|r| !out.contains(&r.number)) {
+        out.push(r.number);
+        let same = releases
+            .iter()
+            .filter(|e| e.applied && e.number < r.number && e.checksum == r.checksum)
+            .max_by_key(|e| e.number);
+        at = match same {
+            Some(earlier) => Some(earlier),
+            None => r.parent.and_then(find),
+        };
+    }
+    out
+}
+
+/// The release a three-way merge of a workspace based on `base` with the
+/// live release `live` starts from: the nearest release both descend from
+/// (see [`ancestors`]). `None` when they share none (a workspace of a new
+/// application, or of another runtime): every file is then compared as
+/// new on both sides, so nothing is taken over silently.
+pub fn merge_base(releases: &[Lineage], base: Option<i64>, live: i64) -> Option<i64> {
+    let mine = ancestors(releases, base?);
+    ancestors(releases, live).into_iter().find(|n| mine.contains(n))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn lineage(list: &[(i64, Option<i64>, &str)]) -> Vec<Lineage> {
+        list.iter()
+            .map(|(number, parent, sum)| Lineage {
+                number: *number,
+                parent: *parent,
+                checksum: (*sum).to_owned(),
+                applied: true,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_rollback_descends_from_the_release_it_restores() {
+        // 1 stock, 2 the workspace's module, 3 rollback to 1, 4 a colleague's
+        // change on top of the rollback.
+        let r = lineage(&[(1, None, "a"), (2, Some(1), "b"), (3, Some(2), "a"), (4, Some(3), "c")]);
+        assert_eq!(ancestors(&r, 3), [3, 1]);
+        assert_eq!(merge_base(&r, Some(2), 3), Some(1), "not 2: the rollback undid it");
+        assert_eq!(merge_base(&r, Some(2), 4), Some(1));
+        assert_eq!(merge_base(&r, Some(3), 4), Some(3));
+        assert_eq!(merge_base(&r, Some(1), 2), Some(1));
+        assert_eq!(merge_base(&r, None, 4), None);
+        assert_eq!(merge_base(&r, Some(9), 4), None, "a base the runtime never had");
+    }
+
+    #[test]
+    fn merging_from_the_release_rolled_back_to_keeps_every_workspace_file() {
+        // The workspace promoted its module as release 2 (its base), then
+        // release 3 rolled back to release 1: from release 2 as base, the
+        // merge would take release 3's "changes" (the module's files gone,
+        // edited files back to their old text); from release 1 it keeps
+        // the workspace whole.
+        let one = files(&[("a.yaml", "a0"), ("b.yaml", "b0")]);
+        let mine = files(&[("a.yaml", "a1"), ("b.yaml", "b0"), ("module/x.yaml", "x")]);
+        let wrong = three_way(&mine, &mine, &one);
+        assert_eq!(wrong.files, one, "the defect: the workspace's work is lost");
+        let right = three_way(&one, &mine, &one);
+        assert_eq!(right.files, mine);
+        assert!(right.from_live.is_empty() && right.conflicts.is_empty());
+    }
 
     fn files(pairs: &[(&str, &str)]) -> Files {
         pairs.iter().map(|(p, t)| ((*p).to_owned(), (*t).to_owned())).collect()

@@ -23,7 +23,45 @@ pub struct Plan {
     pub steps: Vec<Step>,
     /// Stored values that would make the promotion fail.
     #[serde(default)]
-    pub refusals: Vec<Value>,
+    pub refusals: Vec<Refusal>,
+}
+
+/// Stored values that stop a step, named.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Refusal {
+    /// The entity.
+    #[serde(default)]
+    pub entity: String,
+    /// The field, when about one field.
+    #[serde(default)]
+    pub field: Option<String>,
+    /// Why.
+    #[serde(default)]
+    pub reason: String,
+    /// How many rows are in the way.
+    #[serde(default)]
+    pub count: i64,
+    /// Some of them: `{"id": ..., "value": ...}`.
+    #[serde(default)]
+    pub examples: Vec<Value>,
+}
+
+impl fmt::Display for Refusal {
+    /// Whole: the examples are what the administrator must fix.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.field {
+            Some(field) => write!(f, "{}.{field}: {}", self.entity, self.reason)?,
+            None => write!(f, "{}: {}", self.entity, self.reason)?,
+        }
+        write!(f, " ({} row(s))", self.count)?;
+        for e in &self.examples {
+            match (e.get("id").and_then(Value::as_str), e.get("value")) {
+                (Some(id), Some(v)) => write!(f, "\n    {id} = {v}")?,
+                _ => write!(f, "\n    {e}")?,
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Items added, removed and changed.
@@ -91,6 +129,15 @@ impl Plan {
     pub fn destructive(&self) -> impl Iterator<Item = &Step> {
         self.steps.iter().filter(|s| s.destructive)
     }
+
+    /// The flags that confirm every destructive step
+    /// (`--confirm s-1 --confirm s-2`); empty when there is none.
+    pub fn confirm_flags(&self) -> String {
+        self.destructive()
+            .map(|s| format!("--confirm {}", s.id))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
 }
 
 fn short(v: &Value) -> String {
@@ -139,7 +186,11 @@ impl fmt::Display for Plan {
             }
         }
         for r in &self.refusals {
-            let _ = writeln!(out, "refused: {}", short(r));
+            let _ = writeln!(out, "refused: {r}");
+        }
+        let flags = self.confirm_flags();
+        if !flags.is_empty() {
+            let _ = writeln!(out, "destructive steps need confirming: {flags}");
         }
         f.write_str(&out)
     }
@@ -171,9 +222,30 @@ mod tests {
             plan.to_string(),
             "+ entity site_survey\n~ entity contact\n    /label/en: \"Contact\" -> \"Person\"\n    \
              /fields/3: removed {\"name\":\"fax\"}\nschema:\n  create table site_survey  [s-1]\n  \
-             DESTRUCTIVE archive column contact.fax (118 rows)  [s-2]\n"
+             DESTRUCTIVE archive column contact.fax (118 rows)  [s-2]\n\
+             destructive steps need confirming: --confirm s-2\n"
         );
         assert_eq!(plan.destructive().map(|s| s.id.as_str()).collect::<Vec<_>>(), ["s-2"]);
+        Ok(())
+    }
+
+    #[test]
+    fn refusals_are_shown_whole() -> anyhow::Result<()> {
+        let long = "x".repeat(300);
+        let plan: Plan = serde_json::from_value(serde_json::json!({
+            "live_release": 3,
+            "diff": {},
+            "steps": [],
+            "refusals": [{"entity": "contact", "field": "code", "reason": "values longer than 20 characters",
+                          "count": 1, "examples": [{"id": "0190-abc", "value": long}]}]
+        }))?;
+        let shown = plan.to_string();
+        assert!(
+            shown.contains(&format!(
+                "refused: contact.code: values longer than 20 characters (1 row(s))\n    0190-abc = \"{long}\"\n"
+            )),
+            "{shown}"
+        );
         Ok(())
     }
 }

@@ -9,7 +9,7 @@ use similar::{DiffTag, TextDiff};
 
 use crate::client::AdminClient;
 use crate::merge::{by_path, three_way, Conflict};
-use crate::promote::PromoteError;
+use crate::promote::{merge_inputs, MergeInputs, PromoteError};
 use crate::workspace::Workspace;
 
 /// Which text a settled conflict keeps.
@@ -24,22 +24,35 @@ pub enum Keep {
 /// The conflicts a promotion would meet now: none when the live release is
 /// still the workspace's base, or when the changes merge.
 pub async fn conflicts(ws: &Workspace, client: &AdminClient) -> Result<Vec<Conflict>, PromoteError> {
-    let live = client.live().await?.map(|r| r.number);
-    let Some(number) = live.filter(|n| Some(*n) != ws.state.base_release) else {
-        return Ok(Vec::new());
-    };
-    let theirs = client.release_files(number).await?;
-    let merged = three_way(&by_path(&ws.base_files()?), &by_path(&ws.files()?), &by_path(&theirs));
+    Ok(match merge_inputs(ws, client).await? {
+        Some(inputs) => conflicts_of(ws, &inputs)?,
+        None => Vec::new(),
+    })
+}
+
+fn conflicts_of(ws: &Workspace, inputs: &MergeInputs) -> Result<Vec<Conflict>, PromoteError> {
+    let merged = three_way(
+        &by_path(&inputs.base_files),
+        &by_path(&ws.files()?),
+        &by_path(&inputs.theirs),
+    );
     Ok(merged.conflicts)
 }
 
 /// Settles the conflict on `path`; refuses a path that is not in conflict.
 pub async fn resolve(ws: &mut Workspace, client: &AdminClient, path: &str, keep: Keep) -> Result<(), PromoteError> {
-    let conflict = conflicts(ws, client)
+    let inputs = merge_inputs(ws, client)
         .await?
+        .ok_or_else(|| PromoteError::NoConflict(path.to_owned()))?;
+    let conflict = conflicts_of(ws, &inputs)?
         .into_iter()
         .find(|c| c.path == path)
         .ok_or_else(|| PromoteError::NoConflict(path.to_owned()))?;
+    // The settled text is recorded against the merge's own base: after a
+    // rollback that is not the workspace's base, which moves to it first.
+    if inputs.base != ws.state.base_release {
+        ws.set_base(inputs.base, &inputs.base_files)?;
+    }
     if keep == Keep::Theirs {
         match &conflict.theirs {
             Some(text) => ws.write_file(path, text)?,

@@ -18,6 +18,8 @@ use crate::web::WebOptions;
 
 /// How often pick lists are compared with the database by default.
 pub const DEFAULT_PICKLIST_POLL: Duration = Duration::from_secs(5);
+/// How often the live release is compared with the database by default.
+pub const DEFAULT_RELEASE_POLL: Duration = Duration::from_secs(1);
 
 /// Everything the runtime is configured with, read once at start-up.
 #[derive(Debug, Clone)]
@@ -36,6 +38,9 @@ pub struct Config {
     /// How often a node compares its pick lists with the database (the
     /// fallback of PostgreSQL's notifications, the only way on SQLite).
     pub picklist_poll: Duration,
+    /// How often a node compares the live release with the one it serves
+    /// (the fallback of PostgreSQL's notifications, the only way on SQLite).
+    pub release_poll: Duration,
     /// The installation's time zone (UTC unless set).
     pub time_zone: Zone,
 }
@@ -55,6 +60,7 @@ impl Config {
             secure_cookies: false,
             attachments,
             picklist_poll: DEFAULT_PICKLIST_POLL,
+            release_poll: DEFAULT_RELEASE_POLL,
             time_zone: Zone::utc(),
         }
     }
@@ -110,6 +116,7 @@ pub async fn open(config: &Config) -> Result<Arc<Engine>, AppError> {
     };
     let engine = Engine::start(dbs, settings).await?;
     engine.watch_picklists(config.picklist_poll);
+    engine.watch_releases(config.release_poll);
     Ok(engine)
 }
 

@@ -6,5 +6,6 @@
 pub mod app;
 pub mod engine;
 pub mod model;
+pub mod releases_cli;
 pub mod store;
 pub mod web;

@@ -1,7 +1,5 @@
 //! The `relata` command: serve, apply, validate, schema, releases.
 
-mod releases_cli;
-
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -13,6 +11,7 @@ use relata::engine::auth::FirstAdmin;
 use relata::engine::demo::{DemoOptions, DemoProgress, DemoReport, DemoSize};
 use relata::model;
 use relata::model::zone::Zone;
+use relata::releases_cli;
 
 /// Relata: a metadata-driven CRM runtime.
 #[derive(Debug, Parser)]
@@ -92,23 +91,9 @@ enum Command {
         #[arg(long)]
         name: String,
     },
-    /// Apply a metadata package as a new release (or print its plan).
-    Apply {
-        /// The package directory.
-        dir: PathBuf,
-        /// The package's Rhai scripts (default as for `serve`).
-        #[arg(long)]
-        scripts: Option<PathBuf>,
-        /// Why this release.
-        #[arg(long, default_value = "")]
-        comment: String,
-        /// Who applies it.
-        #[arg(long, env = "USER", default_value = "admin")]
-        author: String,
-        /// Print the schema plan and change nothing.
-        #[arg(long)]
-        plan: bool,
-    },
+    /// Apply a metadata package as a new release (or print its plan);
+    /// destructive steps need `--confirm`, as in the admin API.
+    Apply(releases_cli::ApplyArgs),
     /// Check a metadata package and print every error.
     Validate {
         /// The package directory.
@@ -223,22 +208,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             server.run(app::shutdown_signal()).await.context("server failed")?;
             engine.databases().close().await;
         }
-        Command::Apply {
-            dir,
-            scripts,
-            comment,
-            author,
-            plan,
-        } => {
+        Command::Apply(args) => {
             let engine = app::open(&config).await?;
-            let outcome = app::apply_package(&engine, &dir, scripts.as_deref(), &author, &comment, plan).await?;
-            print!("{}", outcome.plan);
-            match (plan, outcome.release, outcome.unchanged) {
-                (true, _, _) => println!("plan only: nothing was changed"),
-                (false, Some(n), _) => println!("release {n} is active"),
-                (false, None, _) => println!("the package is the active release already: nothing to do"),
-            }
+            let result = releases_cli::apply(&engine, args).await;
             engine.databases().close().await;
+            result?;
         }
         Command::DemoData { size, seed, force } => {
             let engine = app::open(&config).await?;

@@ -1,12 +1,15 @@
-//! `relata releases ...`: list, show, roll back, export and import releases
-//! from the command line, through the same engine calls as the admin API.
+//! `relata releases ...` and `relata apply`: list, show, plan, roll back,
+//! export, import and apply releases from the command line, through the
+//! same engine calls and the same confirmations as the admin API.
 
+use std::fmt::Write as _;
 use std::path::PathBuf;
 
+use crate::engine::promotion::{ImportOutcome, PlanReport, PromoteOutcome};
+use crate::engine::{ApplyError, ApplyRequest, Engine, Promotion, PromotionError, ReleaseExport};
+use crate::store::bm::AuditAction;
 use anyhow::Context;
 use clap::Subcommand;
-use relata::engine::promotion::{ImportOutcome, PromoteOutcome};
-use relata::engine::{Engine, ReleaseExport};
 
 /// What to do with releases.
 #[derive(Debug, Subcommand)]
@@ -28,6 +31,10 @@ pub enum ReleasesCmd {
         /// A destructive step to confirm (its id or description); repeat it.
         #[arg(long)]
         confirm: Vec<String>,
+        /// Print what rolling back would do (items, schema steps with their
+        /// ids and rows touched) and change nothing.
+        #[arg(long)]
+        plan: bool,
         /// Who rolls back.
         #[arg(long, env = "USER", default_value = "admin")]
         author: String,
@@ -75,12 +82,23 @@ pub async fn run(engine: &Engine, cmd: ReleasesCmd) -> anyhow::Result<()> {
                 println!("  {:<10} {:<32} {}", i.kind, i.name, i.path);
             }
         }
+        ReleasesCmd::Rollback { number, plan: true, .. } => {
+            print!("{}", render_plan(&engine.plan_rollback(number).await?));
+            println!("plan only: nothing was changed");
+        }
         ReleasesCmd::Rollback {
             number,
             comment,
             confirm,
             author,
-        } => report(&engine.rollback(number, author, comment, confirm).await?),
+            plan: false,
+        } => match engine.rollback(number, author, comment, confirm).await {
+            Err(PromotionError::Apply(ApplyError::Unconfirmed(_))) => {
+                print!("{}", render_plan(&engine.plan_rollback(number).await?));
+                anyhow::bail!("nothing was changed: confirm the destructive steps to roll back")
+            }
+            other => report(&other?),
+        },
         ReleasesCmd::Export { number } => {
             println!(
                 "{}",
@@ -98,7 +116,10 @@ pub async fn run(engine: &Engine, cmd: ReleasesCmd) -> anyhow::Result<()> {
                 .or_else(|_| serde_yaml_ng::from_str(&text))
                 .with_context(|| format!("{} is not a release export", file.display()))?;
             match engine.import_release(&export, author, confirm, plan).await? {
-                ImportOutcome::Plan(p) => println!("{}", serde_json::to_string_pretty(&p)?),
+                ImportOutcome::Plan(p) => {
+                    print!("{}", render_plan(&p));
+                    println!("plan only: nothing was changed");
+                }
                 ImportOutcome::Applied(done) => report(&done),
             }
         }
@@ -119,14 +140,133 @@ async fn list(engine: &Engine) -> anyhow::Result<()> {
             &i.checksum[..12.min(i.checksum.len())],
             i.comment
         );
+        if let Some(why) = &i.failure {
+            println!("         failed: {why}");
+        }
     }
     Ok(())
+}
+
+/// The options of `relata apply`.
+#[derive(Debug, clap::Args)]
+pub struct ApplyArgs {
+    /// The package directory.
+    pub dir: PathBuf,
+    /// The package's Rhai scripts (default as for `serve`).
+    #[arg(long)]
+    pub scripts: Option<PathBuf>,
+    /// Why this release.
+    #[arg(long, default_value = "")]
+    pub comment: String,
+    /// Who applies it.
+    #[arg(long, env = "USER", default_value = "admin")]
+    pub author: String,
+    /// Print the plan (items, schema steps with their ids and the rows
+    /// they touch) and change nothing.
+    #[arg(long)]
+    pub plan: bool,
+    /// A destructive step to confirm (its id or description); repeat it.
+    /// Without every one confirmed nothing is applied, as in the admin API.
+    #[arg(long)]
+    pub confirm: Vec<String>,
+}
+
+/// `relata apply`: plans, or applies with the admin API's confirmations.
+/// A server running on the same databases loads the new release by itself
+/// (it watches the live release, see `Engine::watch_releases`).
+pub async fn apply(engine: &Engine, args: ApplyArgs) -> anyhow::Result<()> {
+    let files = crate::model::read_package(&args.dir, args.scripts.as_deref())?;
+    if args.plan {
+        let report = engine.plan_package(&files, None).await?;
+        print!("{}", render_plan(&report));
+        println!("plan only: nothing was changed");
+        return Ok(());
+    }
+    let req = ApplyRequest {
+        files: files.clone(),
+        author: args.author,
+        comment: args.comment,
+        plan_only: false,
+    };
+    let how = Promotion {
+        action: AuditAction::Apply,
+        base_release: None,
+        confirm: Some(args.confirm),
+    };
+    match engine.apply_as(req, &how).await {
+        Ok(outcome) => {
+            print!("{}", outcome.plan);
+            match outcome.release {
+                Some(n) => println!("release {n} is active"),
+                None => println!("the package is the active release already: nothing to do"),
+            }
+            Ok(())
+        }
+        Err(ApplyError::Unconfirmed(_)) => {
+            print!("{}", render_plan(&engine.plan_package(&files, None).await?));
+            anyhow::bail!("nothing was applied: confirm the destructive steps")
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A plan for a terminal: the items added, removed and changed (with what
+/// changed in each), the schema steps with their ids (destructive ones with
+/// the rows they touch), the stored values that stop it, whole, and the
+/// exact `--confirm` flags that let it run.
+pub fn render_plan(p: &PlanReport) -> String {
+    let mut out = String::new();
+    if p.unchanged {
+        out.push_str("the package is the live release already\n");
+    }
+    for i in &p.diff.added {
+        let _ = writeln!(out, "+ {} {}", i.kind, i.name);
+    }
+    for i in &p.diff.removed {
+        let _ = writeln!(out, "- {} {}", i.kind, i.name);
+    }
+    for i in &p.diff.changed {
+        let _ = writeln!(out, "~ {} {}", i.kind, i.name);
+        for c in &i.changes {
+            let at = if c.path.is_empty() { "(text)" } else { c.path.as_str() };
+            let show = |v: &serde_json::Value| v.to_string();
+            let _ = match (&c.old, &c.new) {
+                (Some(o), Some(n)) => writeln!(out, "    {at}: {} -> {}", show(o), show(n)),
+                (None, Some(n)) => writeln!(out, "    {at}: added {}", show(n)),
+                (Some(o), None) => writeln!(out, "    {at}: removed {}", show(o)),
+                (None, None) => writeln!(out, "    {at}"),
+            };
+        }
+    }
+    if p.steps.is_empty() {
+        out.push_str("schema: no change\n");
+    } else {
+        out.push_str("schema:\n");
+        for s in &p.steps {
+            let mark = if s.destructive { "DESTRUCTIVE " } else { "" };
+            let rows = s.affected_rows.map(|n| format!(" ({n} rows)")).unwrap_or_default();
+            let _ = writeln!(out, "  [{}] {mark}{}{rows}", s.id, s.description);
+        }
+    }
+    for r in &p.refusals {
+        let _ = writeln!(out, "refused: {r}");
+    }
+    let confirm: Vec<String> = p
+        .steps
+        .iter()
+        .filter(|s| s.destructive)
+        .map(|s| format!("--confirm {}", s.id))
+        .collect();
+    if !confirm.is_empty() {
+        let _ = writeln!(out, "to go ahead, confirm each destructive step: {}", confirm.join(" "));
+    }
+    out
 }
 
 fn report(done: &PromoteOutcome) {
     for s in &done.steps {
         let tag = if s.destructive { "destructive" } else { "safe" };
-        println!("[{tag}] {}", s.description);
+        println!("[{tag}] [{}] {}", s.id, s.description);
     }
     match done.release {
         Some(n) => println!("release {n} is active"),

@@ -18,6 +18,7 @@ pub mod promotion;
 pub mod query;
 mod records;
 mod release;
+mod release_watch;
 pub mod rules;
 mod saving;
 mod search;

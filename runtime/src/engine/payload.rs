@@ -118,10 +118,10 @@ pub fn field_schema(f: &FieldDef) -> Value {
         s.insert("minLength".into(), json!(1));
     }
     if let Some(min) = f.min {
-        s.insert("minimum".into(), json!(min));
+        s.insert("minimum".into(), crate::model::numbers::number(min));
     }
     if let Some(max) = f.max {
-        s.insert("maximum".into(), json!(max));
+        s.insert("maximum".into(), crate::model::numbers::number(max));
     }
     if f.field_type.is_decimal() {
         let (p, sc) = decimal_shape(f);

@@ -15,7 +15,7 @@ use super::payload::FieldError;
 use super::picklists::{EffectiveList, PicklistValues};
 use super::Engine;
 use crate::model::check_ident;
-use crate::store::ed::picklists::{NewValueRow, ValueChange};
+use crate::store::ed::picklists::{NewValueRow, ValueChange, ORIGIN_RUNTIME};
 use crate::store::StoreError;
 
 /// The longest label accepted, in characters.
@@ -175,12 +175,15 @@ impl Engine {
         // Serialised with releases, which rebuild the lists too.
         let _one_at_a_time = self.applying.lock().await;
         let list = self.picklist(name)?;
-        if list.value(code).is_none() {
+        let Some(current) = list.value(code) else {
             return Err(PicklistError::UnknownValue {
                 picklist: name.to_owned(),
                 code: code.to_owned(),
             });
-        }
+        };
+        // A value the live release does not define becomes the
+        // administrator's when they (re)activate it: releases leave it be.
+        let adopt = patch.active.is_some() && current.origin == ORIGIN_RUNTIME;
         let mut errors = Vec::new();
         let label = patch.label.clone().unwrap_or_default();
         label_error(&mut errors, "label.en", label.en.as_deref(), false);
@@ -195,6 +198,7 @@ impl Engine {
             label_en: label.en.as_deref().map(str::trim),
             label_zh_cn: label.zh_cn.as_deref().map(str::trim),
             active: patch.active,
+            adopt,
         };
         let now = OffsetDateTime::now_utc();
         self.picklist_store

@@ -11,7 +11,7 @@ use serde_json::Value as Json;
 
 use super::payload::FieldError;
 use crate::model::{FieldDef, FieldType, Labels, Model};
-use crate::store::ed::picklists::{DefaultValue, PicklistRow};
+use crate::store::ed::picklists::{DefaultValue, PicklistRow, ORIGIN_METADATA, ORIGIN_RUNTIME};
 
 /// Every pick list of the active release, with its effective values.
 #[derive(Debug, Default)]
@@ -41,7 +41,8 @@ pub struct EffectiveValue {
     pub label: Labels,
     /// Offered for new values; inactive values stay readable on old records.
     pub active: bool,
-    /// `metadata` (a default of the active release) or `runtime`.
+    /// `metadata` (a default of the active release) or `runtime` (an
+    /// administrator's value, or one only an earlier release defined).
     pub origin: String,
 }
 
@@ -74,17 +75,19 @@ impl PicklistValues {
             })
             .collect();
         for r in rows {
-            if let Some(list) = lists.get_mut(&r.picklist) {
-                list.values.push(EffectiveValue {
-                    code: r.code.clone(),
-                    label: Labels {
-                        en: r.label_en.clone(),
-                        zh_cn: r.label_zh_cn.clone(),
-                    },
-                    active: r.active,
-                    origin: r.origin.clone(),
-                });
-            }
+            let (Some(list), Some(def)) = (lists.get_mut(&r.picklist), model.picklists.get(&r.picklist)) else {
+                continue;
+            };
+            let (active, origin) = effective(r, def.values.iter().any(|v| v.code == r.code));
+            list.values.push(EffectiveValue {
+                code: r.code.clone(),
+                label: Labels {
+                    en: r.label_en.clone(),
+                    zh_cn: r.label_zh_cn.clone(),
+                },
+                active,
+                origin: origin.to_owned(),
+            });
         }
         PicklistValues {
             lists,
@@ -121,6 +124,23 @@ impl EffectiveList {
             Some(_) => CodeStatus::Inactive,
             None => CodeStatus::Unknown,
         }
+    }
+}
+
+/// A stored value's state under the live release, worked out from the
+/// release rather than stored, so that every release (a promotion, a
+/// rollback, a re-promotion) gives exactly its own lists whatever came
+/// before: a value the release defines is active unless an administrator
+/// deactivated it; a value only an earlier release defined is inactive
+/// (kept for the records that have it); an administrator's own value is as
+/// they left it. The origin shown is `metadata` for the release's values.
+fn effective(r: &PicklistRow, in_release: bool) -> (bool, &'static str) {
+    if in_release {
+        (r.active, ORIGIN_METADATA)
+    } else if r.origin == ORIGIN_RUNTIME {
+        (r.active, ORIGIN_RUNTIME)
+    } else {
+        (false, ORIGIN_RUNTIME)
     }
 }
 

@@ -302,6 +302,27 @@ impl Engine {
         self.run(req.files, req.author, req.comment, &how).await
     }
 
+    /// What rolling back to release `number` would do (item diff, schema
+    /// plan with the rows each destructive step touches, refusals), as for
+    /// a promotion of its items. Changes nothing.
+    pub async fn plan_rollback(&self, number: i64) -> Result<PlanReport, PromotionError> {
+        let files = self.rollback_files(number).await?;
+        self.plan_package(&files, None).await
+    }
+
+    /// The items of an applied release, as a package to make live again.
+    async fn rollback_files(&self, number: i64) -> Result<Vec<SourceFile>, PromotionError> {
+        let info = self
+            .bm
+            .get(number)
+            .await?
+            .ok_or(PromotionError::UnknownRelease(number))?;
+        if info.status != "applied" {
+            return Err(PromotionError::NotApplied(number, info.status));
+        }
+        Ok(source_files(&self.bm.items(number).await?))
+    }
+
     /// Makes release `number`'s items live again as a new release, through
     /// the same pipeline and confirmations as a promotion.
     pub async fn rollback(
@@ -311,15 +332,7 @@ impl Engine {
         comment: Option<String>,
         confirm: Vec<String>,
     ) -> Result<PromoteOutcome, PromotionError> {
-        let info = self
-            .bm
-            .get(number)
-            .await?
-            .ok_or(PromotionError::UnknownRelease(number))?;
-        if info.status != "applied" {
-            return Err(PromotionError::NotApplied(number, info.status));
-        }
-        let files = source_files(&self.bm.items(number).await?);
+        let files = self.rollback_files(number).await?;
         let comment = comment.unwrap_or_else(|| format!("roll back to release {number}"));
         let how = Promotion {
             action: AuditAction::Rollback,

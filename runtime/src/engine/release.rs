@@ -458,6 +458,13 @@ impl Engine {
 
     /// Loads and compiles a stored release and makes it the live model.
     async fn load_release(&self, number: i64) -> Result<(), ApplyError> {
+        let compiled = self.compile_release(number).await?;
+        self.model.store(Arc::new(compiled));
+        Ok(())
+    }
+
+    /// A stored release, loaded and compiled (not made live).
+    pub(super) async fn compile_release(&self, number: i64) -> Result<CompiledModel, ApplyError> {
         let info = self
             .bm
             .get(number)
@@ -471,9 +478,7 @@ impl Engine {
             .map(StoredItem::to_source_file)
             .collect();
         let (model, rules) = validate_package(&files)?;
-        let compiled = self.compile(model, number, info.checksum, rules)?;
-        self.model.store(Arc::new(compiled));
-        Ok(())
+        Ok(self.compile(model, number, info.checksum, rules)?)
     }
 
     /// Whether any release was ever applied.

@@ -3,13 +3,20 @@
 //! diff of its parsed body. Pure, so the designer reuses it for three-way
 //! merges (base -> workspace and base -> live).
 //!
-//! Paths are JSON pointers (RFC 6901) into the item body. Arrays whose
-//! elements are all objects with distinct `name`s (fields, columns, values)
-//! are matched by name rather than by position, so inserting one field does
-//! not report every later field as changed; the pointer then holds the
+//! Paths are JSON pointers (RFC 6901) into the item body. Keyed arrays are
+//! matched by key rather than by position, so inserting or removing one
+//! element is one change, not a rename of every later element: elements
+//! that are objects with distinct `name`s (fields, tabs), `code`s (pick-list
+//! values) or `field`s (form fields), and arrays of distinct strings (search
+//! fields, list columns), keyed by the string. The pointer then holds the
 //! element's index in the new body (in the old body for a removed element),
 //! and a reordering is one change at the array's own path whose old and new
-//! values are the element names in order.
+//! values are the keys in order. Other arrays are aligned on their longest
+//! common run of equal elements; what differs between two matched elements
+//! is reported position by position.
+//!
+//! Integral numbers are reported as integers (`5`, not the `5.0` that the
+//! metadata's floats serialise to).
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -149,22 +156,63 @@ fn walk(path: String, old: &Value, new: &Value, out: &mut Vec<FieldChange>) {
                 out.push(change(format!("{path}/{}", escape(k)), Some(v), None));
             }
         }
-        (Value::Array(a), Value::Array(b)) => match (names(a), names(b)) {
-            (Some(na), Some(nb)) => by_name(&path, (a, &na), (b, &nb), out),
-            _ => by_position(&path, a, b, out),
+        (Value::Array(a), Value::Array(b)) => match keys(a, b) {
+            Some((na, nb)) => by_name(&path, (a, &na), (b, &nb), out),
+            None => aligned(&path, a, b, out),
         },
         _ => out.push(change(path, Some(old), Some(new))),
     }
 }
 
-fn by_position(path: &str, a: &[Value], b: &[Value], out: &mut Vec<FieldChange>) {
-    for i in 0..a.len().max(b.len()) {
-        let p = format!("{path}/{i}");
-        match (a.get(i), b.get(i)) {
-            (Some(x), Some(y)) => walk(p, x, y, out),
-            (x, y) => out.push(change(p, x, y)),
+/// Unkeyed arrays: elements equal on both sides are matched along their
+/// longest common subsequence; between two matches, the old and new
+/// elements are compared position by position (a changed element), the
+/// surplus of either side is removed or added.
+fn aligned(path: &str, a: &[Value], b: &[Value], out: &mut Vec<FieldChange>) {
+    let gap = |(i0, i1): (usize, usize), (j0, j1): (usize, usize), out: &mut Vec<FieldChange>| {
+        for k in 0..(i1 - i0).max(j1 - j0) {
+            let (i, j) = (i0 + k, j0 + k);
+            match (i < i1, j < j1) {
+                (true, true) => walk(format!("{path}/{j}"), &a[i], &b[j], out),
+                (true, false) => out.push(change(format!("{path}/{i}"), Some(&a[i]), None)),
+                (false, true) => out.push(change(format!("{path}/{j}"), None, Some(&b[j]))),
+                (false, false) => {}
+            }
+        }
+    };
+    let (mut i, mut j) = (0, 0);
+    for (mi, mj) in common(a, b) {
+        gap((i, mi), (j, mj), out);
+        (i, j) = (mi + 1, mj + 1);
+    }
+    gap((i, a.len()), (j, b.len()), out);
+}
+
+/// The index pairs of a longest common subsequence of equal elements.
+fn common(a: &[Value], b: &[Value]) -> Vec<(usize, usize)> {
+    // Metadata arrays are short: the quadratic table is cheap.
+    let mut len = vec![vec![0_usize; b.len() + 1]; a.len() + 1];
+    for i in (0..a.len()).rev() {
+        for j in (0..b.len()).rev() {
+            len[i][j] = if a[i] == b[j] {
+                len[i + 1][j + 1] + 1
+            } else {
+                len[i + 1][j].max(len[i][j + 1])
+            };
         }
     }
+    let (mut i, mut j, mut pairs) = (0, 0, Vec::new());
+    while i < a.len() && j < b.len() {
+        if a[i] == b[j] {
+            pairs.push((i, j));
+            (i, j) = (i + 1, j + 1);
+        } else if len[i + 1][j] >= len[i][j + 1] {
+            i += 1;
+        } else {
+            j += 1;
+        }
+    }
+    pairs
 }
 
 fn by_name(path: &str, (a, na): (&[Value], &[&str]), (b, nb): (&[Value], &[&str]), out: &mut Vec<FieldChange>) {
@@ -191,19 +239,34 @@ fn by_name(path: &str, (a, na): (&[Value], &[&str]), (b, nb): (&[Value], &[&str]
     }
 }
 
-/// The `name` of every element, when all are objects with distinct names.
-fn names(items: &[Value]) -> Option<Vec<&str>> {
-    let names: Option<Vec<&str>> = items.iter().map(|v| v.get("name")?.as_str()).collect();
-    let names = names.filter(|n| !n.is_empty())?;
-    let distinct: HashSet<&&str> = names.iter().collect();
-    (distinct.len() == names.len()).then_some(names)
+/// The members that key an array's objects, tried in this order.
+const KEY_MEMBERS: [&str; 3] = ["name", "code", "field"];
+
+/// The keys of both arrays' elements, when both are keyed the same way:
+/// objects with distinct values of one [`KEY_MEMBERS`] member, or distinct
+/// strings (their own key). Two empty arrays are equal and never asked.
+fn keys<'v>(a: &'v [Value], b: &'v [Value]) -> Option<(Vec<&'v str>, Vec<&'v str>)> {
+    let strings = |items: &'v [Value]| -> Option<Vec<&'v str>> { items.iter().map(Value::as_str).collect() };
+    if let (Some(ka), Some(kb)) = (strings(a), strings(b)) {
+        return (distinct(&ka) && distinct(&kb)).then_some((ka, kb));
+    }
+    KEY_MEMBERS.iter().find_map(|member| {
+        let of =
+            |items: &'v [Value]| -> Option<Vec<&'v str>> { items.iter().map(|v| v.get(*member)?.as_str()).collect() };
+        let (ka, kb) = (of(a)?, of(b)?);
+        (distinct(&ka) && distinct(&kb)).then_some((ka, kb))
+    })
+}
+
+fn distinct(keys: &[&str]) -> bool {
+    keys.iter().collect::<HashSet<_>>().len() == keys.len()
 }
 
 fn change(path: String, old: Option<&Value>, new: Option<&Value>) -> FieldChange {
     FieldChange {
         path,
-        old: old.cloned(),
-        new: new.cloned(),
+        old: old.map(super::numbers::tidy),
+        new: new.map(super::numbers::tidy),
     }
 }
 
@@ -311,6 +374,65 @@ mod tests {
             ]
         );
         assert_eq!(escape("a/b~c"), "a~1b~0c");
+    }
+
+    fn paths(changes: Vec<FieldChange>) -> Vec<(String, Option<Value>, Option<Value>)> {
+        changes.into_iter().map(|c| (c.path, c.old, c.new)).collect()
+    }
+
+    #[test]
+    fn a_value_removed_from_the_middle_of_a_pick_list_is_one_removal() {
+        let v = |code: &str| json!({"code": code, "label": {"en": code.to_uppercase()}});
+        let old = json!({"values": [v("a"), v("b"), v("c"), v("d")]});
+        let new = json!({"values": [v("a"), v("c"), v("d")]});
+        assert_eq!(
+            paths(diff_values(&old, &new)),
+            vec![("/values/1".into(), Some(v("b")), None)]
+        );
+    }
+
+    #[test]
+    fn form_and_search_fields_are_matched_by_field_name() {
+        let old = json!({"fields": [{"field": "a"}, {"field": "b"}, {"field": "c", "span": 2}],
+                         "search": {"fields": ["x", "y", "z"]}});
+        let new = json!({"fields": [{"field": "a"}, {"field": "c", "span": 1}],
+                         "search": {"fields": ["x", "z", "w"]}});
+        assert_eq!(
+            paths(diff_values(&old, &new)),
+            vec![
+                ("/fields/1/span".into(), Some(json!(2)), Some(json!(1))),
+                ("/fields/1".into(), Some(json!({"field": "b"})), None),
+                ("/search/fields/2".into(), None, Some(json!("w"))),
+                ("/search/fields/1".into(), Some(json!("y")), None),
+            ]
+        );
+    }
+
+    #[test]
+    fn unkeyed_arrays_align_on_equal_elements() {
+        let old = json!({"sort": [["a", 1], ["b", 2], ["c", 3]]});
+        let new = json!({"sort": [["a", 1], ["c", 3]]});
+        assert_eq!(
+            paths(diff_values(&old, &new)),
+            vec![("/sort/1".into(), Some(json!(["b", 2])), None)]
+        );
+    }
+
+    #[test]
+    fn integral_numbers_read_as_integers() {
+        let changes = diff_values(&json!({"max": 5.0, "min": 0.5}), &json!({"max": 10.0, "min": 1.0}));
+        let shown: Vec<String> = changes
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} {} -> {}",
+                    c.path,
+                    c.old.clone().unwrap_or_default(),
+                    c.new.clone().unwrap_or_default()
+                )
+            })
+            .collect();
+        assert_eq!(shown, ["/max 5 -> 10", "/min 0.5 -> 1"]);
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod diff;
 mod error;
 mod ident;
 mod items;
+pub mod numbers;
 mod package;
 mod rules;
 mod schema;

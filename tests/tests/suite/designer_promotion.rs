@@ -10,7 +10,7 @@ use anyhow::{ensure, Context, Result};
 use relata::engine::ApplyRequest;
 use relata::model::SourceFile;
 use relata_designer::client::AdminClient;
-use relata_designer::promote::{plan, promote, pull, PromoteError};
+use relata_designer::promote::{plan, plan_rollback, promote, pull, PromoteError};
 use relata_designer::resolve::{conflicts, resolve, side_by_side, Keep};
 use relata_designer::workspace::Workspace;
 use relata_tests::load::{under_contact_load, Load};
@@ -50,6 +50,11 @@ async fn promote_elsewhere(app: &TestApp, files: Vec<SourceFile>) -> Result<i64>
         })
         .await?;
     out.release.context("a new release")
+}
+
+/// The workspace's files, as (path, text).
+fn files_of(ws: &Workspace) -> Result<Vec<(String, String)>> {
+    Ok(ws.files()?.into_iter().map(|f| (f.path, f.text)).collect())
 }
 
 fn edit(files: &mut [SourceFile], path: &str, from: &str, to: &str) -> Result<()> {
@@ -122,21 +127,38 @@ async fn pull_add_promote_merge(backend: TestBackend) -> Result<()> {
             .to_owned(),
         other => anyhow::bail!("expected confirmation_required, got {other:?}"),
     };
+    // The designer shows that step in the rollback's plan, with its id, the
+    // rows it touches and the flag that confirms it.
+    let rollback_plan = plan_rollback(&client, 1).await?;
+    let shown = rollback_plan.to_string();
+    ensure!(
+        shown
+            .lines()
+            .any(|l| l.contains("DESTRUCTIVE archive table site_survey")
+                && l.contains("(1 rows)")
+                && l.ends_with(&format!("[{step}]"))),
+        "{shown}"
+    );
+    ensure!(shown.contains(&format!("--confirm {step}")), "{shown}");
+    ensure!(app.engine.model().release == 2, "a rollback plan changes nothing");
     let back = client.rollback(1, "without surveys", &[step]).await?;
     ensure!(back["release"] == 3, "{back}");
     let gone = app.get(&format!("/api/v1/records/site_survey/{survey}")).await?;
     ensure!(gone.status == StatusCode::NOT_FOUND, "{}", gone.body);
-    // The rollback is a live change like any other: the workspace (based on
-    // release 2) merges it, and the survey file goes from the workspace too.
-    let merged = promote(&mut ws, &client, "catch up", &[]).await?;
-    ensure!(
-        merged.release.is_none() && merged.merged_from_live == [SITE_SURVEY_PATH],
-        "{merged:?}"
-    );
-    ensure!(!ws.metadata_dir().join(SITE_SURVEY_PATH).exists());
-    std::fs::write(ws.metadata_dir().join(SITE_SURVEY_PATH), SITE_SURVEY)?;
+    // Promoting after the rollback keeps every workspace file: the rollback
+    // undid release 2, the workspace's base, so the merge starts from
+    // release 1, which both descend from, and takes nothing from the live
+    // release; the survey is promoted again, its records back.
+    let before = files_of(&ws)?;
     let again = promote(&mut ws, &client, "site surveys again", &[]).await?;
-    ensure!(again.release == Some(4), "{:?}", again.release);
+    ensure!(again.release == Some(4), "{again:?}");
+    ensure!(again.merged_from_live.is_empty(), "{again:?}");
+    ensure!(
+        again.notes.iter().any(|n| n.contains("release 1")),
+        "the analyst is told what the merge started from: {:?}",
+        again.notes
+    );
+    ensure!(files_of(&ws)? == before, "no workspace file was removed or changed");
     let kept = app.get(&format!("/api/v1/records/site_survey/{survey}")).await?;
     ensure!(
         kept.status == StatusCode::OK && kept.body["title"] == "Roof of building B",
@@ -167,8 +189,9 @@ async fn pull_add_promote_merge(backend: TestBackend) -> Result<()> {
     let merged = promote(&mut ws, &client, "contact nickname", &[]).await?;
     ensure!(merged.release == Some(6), "{:?}", merged.release);
     ensure!(
-        merged.merged_from_live == ["common/industry.yaml"],
-        "{:?}",
+        merged.merged_from_live
+            == ["common/industry.yaml (changed on the live release 5 since release 4; unchanged in the workspace)"],
+        "each file taken from the live release is named with why: {:?}",
         merged.merged_from_live
     );
     let live = app.engine.model();

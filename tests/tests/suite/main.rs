@@ -24,6 +24,7 @@ mod picklists;
 mod records_api;
 mod related_lists;
 mod relative_filters;
+mod release_propagation;
 mod rules;
 mod rules_sandbox;
 mod search;

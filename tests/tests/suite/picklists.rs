@@ -637,7 +637,128 @@ async fn own_changes_are_not_taken_for_another_nodes(backend: TestBackend) -> Re
     Ok(())
 }
 
+/// The stock package with `contact_channel` changed as an analyst's module
+/// would: `fax` added, `visit` removed (and the demo items that name it).
+fn fax_in_visits_out() -> Result<Vec<relata::model::SourceFile>> {
+    let mut files = read_package(&stock_metadata(), None)?;
+    files.retain(|f| !f.path.starts_with("demo/"));
+    let channel = files
+        .iter_mut()
+        .find(|f| f.path.ends_with("contact_channel.yaml"))
+        .context("contact_channel.yaml")?;
+    channel.text = channel
+        .text
+        .lines()
+        .filter(|l| !l.contains("code: visit"))
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n  - { code: fax, label: { en: Fax, zh-CN: 传真 } }\n";
+    Ok(files)
+}
+
+/// `(code, active)` of every value of the contact channels, in order.
+async fn states(app: &TestApp) -> Result<Vec<(String, bool)>> {
+    let list = app.get(LIST).await?.body;
+    Ok(list["values"]
+        .as_array()
+        .context("values")?
+        .iter()
+        .map(|v| (v["code"].as_str().unwrap_or_default().to_owned(), v["active"] == true))
+        .collect())
+}
+
+fn active_codes(states: &[(String, bool)]) -> Vec<&str> {
+    states.iter().filter(|(_, a)| *a).map(|(c, _)| c.as_str()).collect()
+}
+
+/// A rollback restores exactly the pick lists of the release rolled back
+/// to, and promoting the later release again restores its lists: values a
+/// release adds are offered only while it (or a later one defining them)
+/// is live, values it removes come back with the release that has them.
+/// Administrators' changes are data and survive both; no value is ever
+/// deleted, so records keep theirs.
+async fn rollback_and_promotion_again_restore_the_release_lists(backend: TestBackend) -> Result<()> {
+    let Some(app) = app(backend).await? else { return Ok(()) };
+    let r = app
+        .post(
+            &format!("{LIST}/values"),
+            &json!({"code": "line", "label": {"en": "LINE", "zh-CN": "连我"}}),
+        )
+        .await?;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let r = patch_value(&app, "wechat", &json!({"active": false})).await?;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let one = states(&app).await?;
+    assert_eq!(
+        active_codes(&one),
+        ["email", "phone", "mobile", "mail", "visit", "line"],
+        "release 1 with the admin's changes"
+    );
+
+    let two = app
+        .engine
+        .apply(ApplyRequest {
+            files: fax_in_visits_out()?,
+            author: "analyst".into(),
+            comment: "fax in, visits out".into(),
+            plan_only: false,
+        })
+        .await?
+        .release
+        .context("release 2")?;
+    let faxer = app
+        .create("contact", json!({"full_name": "Faxer", "preferred_channel": "fax"}))
+        .await?;
+    let after_two = states(&app).await?;
+    assert_eq!(
+        active_codes(&after_two),
+        ["email", "phone", "mobile", "mail", "line", "fax"],
+        "release 2: fax offered, visit not"
+    );
+
+    // Back to release 1: exactly its values again (fax kept for the record
+    // that has it, inactive; visit offered again), the admin's changes kept.
+    let back = app.engine.rollback(1, "admin".into(), None, Vec::new()).await?;
+    assert!(back.release.is_some());
+    let rolled = states(&app).await?;
+    assert_eq!(active_codes(&rolled), active_codes(&one), "{rolled:?}");
+    assert!(
+        rolled.iter().any(|(c, a)| c == "fax" && !a),
+        "fax is kept, inactive: {rolled:?}"
+    );
+    let read = app.get(&format!("/api/v1/records/contact/{}", id(&faxer))).await?;
+    assert_eq!(read.body["preferred_channel"], "fax", "the record keeps its value");
+    app.create("contact", json!({"full_name": "Visitor", "preferred_channel": "visit"}))
+        .await?;
+    let refused = app
+        .post(
+            "/api/v1/records/contact",
+            &json!({"full_name": "Late faxer", "preferred_channel": "fax"}),
+        )
+        .await?;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+
+    // Promoting release 2's package again: its values are offered at once,
+    // with no administrator reactivating anything by hand.
+    let again = app.engine.rollback(two, "analyst".into(), None, Vec::new()).await?;
+    assert!(again.release.is_some());
+    assert_eq!(active_codes(&states(&app).await?), active_codes(&after_two));
+    app.create("contact", json!({"full_name": "Faxer 2", "preferred_channel": "fax"}))
+        .await?;
+
+    // An administrator who reactivates a value the live release does not
+    // define makes it theirs: later releases leave it active.
+    let r = patch_value(&app, "visit", &json!({"active": true})).await?;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    app.engine.rollback(1, "admin".into(), None, Vec::new()).await?;
+    app.engine.rollback(two, "admin".into(), None, Vec::new()).await?;
+    let last = states(&app).await?;
+    assert!(last.iter().any(|(c, a)| c == "visit" && *a), "{last:?}");
+    Ok(())
+}
+
 on_both_backends!(
+    rollback_and_promotion_again_restore_the_release_lists,
     own_changes_are_not_taken_for_another_nodes,
     a_field_becoming_a_picklist_accepts_admin_codes,
     another_node_sees_changes_promptly,

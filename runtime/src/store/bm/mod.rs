@@ -26,6 +26,8 @@ pub struct ReleaseInfo {
     pub status: String,
     /// The release that was active when this one was made.
     pub parent: Option<i64>,
+    /// Why it failed, for a failed release.
+    pub failure: Option<String>,
 }
 
 /// One item of a release, as stored.
@@ -85,6 +87,7 @@ macro_rules! release_info {
             created_at: $r.try_get("created_at")?,
             status: $r.try_get("status")?,
             parent: $r.try_get("parent")?,
+            failure: $r.try_get("failure")?,
         }
     };
 }
@@ -92,6 +95,39 @@ macro_rules! release_info {
 mod audit;
 
 pub use audit::{AuditAction, AuditEntry, NewAudit};
+
+/// The PostgreSQL channel a new live release is announced on (`NOTIFY`,
+/// sent by the activating transaction, so delivered when it commits).
+pub const CHANNEL: &str = "relata_releases";
+
+/// Notices of releases made live by any process (PostgreSQL `LISTEN`).
+/// The listener holds a connection of the pool, so it gives up as soon as
+/// the pool is closed.
+pub struct ReleaseNotices {
+    listener: sqlx::postgres::PgListener,
+    pool: sqlx::PgPool,
+}
+
+impl std::fmt::Debug for ReleaseNotices {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ReleaseNotices")
+    }
+}
+
+impl ReleaseNotices {
+    /// Waits for the next notice: `true` for a notice, `false` once the
+    /// pool is closed. A lost connection is reopened by the next call
+    /// (notices sent meanwhile are lost: callers also poll).
+    pub async fn next(&mut self) -> Result<bool, StoreError> {
+        match self.pool.close_event().do_until(self.listener.recv()).await {
+            Ok(received) => {
+                received?;
+                Ok(true)
+            }
+            Err(_closed) => Ok(false),
+        }
+    }
+}
 
 impl BmStore {
     /// A store over the BM pool.
@@ -182,9 +218,39 @@ impl BmStore {
             .bind(by)
             .execute(&mut *tx)
             .await?;
+            if matches!(self.pool, Pool::Postgres(_)) {
+                sqlx::query("SELECT pg_notify('relata_releases', '')")
+                    .execute(&mut *tx)
+                    .await?;
+            }
             tx.commit().await?;
             Ok(())
         })
+    }
+
+    /// Listens for releases made live by any process: `Some` on
+    /// PostgreSQL, `None` on SQLite (which has no notifications; the live
+    /// release is polled).
+    pub async fn listen(&self) -> Result<Option<ReleaseNotices>, StoreError> {
+        match &self.pool {
+            Pool::Sqlite(_) => Ok(None),
+            Pool::Postgres(p) => {
+                let mut listener = sqlx::postgres::PgListener::connect_with(p).await?;
+                listener.listen(CHANNEL).await?;
+                Ok(Some(ReleaseNotices {
+                    listener,
+                    pool: p.clone(),
+                }))
+            }
+        }
+    }
+
+    /// Whether the pool was closed (the runtime is shutting down).
+    pub fn is_closed(&self) -> bool {
+        match &self.pool {
+            Pool::Sqlite(p) => p.is_closed(),
+            Pool::Postgres(p) => p.is_closed(),
+        }
     }
 
     /// Marks a pending release failed, with the reason.
@@ -267,10 +333,10 @@ impl BmStore {
 
     fn info_columns(&self) -> &'static str {
         match self.pool {
-            Pool::Sqlite(_) => "number, author, comment, checksum, created_at, status, parent",
+            Pool::Sqlite(_) => "number, author, comment, checksum, created_at, status, parent, failure",
             Pool::Postgres(_) => {
                 "number, author, comment, checksum, \
-                 to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS created_at, status, parent"
+                 to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS created_at, status, parent, failure"
             }
         }
     }

@@ -2,10 +2,12 @@
 //! pick-list administration and of merging metadata defaults into the table.
 //!
 //! The merge rule (see docs/metadata/picklist.md): metadata values missing
-//! from the table are inserted; a row is never overwritten by metadata, so an
-//! administrator's renames, reorderings and deactivations survive releases.
-//! A metadata value that a release removes stays (old records still show its
-//! label) but becomes an inactive run-time value.
+//! from the table are inserted; a row is never overwritten nor deleted by a
+//! release, so an administrator's renames, reorderings and deactivations
+//! survive releases and rollbacks. Which values the live release offers is
+//! decided when the lists are built (`engine::picklists`): a value only an
+//! earlier release defined stays (old records still show its label) but is
+//! inactive, and is active again when a release defines it again.
 
 use sqlx::Row;
 use time::OffsetDateTime;
@@ -17,6 +19,14 @@ use crate::store::{Pool, StoreError};
 /// The PostgreSQL channel a pick-list change is announced on (`NOTIFY`,
 /// sent by the changing transaction, so delivered when it commits).
 pub const CHANNEL: &str = "relata_picklists";
+
+/// Rows that merges of earlier versions turned into inactive run-time
+/// values when a release removed them from the metadata (a run-time row no
+/// administrator ever wrote: administrators' writes set `updated_by`). They
+/// were metadata values and are again, active unless metadata said not:
+/// the live release decides whether they are offered.
+const REPAIR: &str = "UPDATE relata_picklist_value SET origin = $1, active = TRUE \
+                      WHERE origin = $2 AND updated_by IS NULL";
 
 const BUMP: &str = "UPDATE relata_picklist_version SET version = version + 1 WHERE id = 1";
 const ANNOUNCE: &str = "SELECT pg_notify('relata_picklists', '')";
@@ -125,6 +135,10 @@ pub struct ValueChange<'a> {
     pub label_zh_cn: Option<&'a str>,
     /// Activate or deactivate.
     pub active: Option<bool>,
+    /// Make the value an administrator's (origin `runtime`): set when an
+    /// administrator reactivates or deactivates a value the live release
+    /// does not define, so that their choice, not the releases', rules it.
+    pub adopt: bool,
 }
 
 /// The store of pick-list values, in the ED database.
@@ -207,9 +221,12 @@ impl PicklistStore {
     /// Merges the metadata defaults of the lists given into the table, in one
     /// transaction, and returns how many values were inserted. Values are
     /// only inserted (a fresh list in metadata order; a new value of a known
-    /// list at its end), never overwritten; codes of a list that metadata no
-    /// longer has become inactive run-time values. Idempotent, so a merge a
-    /// crash interrupted is simply redone at the next start.
+    /// list at its end), never overwritten nor deleted: which values a
+    /// release offers is worked out from the release when the lists are
+    /// built (see `engine::picklists`), so the table keeps each row's origin
+    /// (who created it) and the administrators' labels, order and
+    /// deactivations. Idempotent, so a merge a crash interrupted is simply
+    /// redone at the next start.
     pub async fn merge_defaults(
         &self,
         lists: &[(&str, Vec<DefaultValue<'_>>)],
@@ -218,80 +235,45 @@ impl PicklistStore {
         let now = ts_param(&self.pool, now);
         on_pool!(&self.pool, |p| {
             let mut tx = p.begin().await?;
+            let repaired = sqlx::query(REPAIR)
+                .bind(ORIGIN_METADATA)
+                .bind(ORIGIN_RUNTIME)
+                .execute(&mut *tx)
+                .await?;
             let mut inserted = 0;
-            let mut changed = false;
             for (list, defaults) in lists {
-                let stored: Vec<(String, String)> =
-                    sqlx::query_as("SELECT code, origin FROM relata_picklist_value WHERE picklist = $1")
+                let stored: Vec<String> =
+                    sqlx::query_scalar("SELECT code FROM relata_picklist_value WHERE picklist = $1")
                         .bind(*list)
                         .fetch_all(&mut *tx)
                         .await?;
-                let next: i64 = sqlx::query_scalar(
+                let mut position: i64 = sqlx::query_scalar(
                     "SELECT COALESCE(MAX(position), -1) + 1 FROM relata_picklist_value WHERE picklist = $1",
                 )
                 .bind(*list)
                 .fetch_one(&mut *tx)
                 .await?;
-                let mut position = next;
-                for d in defaults {
-                    match stored.iter().find(|(code, _)| code == d.code) {
-                        None => {
-                            let done = sqlx::query(
-                                "INSERT INTO relata_picklist_value \
-                                 (picklist, code, label_en, label_zh_cn, position, active, origin, updated_at) \
-                                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (picklist, code) DO NOTHING",
-                            )
-                            .bind(*list)
-                            .bind(d.code)
-                            .bind(d.label_en)
-                            .bind(d.label_zh_cn)
-                            .bind(position)
-                            .bind(d.active)
-                            .bind(ORIGIN_METADATA)
-                            .bind(&now)
-                            .execute(&mut *tx)
-                            .await?;
-                            inserted += done.rows_affected();
-                            changed = true;
-                            position += 1;
-                        }
-                        // An admin's value that metadata now defines too: it
-                        // is a default from now on, but keeps its row as is.
-                        Some((_, origin)) if origin != ORIGIN_METADATA => {
-                            sqlx::query(
-                                "UPDATE relata_picklist_value SET origin = $3 WHERE picklist = $1 AND code = $2",
-                            )
-                            .bind(*list)
-                            .bind(d.code)
-                            .bind(ORIGIN_METADATA)
-                            .execute(&mut *tx)
-                            .await?;
-                            changed = true;
-                        }
-                        Some(_) => {}
-                    }
-                }
-                // Removed from metadata: kept for old records, no longer
-                // offered. It becomes a run-time value, so an admin who
-                // reactivates it is not overruled at the next merge.
-                for (code, origin) in &stored {
-                    if origin == ORIGIN_METADATA && !defaults.iter().any(|d| d.code == code) {
-                        sqlx::query(
-                            "UPDATE relata_picklist_value SET active = $3, origin = $4, updated_at = $5 \
-                             WHERE picklist = $1 AND code = $2",
-                        )
-                        .bind(*list)
-                        .bind(code)
-                        .bind(false)
-                        .bind(ORIGIN_RUNTIME)
-                        .bind(&now)
-                        .execute(&mut *tx)
-                        .await?;
-                        changed = true;
-                    }
+                for d in defaults.iter().filter(|d| !stored.iter().any(|c| c == d.code)) {
+                    let done = sqlx::query(
+                        "INSERT INTO relata_picklist_value \
+                         (picklist, code, label_en, label_zh_cn, position, active, origin, updated_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (picklist, code) DO NOTHING",
+                    )
+                    .bind(*list)
+                    .bind(d.code)
+                    .bind(d.label_en)
+                    .bind(d.label_zh_cn)
+                    .bind(position)
+                    .bind(d.active)
+                    .bind(ORIGIN_METADATA)
+                    .bind(&now)
+                    .execute(&mut *tx)
+                    .await?;
+                    inserted += done.rows_affected();
+                    position += 1;
                 }
             }
-            if changed {
+            if inserted > 0 || repaired.rows_affected() > 0 {
                 bump!(&self.pool, tx);
             }
             tx.commit().await?;
@@ -344,7 +326,8 @@ impl PicklistStore {
     ) -> Result<bool, StoreError> {
         let sql = "UPDATE relata_picklist_value SET \
                    label_en = COALESCE($3, label_en), label_zh_cn = COALESCE($4, label_zh_cn), \
-                   active = COALESCE($5, active), updated_at = $6, updated_by = $7 \
+                   active = COALESCE($5, active), updated_at = $6, updated_by = $7, \
+                   origin = CASE WHEN $8 THEN $9 ELSE origin END \
                    WHERE picklist = $1 AND code = $2";
         let by = by.map(|id| id_param(&self.pool, id));
         let now = ts_param(&self.pool, now);
@@ -358,6 +341,8 @@ impl PicklistStore {
                 .bind(change.active)
                 .bind(&now)
                 .bind(&by)
+                .bind(change.adopt)
+                .bind(ORIGIN_RUNTIME)
                 .execute(&mut *tx)
                 .await?;
             let updated = done.rows_affected() == 1;

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{typed, Admin};
-use crate::engine::promotion::{unreadable_export, ImportOutcome, PromoteOutcome, ReleaseDetail};
+use crate::engine::promotion::{unreadable_export, ImportOutcome, ReleaseDetail};
 use crate::engine::{Engine, ReleaseExport};
 use crate::web::error::ApiError;
 use crate::web::extract::JsonBody;
@@ -38,19 +38,35 @@ pub struct RollbackBody {
     comment: Option<String>,
     #[serde(default)]
     confirm: Vec<String>,
+    /// Only plan (as `?plan=true`).
+    #[serde(default)]
+    plan: bool,
 }
 
-/// `POST /releases/{n}/rollback`: release n's items as a new release.
+/// The query of `POST /releases/{n}/rollback`.
+#[derive(Debug, Default, Deserialize)]
+pub struct RollbackQuery {
+    /// Only plan: answer what rolling back would do, change nothing.
+    #[serde(default)]
+    plan: bool,
+}
+
+/// `POST /releases/{n}/rollback`: release n's items as a new release, or
+/// with `?plan=true` the plan of doing so (as `POST /plan` answers it).
 pub async fn rollback(
     State(engine): State<Arc<Engine>>,
     Admin(user): Admin,
     Path(n): Path<i64>,
+    Query(q): Query<RollbackQuery>,
     JsonBody(body): JsonBody,
-) -> Result<Json<PromoteOutcome>, ApiError> {
+) -> Result<Json<Value>, ApiError> {
     let body: RollbackBody = typed(body)?;
-    Ok(Json(
-        engine.rollback(n, user.username, body.comment, body.confirm).await?,
-    ))
+    let answer = if q.plan || body.plan {
+        serde_json::to_value(engine.plan_rollback(n).await?)
+    } else {
+        serde_json::to_value(engine.rollback(n, user.username, body.comment, body.confirm).await?)
+    };
+    answer.map(Json).map_err(|e| ApiError::internal(&e))
 }
 
 /// `GET /releases/{n}/export`: the release as one JSON file, offered as a
