@@ -9,6 +9,7 @@ pub mod auth;
 mod compiled;
 pub mod demo;
 mod hierarchy;
+mod conditions;
 mod openapi;
 mod openapi_picklists;
 pub mod payload;
