@@ -541,7 +541,8 @@ fn fixed_message(code: &str, zh: bool) -> Option<&'static str> {
 
 /// Every error code the engine reports on a field (a test checks each has
 /// words in both languages, so no form shows an engine's English message).
-pub const ERROR_CODES: &[&str] = &[
+#[cfg(test)]
+const ERROR_CODES: &[&str] = &[
     "required",
     "max_length",
     "unique",
