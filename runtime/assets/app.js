@@ -78,7 +78,7 @@
   }
   // Each new set of suggestions: ids for aria-activedescendant, none active.
   document.addEventListener("htmx:afterSwap", function (ev) {
-    var list = ev.target;
+    var list = (ev.detail && ev.detail.target) || ev.target;
     if (!list.matches || !list.matches(".lookup-results")) return;
     var box = list.closest("[data-lookup]");
     var input = box.querySelector("[data-lookup-text]");

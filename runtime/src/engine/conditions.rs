@@ -14,8 +14,8 @@ use super::saving::{entity_of, Save};
 use super::{Engine, EngineError};
 use crate::model::values::form_operand;
 use crate::model::{CommandDef, FieldDef};
-use uuid::Uuid;
 use crate::store::ed::records::ListError;
+use uuid::Uuid;
 
 impl Engine {
     /// Adds a `lookup_filter` error for each reference of `record` (the

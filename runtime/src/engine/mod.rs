@@ -7,9 +7,9 @@
 pub mod attachments;
 pub mod auth;
 mod compiled;
+mod conditions;
 pub mod demo;
 mod hierarchy;
-mod conditions;
 mod openapi;
 mod openapi_picklists;
 pub mod payload;

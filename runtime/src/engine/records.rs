@@ -405,7 +405,11 @@ pub(super) fn order_errors(errors: &mut Vec<FieldError>, e: &CompiledEntity, rec
             _ => a < b, // ISO dates sort as text
         };
         if before && !errors.iter().any(|x| x.field == f.name) {
-            errors.push(FieldError::new(&f.name, "not_before", format!("must not be before {other}")));
+            errors.push(FieldError::new(
+                &f.name,
+                "not_before",
+                format!("must not be before {other}"),
+            ));
         }
     }
 }

@@ -201,7 +201,10 @@ fn check_sibling_options(ctx: &mut Ctx<'_>, at: &str, f: &FieldDef, e: &EntityDe
     }
     if let Some(flag) = &f.date_only_when {
         if f.field_type != FieldType::Datetime {
-            ctx.error(format!("{at}.date_only_when"), "`date_only_when` applies to datetime fields");
+            ctx.error(
+                format!("{at}.date_only_when"),
+                "`date_only_when` applies to datetime fields",
+            );
         } else if sibling(flag).is_none_or(|x| x.field_type != FieldType::Boolean) {
             ctx.error(
                 format!("{at}.date_only_when"),

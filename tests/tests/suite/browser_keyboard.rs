@@ -76,7 +76,10 @@ async fn lookups_work_from_the_keyboard(backend: TestBackend) -> Result<()> {
     ensure!(b.value("input[type=hidden][name=company]").await? == silk_id);
     ensure!(b.find_all(options).await?.is_empty(), "the suggestions close");
     ensure!(b.path().await? == "/app/r/contact/new", "Enter did not submit the form");
-    ensure!(b.find_all("[data-test=form-errors]").await?.is_empty(), "nothing was posted");
+    ensure!(
+        b.find_all("[data-test=form-errors]").await?.is_empty(),
+        "nothing was posted"
+    );
 
     // ArrowDown opens the suggestions again; Escape closes them, the choice kept.
     press(&b, company, Key::Down).await?;
@@ -93,13 +96,19 @@ async fn lookups_work_from_the_keyboard(backend: TestBackend) -> Result<()> {
     press(&b, company, Key::Enter).await?;
     ensure!(b.value("input[type=hidden][name=company]").await? == steel_id);
     press(&b, "#f-reports_to", Key::Enter).await?;
-    ensure!(b.path().await? == "/app/r/contact/new", "Enter in a lookup never submits");
+    ensure!(
+        b.path().await? == "/app/r/contact/new",
+        "Enter in a lookup never submits"
+    );
 
     // Saving without the required name: the page comes back with the
     // company still shown by name.
     b.click_and_load("[data-test=save]").await?;
     b.find("[data-test=form-errors]").await?;
-    ensure!(b.value(company).await? == "Suzhou Steel", "the chosen company reads by name");
+    ensure!(
+        b.value(company).await? == "Suzhou Steel",
+        "the chosen company reads by name"
+    );
     ensure!(b.value("input[type=hidden][name=company]").await? == steel_id);
     b.close().await
 }

@@ -35,7 +35,13 @@ async fn page(r: reqwest::Response) -> Result<Page> {
 
 /// GETs a UI page as the admin.
 async fn open(app: &TestApp, path: &str) -> Result<Page> {
-    page(app.with_token(app.token.as_deref().context("token")?)?.get(app.url(path)).send().await?).await
+    page(
+        app.with_token(app.token.as_deref().context("token")?)?
+            .get(app.url(path))
+            .send()
+            .await?,
+    )
+    .await
 }
 
 /// POSTs a UI form as the admin (not following the redirect).
@@ -68,13 +74,18 @@ fn id_in(location: &str) -> String {
 /// Item 1: a computed field is a value on every form, never an input, and
 /// a campaign saves from its forms, new and edit.
 async fn computed_fields_are_never_inputs(backend: TestBackend) -> Result<()> {
-    let Some(app) = stock(backend).await? else { return Ok(()) };
+    let Some(app) = stock(backend).await? else {
+        return Ok(());
+    };
     let new = open(&app, "/app/r/campaign/new").await?;
     ensure!(new.status == StatusCode::OK);
     let names = input_names(&new.html);
     ensure!(names.contains(&"budget".to_owned()), "the form has inputs: {names:?}");
     for computed in ["actual_cost", "projects_budget", "actual_leads", "actual_revenue"] {
-        ensure!(!names.contains(&computed.to_owned()), "{computed} is an input: {names:?}");
+        ensure!(
+            !names.contains(&computed.to_owned()),
+            "{computed} is an input: {names:?}"
+        );
     }
     // Everything the form shows, posted as a browser would (empty inputs
     // empty), plus a computed field slipped in: saved, the computed value
@@ -83,7 +94,12 @@ async fn computed_fields_are_never_inputs(backend: TestBackend) -> Result<()> {
     form.retain(|(n, _)| !["name", "budget"].contains(n));
     form.extend([("name", "Spring fair"), ("budget", "5000"), ("actual_cost", "99")]);
     let saved = post(&app, "/app/r/campaign", &form).await?;
-    ensure!(saved.status == StatusCode::SEE_OTHER, "{}: {}", saved.status, saved.html);
+    ensure!(
+        saved.status == StatusCode::SEE_OTHER,
+        "{}: {}",
+        saved.status,
+        saved.html
+    );
     let campaign = id_in(&saved.location);
     let stored = get(&app, "campaign", &campaign).await?;
     ensure!(stored["budget"].as_f64() == Some(5000.0), "{stored}");
@@ -102,7 +118,12 @@ async fn computed_fields_are_never_inputs(backend: TestBackend) -> Result<()> {
         ("actual_leads", ""),
     ];
     let saved = post(&app, &format!("/app/r/campaign/{campaign}"), &form).await?;
-    ensure!(saved.status == StatusCode::SEE_OTHER, "{}: {}", saved.status, saved.html);
+    ensure!(
+        saved.status == StatusCode::SEE_OTHER,
+        "{}: {}",
+        saved.status,
+        saved.html
+    );
     ensure!(get(&app, "campaign", &campaign).await?["name"] == "Spring fair 2027");
     Ok(())
 }
@@ -110,9 +131,13 @@ async fn computed_fields_are_never_inputs(backend: TestBackend) -> Result<()> {
 /// Item 1, the class: a refusal the engine words in English reads in the
 /// user's language on the form (a reporting loop: code `cycle`).
 async fn form_errors_read_in_the_users_language(backend: TestBackend) -> Result<()> {
-    let Some(app) = stock(backend).await? else { return Ok(()) };
+    let Some(app) = stock(backend).await? else {
+        return Ok(());
+    };
     let acme = app.create("company", json!({ "name": "Acme" })).await?;
-    let boss = app.create("contact", json!({ "full_name": "Boss", "company": id(&acme) })).await?;
+    let boss = app
+        .create("contact", json!({ "full_name": "Boss", "company": id(&acme) }))
+        .await?;
     let aide = app
         .create(
             "contact",
@@ -129,8 +154,16 @@ async fn form_errors_read_in_the_users_language(backend: TestBackend) -> Result<
     ];
     let refused = post(&app, &format!("/app/r/contact/{}", id(&boss)), &form).await?;
     ensure!(refused.status == StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.status);
-    ensure!(refused.html.contains("这样会使记录成为其自身的下级。"), "{}", refused.html);
-    ensure!(!refused.html.contains("would put this record"), "no English: {}", refused.html);
+    ensure!(
+        refused.html.contains("这样会使记录成为其自身的下级。"),
+        "{}",
+        refused.html
+    );
+    ensure!(
+        !refused.html.contains("would put this record"),
+        "no English: {}",
+        refused.html
+    );
     Ok(())
 }
 
@@ -138,12 +171,16 @@ async fn form_errors_read_in_the_users_language(backend: TestBackend) -> Result<
 /// line's item and price from its product, and the quantity takes its
 /// default. The API agrees; on update, null clears and required refuses.
 async fn an_empty_input_is_a_field_left_out(backend: TestBackend) -> Result<()> {
-    let Some(app) = stock(backend).await? else { return Ok(()) };
+    let Some(app) = stock(backend).await? else {
+        return Ok(());
+    };
     let acme = app.create("company", json!({ "name": "Acme" })).await?;
     let deal = app
         .create("opportunity", json!({ "name": "Pumps", "company": id(&acme) }))
         .await?;
-    let pump = app.create("product", json!({ "name": "Pump P-100", "price": 250 })).await?;
+    let pump = app
+        .create("product", json!({ "name": "Pump P-100", "price": 250 }))
+        .await?;
     let form = [
         ("opportunity", id(&deal)),
         ("line_number", String::new()),
@@ -155,7 +192,12 @@ async fn an_empty_input_is_a_field_left_out(backend: TestBackend) -> Result<()> 
     ];
     let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let saved = post(&app, "/app/r/quote_line", &form).await?;
-    ensure!(saved.status == StatusCode::SEE_OTHER, "{}: {}", saved.status, saved.html);
+    ensure!(
+        saved.status == StatusCode::SEE_OTHER,
+        "{}: {}",
+        saved.status,
+        saved.html
+    );
     let line = get(&app, "quote_line", &id_in(&saved.location)).await?;
     ensure!(line["description"] == "Pump P-100", "{line}");
     ensure!(line["unit_price"].as_f64() == Some(250.0), "{line}");
@@ -172,7 +214,11 @@ async fn an_empty_input_is_a_field_left_out(backend: TestBackend) -> Result<()> 
     ensure!(cleared["discount"].is_null(), "{cleared}");
     let r = change(&app, "quote_line", &line_id, json!({ "description": null })).await?;
     ensure!(r.status == StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
-    ensure!(field_error(&r).0 == "description" && field_error(&r).1 == "required", "{}", r.body);
+    ensure!(
+        field_error(&r).0 == "description" && field_error(&r).1 == "required",
+        "{}",
+        r.body
+    );
     Ok(())
 }
 
@@ -181,14 +227,24 @@ async fn an_empty_input_is_a_field_left_out(backend: TestBackend) -> Result<()> 
 /// form, in the user's language); a save that moves the company away from
 /// its contact too.
 async fn references_keep_to_their_lookup_filter(backend: TestBackend) -> Result<()> {
-    let Some(app) = stock(backend).await? else { return Ok(()) };
+    let Some(app) = stock(backend).await? else {
+        return Ok(());
+    };
     let acme = app.create("company", json!({ "name": "Acme" })).await?;
     let other = app.create("company", json!({ "name": "Zeta Third" })).await?;
-    let ann = app.create("contact", json!({ "full_name": "Ann Acme", "company": id(&acme) })).await?;
-    let zed = app.create("contact", json!({ "full_name": "Aaron Zeta", "company": id(&other) })).await?;
+    let ann = app
+        .create("contact", json!({ "full_name": "Ann Acme", "company": id(&acme) }))
+        .await?;
+    let zed = app
+        .create("contact", json!({ "full_name": "Aaron Zeta", "company": id(&other) }))
+        .await?;
 
     // The forms' pickers send the company along.
-    for (entity, field) in [("support_incident", "contact"), ("opportunity", "contact"), ("sales_order", "contact")] {
+    for (entity, field) in [
+        ("support_incident", "contact"),
+        ("opportunity", "contact"),
+        ("sales_order", "contact"),
+    ] {
         let form = open(&app, &format!("/app/r/{entity}/new")).await?;
         let input = form
             .html
@@ -203,14 +259,22 @@ async fn references_keep_to_their_lookup_filter(backend: TestBackend) -> Result<
         &format!("/app/lookup/contact?_bind.company=eq.company&company={}", id(&acme)),
     )
     .await?;
-    ensure!(offered.html.contains("Ann Acme") && !offered.html.contains("Aaron Zeta"), "{}", offered.html);
+    ensure!(
+        offered.html.contains("Ann Acme") && !offered.html.contains("Aaron Zeta"),
+        "{}",
+        offered.html
+    );
 
     // The API refuses a contact of a third company, naming the field.
     let body = json!({ "subject": "Pump leaks", "company": id(&acme), "contact": id(&zed) });
     let r = app.post("/api/v1/records/support_incident", &body).await?;
     ensure!(r.status == StatusCode::UNPROCESSABLE_ENTITY, "{}: {}", r.status, r.body);
     let (field, code, _) = field_error(&r);
-    ensure!((field.as_str(), code.as_str()) == ("contact", "lookup_filter"), "{}", r.body);
+    ensure!(
+        (field.as_str(), code.as_str()) == ("contact", "lookup_filter"),
+        "{}",
+        r.body
+    );
     let incident = app
         .create(
             "support_incident",
@@ -218,11 +282,19 @@ async fn references_keep_to_their_lookup_filter(backend: TestBackend) -> Result<
         )
         .await?;
     // Moving the company away from the contact: refused too.
-    let r = change(&app, "support_incident", &id(&incident), json!({ "company": id(&other) })).await?;
+    let r = change(
+        &app,
+        "support_incident",
+        &id(&incident),
+        json!({ "company": id(&other) }),
+    )
+    .await?;
     ensure!(r.status == StatusCode::UNPROCESSABLE_ENTITY, "{}: {}", r.status, r.body);
     ensure!(field_error(&r).1 == "lookup_filter", "{}", r.body);
     // No company: any contact.
-    let lead_deal = app.create("opportunity", json!({ "name": "X", "company": id(&acme) })).await?;
+    let lead_deal = app
+        .create("opportunity", json!({ "name": "X", "company": id(&acme) }))
+        .await?;
     let r = change(&app, "opportunity", &id(&lead_deal), json!({ "contact": id(&zed) })).await?;
     ensure!(r.status == StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
 
@@ -235,14 +307,20 @@ async fn references_keep_to_their_lookup_filter(backend: TestBackend) -> Result<
     ];
     let refused = post(&app, "/app/r/support_incident", &form).await?;
     ensure!(refused.status == StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.status);
-    ensure!(refused.html.contains("所选记录不在此处可选的范围内"), "{}", refused.html);
+    ensure!(
+        refused.html.contains("所选记录不在此处可选的范围内"),
+        "{}",
+        refused.html
+    );
     Ok(())
 }
 
 /// Item 4: a form sent back with an error shows the records chosen in its
 /// lookups by name, not empty boxes.
 async fn a_refused_form_keeps_the_chosen_names(backend: TestBackend) -> Result<()> {
-    let Some(app) = stock(backend).await? else { return Ok(()) };
+    let Some(app) = stock(backend).await? else {
+        return Ok(());
+    };
     let acme = app.create("company", json!({ "name": "Acme Pumps" })).await?;
     let refused = post(&app, "/app/r/contact", &[("full_name", " "), ("company", &id(&acme))]).await?;
     ensure!(refused.status == StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.status);
@@ -253,7 +331,10 @@ async fn a_refused_form_keeps_the_chosen_names(backend: TestBackend) -> Result<(
         .and_then(|before| before.rsplit("<input").next())
         .context("the company's text box")?;
     ensure!(text_box.contains("value=\"Acme Pumps\""), "{text_box}");
-    ensure!(refused.html.contains(&format!("value=\"{}\"", id(&acme))), "the id is kept");
+    ensure!(
+        refused.html.contains(&format!("value=\"{}\"", id(&acme))),
+        "the id is kept"
+    );
     Ok(())
 }
 
@@ -261,17 +342,28 @@ async fn a_refused_form_keeps_the_chosen_names(backend: TestBackend) -> Result<(
 /// the record in view with a human message in the user's language; a bad
 /// list request is an error, in words.
 async fn commands_say_why_and_only_show_when_they_apply(backend: TestBackend) -> Result<()> {
-    let Some(app) = stock(backend).await? else { return Ok(()) };
+    let Some(app) = stock(backend).await? else {
+        return Ok(());
+    };
     let lead = app
-        .create("lead", json!({ "topic": "Pumps for the new plant", "company_name": "Acme" }))
+        .create(
+            "lead",
+            json!({ "topic": "Pumps for the new plant", "company_name": "Acme" }),
+        )
         .await?;
     let lead_id = id(&lead);
     let page = open(&app, &format!("/app/r/lead/{lead_id}")).await?;
-    ensure!(page.html.contains("data-test=\"command-process_lead\""), "offered while open");
+    ensure!(
+        page.html.contains("data-test=\"command-process_lead\""),
+        "offered while open"
+    );
     let ran = post(&app, &format!("/app/r/lead/{lead_id}/commands/process_lead"), &[]).await?;
     ensure!(ran.status == StatusCode::SEE_OTHER, "{}: {}", ran.status, ran.html);
     let page = open(&app, &format!("/app/r/lead/{lead_id}")).await?;
-    ensure!(!page.html.contains("data-test=\"command-process_lead\""), "not offered once converted");
+    ensure!(
+        !page.html.contains("data-test=\"command-process_lead\""),
+        "not offered once converted"
+    );
 
     // Run anyway (an old page): refused on the lead's own page, in Chinese,
     // no field names.
@@ -281,11 +373,20 @@ async fn commands_say_why_and_only_show_when_they_apply(backend: TestBackend) ->
     ensure!(again.html.contains("data-test=\"command-refused\""), "{}", again.html);
     ensure!(again.html.contains("此线索已经转化过了"), "{}", again.html);
     ensure!(again.html.contains("Pumps for the new plant"), "the lead stays in view");
-    ensure!(!again.html.contains("status:") && !again.html.contains("_:"), "{}", again.html);
+    ensure!(
+        !again.html.contains("status:") && !again.html.contains("_:"),
+        "{}",
+        again.html
+    );
 
     // A required parameter left empty: the parameter's label, in Chinese.
     let acme = app.create("company", json!({ "name": "Acme" })).await?;
-    let refused = post(&app, &format!("/app/r/company/{}/commands/create_opportunity", id(&acme)), &[]).await?;
+    let refused = post(
+        &app,
+        &format!("/app/r/company/{}/commands/create_opportunity", id(&acme)),
+        &[],
+    )
+    .await?;
     ensure!(refused.status == StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.status);
     ensure!(refused.html.contains("此项为必填项。"), "{}", refused.html);
 
@@ -293,7 +394,11 @@ async fn commands_say_why_and_only_show_when_they_apply(backend: TestBackend) ->
     let list = open(&app, "/app/l/contact?sort=no_such_column").await?;
     ensure!(list.html.contains("data-test=\"list-error\""), "{}", list.html);
     ensure!(list.html.contains("无法按这些筛选或排序条件显示列表"), "{}", list.html);
-    ensure!(!list.html.contains("no_such_column`"), "no developer message: {}", list.html);
+    ensure!(
+        !list.html.contains("no_such_column`"),
+        "no developer message: {}",
+        list.html
+    );
     Ok(())
 }
 
@@ -301,13 +406,19 @@ async fn commands_say_why_and_only_show_when_they_apply(backend: TestBackend) ->
 /// all-day activity shows its day alone; a won deal moves to the won stage
 /// at 100 %, a lost one to 0 %.
 async fn activity_and_opportunity_rules(backend: TestBackend) -> Result<()> {
-    let Some(app) = stock(backend).await? else { return Ok(()) };
+    let Some(app) = stock(backend).await? else {
+        return Ok(());
+    };
     let body = json!({
         "subject": "Visit", "starts_at": "2026-11-03T10:00:00Z", "ends_at": "2026-11-03T09:00:00Z"
     });
     let r = app.post("/api/v1/records/activity", &body).await?;
     ensure!(r.status == StatusCode::UNPROCESSABLE_ENTITY, "{}: {}", r.status, r.body);
-    ensure!(field_error(&r).0 == "ends_at" && field_error(&r).1 == "not_before", "{}", r.body);
+    ensure!(
+        field_error(&r).0 == "ends_at" && field_error(&r).1 == "not_before",
+        "{}",
+        r.body
+    );
     speak(&app, Some(Locale::ZhCn)).await?;
     let form = [
         ("subject", "Visit"),
@@ -320,10 +431,19 @@ async fn activity_and_opportunity_rules(backend: TestBackend) -> Result<()> {
     speak(&app, Some(Locale::En)).await?;
 
     let visit = app
-        .create("activity", json!({ "subject": "Visit", "starts_at": "2026-11-03T10:00:00Z" }))
+        .create(
+            "activity",
+            json!({ "subject": "Visit", "starts_at": "2026-11-03T10:00:00Z" }),
+        )
         .await?;
     // Ending before the stored start, in a patch that leaves the start: refused.
-    let r = change(&app, "activity", &id(&visit), json!({ "ends_at": "2026-11-02T10:00:00Z" })).await?;
+    let r = change(
+        &app,
+        "activity",
+        &id(&visit),
+        json!({ "ends_at": "2026-11-02T10:00:00Z" }),
+    )
+    .await?;
     ensure!(r.status == StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
     let done = changed(&app, "activity", &id(&visit), json!({ "done": true })).await?;
     ensure!(done["status"] == "completed", "{done}");
@@ -339,22 +459,38 @@ async fn activity_and_opportunity_rules(backend: TestBackend) -> Result<()> {
         )
         .await?;
     let page = open(&app, &format!("/app/r/activity/{}", id(&all_day))).await?;
-    let starts = page.html.split("data-field=\"starts_at\"").nth(1).context("starts_at")?;
+    let starts = page
+        .html
+        .split("data-field=\"starts_at\"")
+        .nth(1)
+        .context("starts_at")?;
     let starts = starts.split("</div>\n").take(2).collect::<String>();
     ensure!(starts.contains("3 Nov 2026") && !starts.contains("00:00"), "{starts}");
 
     let acme = app.create("company", json!({ "name": "Acme" })).await?;
     let deal = app
-        .create("opportunity", json!({ "name": "Pumps", "company": id(&acme), "stage": "needs" }))
+        .create(
+            "opportunity",
+            json!({ "name": "Pumps", "company": id(&acme), "stage": "needs" }),
+        )
         .await?;
     ensure!(deal["probability"].as_f64() == Some(40.0), "{deal}");
     let won = changed(&app, "opportunity", &id(&deal), json!({ "result": "won" })).await?;
-    ensure!(won["stage"] == "satisfied" && won["probability"].as_f64() == Some(100.0), "{won}");
+    ensure!(
+        won["stage"] == "satisfied" && won["probability"].as_f64() == Some(100.0),
+        "{won}"
+    );
     let lost = app
-        .create("opportunity", json!({ "name": "Valves", "company": id(&acme), "stage": "proposal" }))
+        .create(
+            "opportunity",
+            json!({ "name": "Valves", "company": id(&acme), "stage": "proposal" }),
+        )
         .await?;
     let lost = changed(&app, "opportunity", &id(&lost), json!({ "result": "lost" })).await?;
-    ensure!(lost["stage"] == "proposal" && lost["probability"].as_f64() == Some(0.0), "{lost}");
+    ensure!(
+        lost["stage"] == "proposal" && lost["probability"].as_f64() == Some(0.0),
+        "{lost}"
+    );
     Ok(())
 }
 

@@ -497,7 +497,11 @@ pub fn localize_error(locale: Locale, f: Option<&FieldDef>, e: &FieldError) -> S
         // words the user can read.
         "rule_failed" => format!(
             "{} ({})",
-            if zh { "业务规则未能运行，记录未保存。" } else { "A business rule could not run; nothing was saved." },
+            if zh {
+                "业务规则未能运行，记录未保存。"
+            } else {
+                "A business rule could not run; nothing was saved."
+            },
             e.message
         ),
         code => fixed_message(code, zh).map_or_else(|| e.message.clone(), str::to_owned),
