@@ -26,10 +26,106 @@
     }
     var option = ev.target.closest(".lookup-results [data-id]");
     if (option) {
-      var box = option.closest("[data-lookup]");
-      box.querySelector("[data-lookup-value]").value = option.dataset.id;
-      box.querySelector("[data-lookup-text]").value = option.dataset.label;
-      box.querySelector(".lookup-results").innerHTML = "";
+      pick(option);
+      return;
+    }
+    // A click elsewhere closes any open suggestions.
+    document.querySelectorAll("[data-lookup]").forEach(function (box) {
+      if (!box.contains(ev.target)) close(box);
+    });
+  });
+
+  // A click on a suggestion keeps the focus in the text box (picking it
+  // then does not fetch the suggestions again).
+  document.addEventListener("mousedown", function (ev) {
+    if (ev.target.closest(".lookup-results [data-id]")) ev.preventDefault();
+  });
+
+  // Lookups are comboboxes (WAI-ARIA 1.2): the text input owns a listbox of
+  // suggestions; ArrowDown / ArrowUp move through them, Enter picks the
+  // one shown as active (and never submits the form), Escape closes them.
+  function options(box) {
+    return Array.prototype.slice.call(box.querySelectorAll(".lookup-results [data-id]"));
+  }
+  function close(box) {
+    var list = box.querySelector(".lookup-results");
+    var input = box.querySelector("[data-lookup-text]");
+    if (list) list.innerHTML = "";
+    if (input) {
+      input.setAttribute("aria-expanded", "false");
+      input.removeAttribute("aria-activedescendant");
+    }
+  }
+  function pick(option) {
+    var box = option.closest("[data-lookup]");
+    var input = box.querySelector("[data-lookup-text]");
+    box.querySelector("[data-lookup-value]").value = option.dataset.id;
+    input.value = option.dataset.label;
+    close(box);
+    input.focus();
+  }
+  function activate(box, index) {
+    var all = options(box);
+    var input = box.querySelector("[data-lookup-text]");
+    all.forEach(function (o, i) {
+      o.setAttribute("aria-selected", i === index ? "true" : "false");
+      o.classList.toggle("active", i === index);
+    });
+    if (all[index]) {
+      input.setAttribute("aria-activedescendant", all[index].id);
+      all[index].scrollIntoView({ block: "nearest" });
+    }
+  }
+  // Each new set of suggestions: ids for aria-activedescendant, none active.
+  document.addEventListener("htmx:afterSwap", function (ev) {
+    var list = (ev.detail && ev.detail.target) || ev.target;
+    if (!list.matches || !list.matches(".lookup-results")) return;
+    var box = list.closest("[data-lookup]");
+    var input = box.querySelector("[data-lookup-text]");
+    options(box).forEach(function (o, i) {
+      o.id = list.id + "-" + i;
+      o.setAttribute("aria-selected", "false");
+      o.tabIndex = -1;
+    });
+    input.setAttribute("aria-expanded", list.children.length ? "true" : "false");
+    input.removeAttribute("aria-activedescendant");
+  });
+  document.addEventListener("keydown", function (ev) {
+    var input = ev.target.closest && ev.target.closest("[data-lookup-text]");
+    if (!input) return;
+    var box = input.closest("[data-lookup]");
+    var all = options(box);
+    var current = all.findIndex(function (o) {
+      return o.getAttribute("aria-selected") === "true";
+    });
+    switch (ev.key) {
+      case "ArrowDown":
+      case "ArrowUp":
+        ev.preventDefault();
+        if (!all.length) {
+          // Closed: open the suggestions for what is typed.
+          if (window.htmx) window.htmx.trigger(input, "lookup-open");
+          return;
+        }
+        var step = ev.key === "ArrowDown" ? 1 : -1;
+        var next = current < 0 ? (step > 0 ? 0 : all.length - 1) : (current + step + all.length) % all.length;
+        activate(box, next);
+        return;
+      case "Enter":
+        // Enter in a lookup picks; it never submits the form.
+        ev.preventDefault();
+        if (current >= 0) pick(all[current]);
+        else if (all.length === 1) pick(all[0]);
+        return;
+      case "Escape":
+        // Closes the suggestions; never clears the box (as a search box's
+        // Escape would), so the chosen record stays chosen.
+        ev.preventDefault();
+        close(box);
+        return;
+      case "Tab":
+        close(box);
+        return;
     }
   });
   document.addEventListener("change", function (ev) {

@@ -7,6 +7,7 @@
 pub mod attachments;
 pub mod auth;
 mod compiled;
+mod conditions;
 pub mod demo;
 mod hierarchy;
 mod openapi;

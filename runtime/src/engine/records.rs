@@ -15,6 +15,7 @@ use super::picklists::{self, PicklistValues};
 use super::query::{parse_list, projection, ListEnv, ListParams};
 use super::saving::{fill_virtual, Save};
 use super::{Engine, EngineError, Snapshot};
+use crate::model::values::parse_datetime;
 use crate::model::{FieldDef, FieldType};
 use crate::store::ed::attachments::AttachmentRow;
 use crate::store::ed::records::{ListError, Record, Stamp, WriteError, WriteOutcome};
@@ -385,6 +386,43 @@ pub(super) fn convert(errors: &mut Vec<FieldError>, backend: crate::store::Backe
             crate::store::ed::values::null_of(backend, kind)
         }
     }
+}
+
+/// Adds a `not_before` error for each field of `record` (the values about
+/// to be written) that is before the field its `not_before` names (an end
+/// before its start). Either empty: nothing to compare.
+pub(super) fn order_errors(errors: &mut Vec<FieldError>, e: &CompiledEntity, record: &serde_json::Map<String, Json>) {
+    for f in &e.def.fields {
+        let Some(other) = f.not_before.as_deref() else { continue };
+        let (Some(Json::String(a)), Some(Json::String(b))) = (record.get(&f.name), record.get(other)) else {
+            continue;
+        };
+        let before = match f.field_type {
+            FieldType::Datetime => match (parse_datetime(a), parse_datetime(b)) {
+                (Some(a), Some(b)) => a < b,
+                _ => false, // not a date-time: the type check says so
+            },
+            _ => a < b, // ISO dates sort as text
+        };
+        if before && !errors.iter().any(|x| x.field == f.name) {
+            errors.push(FieldError::new(
+                &f.name,
+                "not_before",
+                format!("must not be before {other}"),
+            ));
+        }
+    }
+}
+
+/// Whether a patch sets a field some `not_before` compares (so the update
+/// needs the stored record to compare with).
+pub(super) fn orders_concern(e: &CompiledEntity, patch: &Json) -> bool {
+    let Some(obj) = patch.as_object() else { return false };
+    e.def.fields.iter().any(|f| {
+        f.not_before
+            .as_deref()
+            .is_some_and(|other| obj.contains_key(&f.name) || obj.contains_key(other))
+    })
 }
 
 /// Adds a `not_in_picklist` error unless the JSON Schema already refused

@@ -9,9 +9,12 @@ use serde_json::{Map, Value as Json};
 use uuid::Uuid;
 
 use super::compiled::CompiledEntity;
+use super::conditions;
 use super::payload;
 use super::picklists;
-use super::records::{check_codes, convert, invalid, outcome_of, parse_id, stamp, write_error};
+use super::records::{
+    check_codes, convert, invalid, order_errors, orders_concern, outcome_of, parse_id, stamp, write_error,
+};
 use super::rules::value::{record_to_dynamic, to_dynamic};
 use super::rules::{CommandOutcome, Host, RuleError};
 use super::saving::{computed_errors, entity_of, fields_of, read_only_errors, Save};
@@ -25,6 +28,11 @@ impl Engine {
     /// Creates a record in `save`.
     pub(super) async fn create_in(&self, save: &mut Save, name: &str, payload: &Json) -> Result<Record, EngineError> {
         let e = entity_of(&save.model, name)?;
+        // A new record has no value to clear: a field sent as null is a
+        // field not sent (its default applies, rules see no value, and a
+        // required field the rules fill in need not be sent), so an empty
+        // form input and a field left out mean the same.
+        let payload = &without_nulls(payload);
         let before = e.rules.clone().filter(|r| r.runs_before_save());
         // With rules before the save, required fields are checked on the
         // record the rules leave (a rule may fill them in).
@@ -75,6 +83,11 @@ impl Engine {
             record = self.rules_before(save, &e, rules, id, None, &record, changed).await?;
             self.number(save, &e, &mut record).await?;
             errors = payload::validate(&e.create_validator, &Json::Object(record.clone()), name);
+        }
+        order_errors(&mut errors, &e, &record);
+        // A client's references must be ones their pickers offer.
+        if errors.is_empty() && save.by_client() {
+            self.lookup_filter_errors(save, &e, &record, None, &mut errors).await?;
         }
         // Numbers are taken once the payload is known to be valid, so a
         // refused payload uses none.
@@ -157,7 +170,12 @@ impl Engine {
         // So does a read-only field the client sends: it may only send it
         // unchanged.
         let guarded = save.by_client() && e.def.fields.iter().any(|f| f.read_only);
+        // A client's references are held to their `lookup_filter`, which may
+        // read fields the patch leaves as stored.
+        let filtered = save.by_client() && conditions::concerns(&e, patch);
         let needs_current = rules.is_some()
+            || filtered
+            || orders_concern(&e, patch)
             || patch.as_object().is_some_and(|obj| {
                 obj.iter().any(|(n, v)| {
                     e.field(n)
@@ -234,6 +252,11 @@ impl Engine {
                         sets.push((e.column_of(i), convert(&mut errors, backend, f, v)));
                     }
                 }
+                order_errors(&mut errors, &e, &record);
+                if errors.is_empty() && filtered {
+                    self.lookup_filter_errors(save, &e, &record, Some(&before), &mut errors)
+                        .await?;
+                }
                 old = (!replay).then_some(before);
             }
             (Some(_), None) => {
@@ -243,6 +266,17 @@ impl Engine {
                 })
             }
             (None, _) => {
+                // The record as it will be: the stored one, patched.
+                if let (Some(cur), Some(obj)) = (&current, patch.as_object()) {
+                    let before = cur.to_map();
+                    let mut record = before.clone();
+                    record.extend(obj.iter().map(|(k, v)| (k.clone(), v.clone())));
+                    order_errors(&mut errors, &e, &record);
+                    if errors.is_empty() && filtered {
+                        self.lookup_filter_errors(save, &e, &record, Some(&before), &mut errors)
+                            .await?;
+                    }
+                }
                 if let Some(obj) = patch.as_object() {
                     for (n, v) in obj {
                         if let Some((i, f)) = e.field(n) {
@@ -397,6 +431,10 @@ impl Engine {
             entity: name.to_owned(),
             id: id.to_owned(),
         })?;
+        // Whether the command applies (`when`) is known before it runs, but
+        // said after: a function that refuses with its own `error()` gives
+        // the better message. Either way the transaction is dropped.
+        let applies = self.applies(save, &e, &def, &uid.to_string()).await?;
         let before = current.to_map();
         let this = record_to_dynamic(&e.def, &before);
         let r = Arc::clone(&rules);
@@ -418,6 +456,17 @@ impl Engine {
         if !errors.is_empty() {
             return Err(invalid(name, errors));
         }
+        if !applies {
+            let when: Vec<String> = def.when.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+            return Err(invalid(
+                name,
+                vec![payload::FieldError::new(
+                    "_",
+                    "not_available",
+                    format!("`{command}` does not apply to this record (when {})", when.join(", ")),
+                )],
+            ));
+        }
         let after = fields_of(&e, &rules, &this)?;
         let computed: Vec<&str> = rules.computed.iter().map(|c| c.field.as_str()).collect();
         let changes: Map<String, Json> = after
@@ -433,6 +482,19 @@ impl Engine {
             saved?;
         }
         Ok(host.outcome())
+    }
+}
+
+/// `payload` without its null members (anything else as it is).
+fn without_nulls(payload: &Json) -> Json {
+    match payload {
+        Json::Object(obj) => Json::Object(
+            obj.iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        ),
+        other => other.clone(),
     }
 }
 

@@ -181,6 +181,39 @@ fn check_picklist(ctx: &mut Ctx<'_>, p: &PicklistDef) {
     }
 }
 
+/// `not_before` and `date_only_when`: options naming another field of the
+/// entity, of the right type.
+fn check_sibling_options(ctx: &mut Ctx<'_>, at: &str, f: &FieldDef, e: &EntityDef) {
+    let sibling = |name: &str| e.fields.iter().find(|x| x.name == name && x.name != f.name);
+    if let Some(other) = &f.not_before {
+        let dated = matches!(f.field_type, FieldType::Date | FieldType::Datetime);
+        match sibling(other) {
+            None => ctx.error(
+                format!("{at}.not_before"),
+                format!("`{other}` is not another field of {}", e.name),
+            ),
+            Some(o) if !dated || o.field_type != f.field_type => ctx.error(
+                format!("{at}.not_before"),
+                "`not_before` compares two date fields or two datetime fields",
+            ),
+            Some(_) => {}
+        }
+    }
+    if let Some(flag) = &f.date_only_when {
+        if f.field_type != FieldType::Datetime {
+            ctx.error(
+                format!("{at}.date_only_when"),
+                "`date_only_when` applies to datetime fields",
+            );
+        } else if sibling(flag).is_none_or(|x| x.field_type != FieldType::Boolean) {
+            ctx.error(
+                format!("{at}.date_only_when"),
+                format!("`{flag}` is not a boolean field of {}", e.name),
+            );
+        }
+    }
+}
+
 fn check_entity(ctx: &mut Ctx<'_>, e: &EntityDef, model: &Model) {
     ctx.version(e.version);
     ctx.ident("name", &e.name);
@@ -207,6 +240,7 @@ fn check_entity(ctx: &mut Ctx<'_>, e: &EntityDef, model: &Model) {
                 );
             }
         }
+        check_sibling_options(ctx, &format!("fields[{i}]"), f, e);
         if f.hierarchy && f.target.as_deref() != Some(e.name.as_str()) {
             ctx.error(
                 format!("fields[{i}].hierarchy"),

@@ -330,7 +330,8 @@ pub struct FieldDef {
     pub target: Option<String>,
     /// The records a reference's picker offers: conditions on the target
     /// (field, or `reference.field`, to `OP.VALUE`, as a list's `filter`).
-    /// It narrows the choice in forms; the API does not enforce it.
+    /// It narrows the choice in forms, and a client's save that sets the
+    /// reference to a record it does not offer is refused.
     #[serde(default, skip_serializing_if = "indexmap::IndexMap::is_empty")]
     pub lookup_filter: indexmap::IndexMap<String, String>,
     /// A reference to the field's own entity that arranges its records in
@@ -354,6 +355,15 @@ pub struct FieldDef {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "NumberingDef")]
     pub numbering: Option<NumberingDef>,
+    /// Another field of the entity, of the same type (date or datetime),
+    /// that this one may not be before (an end and its start): a save
+    /// that would put it before is refused, whoever saves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_before: Option<String>,
+    /// A boolean field of the entity; while it is true the date-time is
+    /// shown as its date alone (an all-day activity).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date_only_when: Option<String>,
     /// The value is worked out by a rule (an expression or a script
     /// function), stored on save or computed on read; never sent by clients.
     #[serde(default, skip_serializing_if = "Option::is_none")]

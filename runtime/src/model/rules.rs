@@ -99,6 +99,11 @@ pub struct CommandDef {
     /// What the command asks for before it runs.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub params: Vec<CommandParam>,
+    /// When the command applies: conditions on the record, as a list's
+    /// `filter` (`{ status: ne.converted }`). On a record that does not
+    /// meet them the button is not shown and running it is refused.
+    #[serde(default, skip_serializing_if = "indexmap::IndexMap::is_empty")]
+    pub when: indexmap::IndexMap<String, String>,
 }
 
 /// One input of a command.
@@ -236,6 +241,9 @@ pub(super) fn check_entity_rules(ctx: &mut Ctx<'_>, e: &EntityDef, model: &Model
                 format!("{at}.function"),
                 "a command runs a function of the entity's script: add `rules: { script: ... }`",
             );
+        }
+        if !c.when.is_empty() {
+            super::views_check::check_filter(ctx, &format!("{at}.when"), e, &c.when, model, false);
         }
         let mut params = HashSet::new();
         for (j, p) in c.params.iter().enumerate() {

@@ -42,7 +42,12 @@ impl Submitted {
 pub fn payload(entity: &CompiledEntity, form: &FormDef, submitted: &Submitted, zone: &Zone) -> Value {
     let mut out = Map::new();
     for placed in super::present::form_fields(form).filter(|p| !p.read_only) {
-        let Some((_, f)) = entity.field(&placed.field).filter(|(_, f)| !f.read_only) else {
+        // Read-only and computed fields are the application's: never posted,
+        // whatever the form item says.
+        let Some((_, f)) = entity
+            .field(&placed.field)
+            .filter(|(_, f)| !f.read_only && f.computed.is_none())
+        else {
             continue;
         };
         let Some(values) = submitted.all(&f.name) else { continue };

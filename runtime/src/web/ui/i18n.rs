@@ -183,6 +183,12 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
     ("reactivate", "Reactivate", "重新启用"),
     ("code_hint", "Lower-case letters, digits and _; it cannot be changed later.", "小写字母、数字和下划线；创建后不可更改。"),
     ("forbidden", "Only administrators may open this page.", "只有管理员可以打开此页面。"),
+    (
+        "bad_list_request",
+        "The list cannot be shown with these filters or this sort: a value or an operator is not valid. Clear them to see the whole list.",
+        "无法按这些筛选或排序条件显示列表：某个值或运算符无效。清除条件即可查看完整列表。",
+    ),
+    ("command_refused", "“{command}” was not done:", "“{command}”未执行："),
     ("err_required", "This is required.", "此项为必填项。"),
     ("err_code", "Use lower-case letters, digits and _, starting with a letter.", "请使用小写字母、数字和下划线，并以字母开头。"),
     ("err_duplicate", "The list already has this code.", "列表中已有此代码。"),

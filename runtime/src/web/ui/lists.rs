@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::context::Viewer;
 use super::page::{notice_text, Crumb, Frame};
-use super::present::display;
+use super::present::display_in;
 use super::templates::render;
 use crate::engine::{CompiledEntity, CompiledModel, Engine, EngineError, ListParams, PicklistValues};
 use crate::model::FieldType;
@@ -77,6 +77,9 @@ struct ListBody {
     total_text: String,
     next_href: Option<String>,
     first_href: Option<String>,
+    /// The list could not be read as asked (a filter or sort that does not
+    /// parse): said in the viewer's language, as an error.
+    error: Option<String>,
 }
 
 fn query_string(pairs: &[(String, String)]) -> String {
@@ -289,6 +292,7 @@ async fn show(
             deleted,
         )
         .await;
+    let mut error = None;
     let (records, next, total, capped, notice) = match result {
         Ok(r) => (
             r.data,
@@ -297,7 +301,12 @@ async fn show(
             r.total_capped,
             notice_text(viewer.locale, get("notice").as_deref()),
         ),
-        Err(EngineError::BadRequest(msg)) => (Vec::new(), None, None, false, Some(msg)),
+        Err(EngineError::BadRequest(msg)) => {
+            // The detail names parameters and operators: for the log.
+            tracing::info!(list = %list_name, error = %msg, "a list request did not parse");
+            error = Some(viewer.locale.text("bad_list_request").to_owned());
+            (Vec::new(), None, None, false, None)
+        }
         Err(err) => return super::message::failure(&model, &viewer, err),
     };
     let base_href = format!("/app/{}/{}", if deleted { "bin" } else { "l" }, list_name);
@@ -395,6 +404,7 @@ async fn show(
         total_text,
         next_href,
         first_href,
+        error,
     };
     let frame = Frame {
         model: &model,
@@ -429,7 +439,7 @@ fn row(
             }
             match e.shown_field(c) {
                 Some(f) => Cell {
-                    text: display(model, lists, viewer, f, v),
+                    text: display_in(model, lists, viewer, f, v, r),
                     href: if f.field_type == FieldType::Reference {
                         super::present::reference_href(f, v)
                     } else {

@@ -112,6 +112,30 @@ pub fn display(model: &CompiledModel, lists: &PicklistValues, viewer: &Viewer, f
     }
 }
 
+/// The text shown for the value `v` of `f` in `record`: as [`display`],
+/// but a date-time whose `date_only_when` field is true in the record (an
+/// all-day activity) shows its date alone, on the viewer's calendar.
+pub fn display_in(
+    model: &CompiledModel,
+    lists: &PicklistValues,
+    viewer: &Viewer,
+    f: &FieldDef,
+    v: &Value,
+    record: &Record,
+) -> String {
+    let date_only = f
+        .date_only_when
+        .as_deref()
+        .is_some_and(|flag| record.get(flag).and_then(Value::as_bool) == Some(true));
+    match v.as_str().and_then(parse_datetime) {
+        Some(at) if date_only && f.field_type == FieldType::Datetime => {
+            let day = viewer.zone.wall_clock(at).date;
+            format_date(viewer.locale, &format_date_iso(day))
+        }
+        _ => display(model, lists, viewer, f, v),
+    }
+}
+
 /// The display text of a referenced record (expanded) or its id.
 pub fn reference_label(model: &CompiledModel, f: &FieldDef, v: &Value) -> String {
     match v {
@@ -312,10 +336,19 @@ pub fn field_view(model: &CompiledModel, lists: &PicklistValues, viewer: &Viewer
                 .collect()
         })
         .unwrap_or_default();
-    let lookup_text = if f.field_type == FieldType::Reference && input.submitted.is_none() {
-        reference_label(model, f, input.value)
-    } else {
-        String::new()
+    // A lookup shows the chosen record's text; on a form sent back, the
+    // record the user chose (the page puts it, read again, in `value`).
+    let lookup_text = match (&input.submitted, f.field_type) {
+        (_, t) if t != FieldType::Reference => String::new(),
+        (None, _) => reference_label(model, f, input.value),
+        (Some(sent), _) => {
+            let chosen = input.value.get("id").and_then(Value::as_str);
+            if chosen.is_some() && chosen == sent.last().map(String::as_str) {
+                reference_label(model, f, input.value)
+            } else {
+                String::new()
+            }
+        }
     };
     FieldView {
         name: f.name.clone(),
@@ -425,12 +458,14 @@ pub fn localize_error(locale: Locale, f: Option<&FieldDef>, e: &FieldError) -> S
         "minimum" => match f.and_then(|f| f.min) {
             Some(m) if zh => format!("不能小于 {m}。"),
             Some(m) => format!("Must be at least {m}."),
-            None => e.message.clone(),
+            None if zh => "数值太小。".into(),
+            None => "The value is too small.".into(),
         },
         "maximum" => match f.and_then(|f| f.max) {
             Some(m) if zh => format!("不能大于 {m}。"),
             Some(m) => format!("Must be at most {m}."),
-            None => e.message.clone(),
+            None if zh => "数值太大。".into(),
+            None => "The value is too large.".into(),
         },
         "type" | "format" | "invalid" => {
             let what = f.map(|f| f.field_type).map_or("value", |t| match (t, zh) {
@@ -455,7 +490,98 @@ pub fn localize_error(locale: Locale, f: Option<&FieldDef>, e: &FieldError) -> S
                 format!("Enter {what}.")
             }
         }
-        _ => e.message.clone(),
+        // A rule's own message, already in the user's language (`error()`
+        // takes a text per language).
+        "rule" => e.message.clone(),
+        // A rule that threw: what it said is for the administrator, after
+        // words the user can read.
+        "rule_failed" => format!(
+            "{} ({})",
+            if zh {
+                "业务规则未能运行，记录未保存。"
+            } else {
+                "A business rule could not run; nothing was saved."
+            },
+            e.message
+        ),
+        code => fixed_message(code, zh).map_or_else(|| e.message.clone(), str::to_owned),
+    }
+}
+
+/// The words for an error code whose message takes no value, by language.
+fn fixed_message(code: &str, zh: bool) -> Option<&'static str> {
+    let (en, zh_cn) = match code {
+        "read_only" => (
+            "Only the application sets this value.",
+            "此值由系统自动设置，不能修改。",
+        ),
+        "unknown_field" => ("This is not a field of the record.", "这不是该记录的字段。"),
+        "attachment_field" => (
+            "Files are uploaded on the saved record.",
+            "请在保存后的记录上上传文件。",
+        ),
+        "cycle" => (
+            "This would put the record under itself.",
+            "这样会使记录成为其自身的下级。",
+        ),
+        "reference" => ("A chosen record does not exist.", "所选的某条记录不存在。"),
+        "duplicate_items" => ("A value is chosen twice.", "有值被重复选择。"),
+        "not_before" => (
+            "This is earlier than the date it may not precede.",
+            "此时间早于它不能早于的时间。",
+        ),
+        "lookup_filter" => (
+            "This record is not one of the choices offered here; pick one from the list.",
+            "所选记录不在此处可选的范围内，请从列表中选择。",
+        ),
+        "not_available" => (
+            "This action does not apply to the record as it is now.",
+            "此操作不适用于记录的当前状态。",
+        ),
+        _ => return None,
+    };
+    Some(if zh { zh_cn } else { en })
+}
+
+/// Every error code the engine reports on a field (a test checks each has
+/// words in both languages, so no form shows an engine's English message).
+#[cfg(test)]
+const ERROR_CODES: &[&str] = &[
+    "required",
+    "max_length",
+    "unique",
+    "not_found",
+    "not_in_picklist",
+    "scale",
+    "precision",
+    "minimum",
+    "maximum",
+    "type",
+    "format",
+    "invalid",
+    "read_only",
+    "unknown_field",
+    "attachment_field",
+    "cycle",
+    "reference",
+    "duplicate_items",
+    "lookup_filter",
+    "not_available",
+    "not_before",
+];
+
+/// An error of a field of `e` in the viewer's language, naming the other
+/// field where the error is about two (`not_before`: an end before its start).
+pub fn localize_field_error(locale: Locale, e: &crate::engine::CompiledEntity, x: &FieldError) -> String {
+    let f = e.field(&x.field).map(|(_, f)| f);
+    let other = f
+        .and_then(|f| f.not_before.as_deref())
+        .and_then(|o| e.field(o))
+        .map(|(_, o)| locale.pick(&o.label));
+    match (x.code.as_str(), other) {
+        ("not_before", Some(other)) if locale == Locale::ZhCn => format!("不能早于“{other}”。"),
+        ("not_before", Some(other)) => format!("Must not be before “{other}”."),
+        _ => localize_error(locale, f, x),
     }
 }
 
@@ -485,5 +611,27 @@ pub fn visible(cond: Option<&crate::model::ConditionDef>, record: &Record) -> bo
             .is_some_and(|a| a.contains(v)),
         ConditionOp::IsNull => v.is_null(),
         ConditionOp::NotNull => !v.is_null(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A form never shows the engine's English message for a code it
+    /// knows: every code has words of its own in both languages.
+    #[test]
+    fn every_error_code_reads_in_both_languages() {
+        let engine_text = "an engine's message in English";
+        for code in ERROR_CODES {
+            let e = FieldError::new("x", *code, engine_text);
+            for locale in [Locale::En, Locale::ZhCn] {
+                let shown = localize_error(locale, None, &e);
+                assert!(!shown.contains(engine_text), "{code} in {locale:?}: {shown}");
+                if locale == Locale::ZhCn {
+                    assert!(!shown.is_ascii(), "{code} in Chinese: {shown}");
+                }
+            }
+        }
     }
 }

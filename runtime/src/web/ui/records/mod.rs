@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::context::Viewer;
 use super::form_data::{payload, Submitted};
 use super::page::notice_text;
-use super::present::form_fields;
+use super::present::{form_fields, localize_field_error};
 use crate::engine::{CompiledEntity, Engine, EngineError, FieldError, ReadOptions};
 use crate::model::FieldType;
 use crate::store::ed::records::Record;
@@ -41,7 +41,7 @@ pub async fn view(
     viewer: Viewer,
     Query(params): Params,
 ) -> Response {
-    show_existing(engine, entity, id, viewer, "view", params).await
+    show_existing(engine, entity, id, viewer, "view", params, Vec::new()).await
 }
 
 /// `GET /app/r/{entity}/{id}/edit`
@@ -50,9 +50,11 @@ pub async fn edit(
     Path((entity, id)): Path<(String, String)>,
     viewer: Viewer,
 ) -> Response {
-    show_existing(engine, entity, id, viewer, "edit", Vec::new()).await
+    show_existing(engine, entity, id, viewer, "edit", Vec::new(), Vec::new()).await
 }
 
+/// A saved record's page; `refusal`: why a command just refused to run
+/// (the page then answers 422).
 async fn show_existing(
     engine: Arc<Engine>,
     entity: String,
@@ -60,6 +62,7 @@ async fn show_existing(
     viewer: Viewer,
     mode: &'static str,
     params: Vec<(String, String)>,
+    refusal: Vec<String>,
 ) -> Response {
     let model = engine.model();
     let Some(e) = model.entity(&entity) else {
@@ -87,6 +90,23 @@ async fn show_existing(
     } else {
         Vec::new()
     };
+    // Commands that do not apply to the record as it is get no button.
+    let hidden_commands = if mode == "view" {
+        engine
+            .unavailable_commands(&entity, &id, viewer.actor)
+            .await
+            .unwrap_or_else(|err| {
+                tracing::warn!(%entity, %id, error = %err, "could not tell which commands apply");
+                Vec::new()
+            })
+    } else {
+        Vec::new()
+    };
+    let status = if refusal.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
     let show = Show {
         mode,
         record: &record,
@@ -96,8 +116,10 @@ async fn show_existing(
         related,
         notice,
         files,
+        hidden_commands,
+        refusal,
     };
-    render_record(&model, &engine.picklists(), &viewer, e, show, StatusCode::OK)
+    render_record(&model, &engine.picklists(), &viewer, e, show, status)
 }
 
 /// `GET /app/r/{entity}/new?field=value`: a new record, with defaults and
@@ -163,7 +185,7 @@ pub async fn create(
     match result {
         Ok(r) => Redirect::to(&format!("/app/r/{entity}/{}?notice=saved", record_id(&r))).into_response(),
         Err(EngineError::Invalid { errors, .. }) => {
-            let record = Record::default();
+            let record = with_chosen(&engine, e, &submitted, Record::default()).await;
             let show = Show::form("new", &record).refused(&submitted, &errors);
             render_record(
                 &model,
@@ -193,7 +215,10 @@ fn inline_rule_error(r: Result<Record, EngineError>) -> Result<Record, EngineErr
 fn required_on_form(e: &CompiledEntity, form: &crate::model::FormDef, body: &Value) -> Vec<FieldError> {
     form_fields(form)
         .filter(|p| p.required && !p.read_only)
-        .filter(|p| e.field(&p.field).is_some_and(|(_, f)| !f.required && !f.read_only))
+        .filter(|p| {
+            e.field(&p.field)
+                .is_some_and(|(_, f)| !f.required && !f.read_only && f.computed.is_none())
+        })
         .filter(|p| {
             body.get(&p.field)
                 .is_none_or(|v| v.is_null() || v.as_array().is_some_and(Vec::is_empty))
@@ -232,6 +257,7 @@ pub async fn update(
         Ok(_) => Redirect::to(&format!("/app/r/{entity}/{id}?notice=saved")).into_response(),
         Err(EngineError::Invalid { errors, .. }) => {
             let record = current(&engine, e, &id).await.unwrap_or_default();
+            let record = with_chosen(&engine, e, &submitted, record).await;
             let show = Show::form("edit", &record).refused(&submitted, &errors);
             render_record(
                 &model,
@@ -246,13 +272,29 @@ pub async fn update(
             // Show the user's values, the other change next to them, and the
             // new version, so saving again is a deliberate choice.
             let theirs = current(&engine, e, &id).await.unwrap_or(*theirs);
-            let mine: Record = submitted_as_record(e, &body, &theirs);
+            let mine = with_chosen(&engine, e, &submitted, submitted_as_record(e, &body, &theirs)).await;
             let mut show = Show::form("edit", &mine).refused(&submitted, &[]);
             show.theirs = Some(&theirs);
             render_record(&model, &engine.picklists(), &viewer, e, show, StatusCode::CONFLICT)
         }
         Err(err) => failure(&model, &viewer, err),
     }
+}
+
+/// `record` with the records chosen in the submitted form's lookups, read
+/// again, so that a form sent back shows their names, not empty boxes.
+/// A chosen id that does not resolve is left out (its input stays empty).
+async fn with_chosen(engine: &Engine, e: &CompiledEntity, submitted: &Submitted, mut record: Record) -> Record {
+    for (_, f) in e.references() {
+        let Some(id) = submitted.one(&f.name).map(str::trim).filter(|s| !s.is_empty()) else {
+            continue;
+        };
+        let Some(target) = f.target.as_deref() else { continue };
+        if let Ok(chosen) = engine.get(target, id, &ReadOptions::default()).await {
+            record.insert(f.name.clone(), Value::Object(chosen.to_map()));
+        }
+    }
+    record
 }
 
 async fn current(engine: &Engine, e: &CompiledEntity, id: &str) -> Option<Record> {
@@ -370,6 +412,46 @@ pub async fn command(
             };
             Redirect::to(&target).into_response()
         }
+        // Refused: the record stays in view, with why, in words.
+        Err(EngineError::Invalid { errors, .. }) => {
+            let lines = refusal_lines(&viewer, e, &def, &errors);
+            show_existing(engine.clone(), entity, id, viewer, "view", Vec::new(), lines).await
+        }
+        Err(EngineError::Rule(rule)) => {
+            let failed = FieldError::new("_", "rule_failed", rule.to_string());
+            let lines = refusal_lines(&viewer, e, &def, &[failed]);
+            show_existing(engine.clone(), entity, id, viewer, "view", Vec::new(), lines).await
+        }
         Err(err) => failure(&model, &viewer, err),
     }
+}
+
+/// A command's refusal in the viewer's language: a heading naming the
+/// command, then each error, a rule's own sentence as it is and any other
+/// after the label of its field or parameter.
+fn refusal_lines(
+    viewer: &Viewer,
+    e: &CompiledEntity,
+    def: &crate::model::CommandDef,
+    errors: &[FieldError],
+) -> Vec<String> {
+    let locale = viewer.locale;
+    let mut lines = vec![locale
+        .text("command_refused")
+        .replace("{command}", &locale.pick(&def.label))];
+    for x in errors {
+        let field = e.field(&x.field).map(|(_, f)| f);
+        let text = localize_field_error(locale, e, x);
+        let label = field.map(|f| locale.pick(&f.label)).or_else(|| {
+            def.params
+                .iter()
+                .find(|p| p.name == x.field)
+                .map(|p| locale.pick(&p.label))
+        });
+        lines.push(match label {
+            Some(label) if x.code != "rule" => format!("{label}: {text}"),
+            _ => text,
+        });
+    }
+    lines
 }

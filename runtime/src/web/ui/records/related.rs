@@ -6,7 +6,7 @@ use serde_json::Value;
 use crate::engine::{CompiledEntity, CompiledModel, Engine, ListParams, PicklistValues};
 use crate::model::FieldType;
 use crate::web::ui::context::Viewer;
-use crate::web::ui::present::display;
+use crate::web::ui::present::display_in;
 
 use super::view::record_id;
 
@@ -96,7 +96,7 @@ pub(super) async fn related_lists(
                     .iter()
                     .map(|c| RelatedCell {
                         text: match re.shown_field(c) {
-                            Some(f) => display(model, lists, viewer, f, r.get(c).unwrap_or(&Value::Null)),
+                            Some(f) => display_in(model, lists, viewer, f, r.get(c).unwrap_or(&Value::Null), r),
                             // A system column (created_at, updated_at): an instant.
                             None => r
                                 .get(c)

@@ -12,7 +12,9 @@ use crate::web::ui::context::Viewer;
 use crate::web::ui::form_data::Submitted;
 use crate::web::ui::lists::default_list_href;
 use crate::web::ui::page::{Crumb, Frame};
-use crate::web::ui::present::{display, field_view, form_fields, localize_error, visible, FieldInput, FieldView};
+use crate::web::ui::present::{
+    display, display_in, field_view, form_fields, localize_error, localize_field_error, visible, FieldInput, FieldView,
+};
 use crate::web::ui::templates::render;
 
 use super::related::RelatedView;
@@ -73,6 +75,8 @@ pub(super) struct RecordBody {
     cancel_href: String,
     stamps: Option<Stamps>,
     files: Vec<crate::web::ui::files::FilePanel>,
+    /// A command's refusal, shown above the record.
+    refusal: Vec<String>,
 }
 
 /// How a record page is shown.
@@ -85,6 +89,10 @@ pub(super) struct Show<'a> {
     pub(super) related: Vec<RelatedView>,
     pub(super) notice: Option<String>,
     pub(super) files: Vec<crate::web::ui::files::FilePanel>,
+    /// Commands whose `when` the record does not meet: no button.
+    pub(super) hidden_commands: Vec<String>,
+    /// Why a command just refused to run, in the viewer's language.
+    pub(super) refusal: Vec<String>,
 }
 
 impl<'a> Show<'a> {
@@ -100,6 +108,8 @@ impl<'a> Show<'a> {
             related: Vec::new(),
             notice: None,
             files: Vec::new(),
+            hidden_commands: Vec::new(),
+            refusal: Vec::new(),
         }
     }
 
@@ -157,9 +167,11 @@ pub(super) fn render_record(
                         .filter(|p| show.mode != "view" || visible(p.visible_when.as_ref(), show.record))
                         .filter_map(|p| {
                             let f = e.shown_field(&p.field)?;
-                            // A virtual field is worked out on read: shown,
-                            // never typed, and nothing to show on a new record.
-                            let computed = f.is_virtual();
+                            // A computed field (stored or virtual) is worked
+                            // out by a rule: shown, never typed, whatever the
+                            // form item says, and nothing to show on a new
+                            // record (its value comes with the first save).
+                            let computed = f.computed.is_some();
                             if computed && show.mode == "new" {
                                 return None;
                             }
@@ -171,11 +183,15 @@ pub(super) fn render_record(
                                 required: p.required,
                             };
                             let mut view = field_view(model, lists, viewer, input);
+                            if f.date_only_when.is_some() {
+                                let v = show.record.get(&f.name).unwrap_or(&Value::Null);
+                                view.text = display_in(model, lists, viewer, f, v, show.record);
+                            }
                             view.error = show
                                 .errors
                                 .iter()
                                 .find(|x| x.field == f.name)
-                                .map(|x| localize_error(locale, Some(f), x));
+                                .map(|x| localize_field_error(locale, e, x));
                             view.their_value = show.theirs.and_then(|t| {
                                 let theirs = t.get(&f.name).unwrap_or(&Value::Null);
                                 let mine = show.record.get(&f.name).unwrap_or(&Value::Null);
@@ -211,10 +227,7 @@ pub(super) fn render_record(
             let name = e
                 .field(&x.field)
                 .map_or_else(|| x.field.clone(), |(_, f)| locale.pick(&f.label));
-            format!(
-                "{name}: {}",
-                localize_error(locale, e.field(&x.field).map(|(_, f)| f), x)
-            )
+            format!("{name}: {}", localize_field_error(locale, e, x))
         })
         .collect();
     let title_text = show
@@ -257,6 +270,7 @@ pub(super) fn render_record(
         buttons: form
             .buttons
             .iter()
+            .filter(|b| !show.hidden_commands.contains(&b.command))
             .map(|b| {
                 let def = e
                     .rules
@@ -295,6 +309,7 @@ pub(super) fn render_record(
         },
         stamps,
         files: show.files,
+        refusal: show.refusal,
     };
     let list_name = model.views.default_list.get(&e.def.name).map(String::as_str);
     let breadcrumbs = vec![
