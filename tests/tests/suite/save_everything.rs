@@ -43,7 +43,33 @@ pub(crate) struct Expected {
 
 /// The failures of the stock package today, each a bug being fixed (issue
 /// 17). Remove an entry when its bug is fixed: the test then says it passes.
-pub(crate) const EXPECTED_FAILURES: &[Expected] = &[];
+pub(crate) const EXPECTED_FAILURES: &[Expected] = &[
+    Expected {
+        entity: "campaign",
+        stage: "form",
+        reason: "issue 17 item 1: the stored roll-ups are shown as inputs",
+    },
+    Expected {
+        entity: "campaign",
+        stage: "create",
+        reason: "issue 17 item 1: every save fails with \"is computed by a rule and cannot be sent\"",
+    },
+    Expected {
+        entity: "expense_report",
+        stage: "command",
+        reason: "issue 17 item 5: submit, approve, return and mark paid are offered on a draft with no line",
+    },
+    Expected {
+        entity: "opportunity",
+        stage: "command create_order",
+        reason: "issue 17 item 5: Create order is offered on an opportunity with no quote line",
+    },
+    Expected {
+        entity: "support_incident",
+        stage: "command raise_development_incident",
+        reason: "issue 17 item 5: Raise development incident is offered when one is linked already",
+    },
+];
 
 /// One problem found.
 #[derive(Debug, Clone)]
@@ -248,20 +274,18 @@ impl SavePass<'_> {
             .filter(|i| e.field(&i.name).is_some_and(|(_, f)| f.computed.is_none() && !f.read_only))
             .map(|i| i.name.clone())
             .collect();
-        // First only what the form requires: an empty optional input must
-        // mean what an absent field means to rules and defaults.
+        // First only what a record needs: the fields the API refuses to go
+        // without (others are left to defaults and rules), and those the
+        // form requires. An empty input must mean what an absent field does.
         let form = model.views.forms.get(entity).context("no form")?;
-        let required: Vec<String> = names
-            .iter()
-            .filter(|n| {
-                let placed = form.tabs.iter().flat_map(|t| t.sections.iter().flat_map(|s| &s.fields)).find(|p| &p.field == *n);
-                placed.is_some_and(|p| p.required) || e.field(n).is_some_and(|(_, f)| f.required)
-            })
-            .cloned()
-            .collect();
-        match self.new_record(entity, &required, "create (required only)").await? {
-            Ok(_) => {}
-            Err(p) => out.extend(p),
+        let mut minimal = self.minimal(entity, &names).await?;
+        for p in form.tabs.iter().flat_map(|t| t.sections.iter().flat_map(|s| &s.fields)) {
+            if p.required && names.contains(&p.field) && !minimal.contains(&p.field) {
+                minimal.push(p.field.clone());
+            }
+        }
+        if let Err(p) = self.new_record(entity, &minimal, "create (minimal)").await? {
+            out.extend(p);
         }
         self.b.goto(&format!("/app/r/{entity}/new")).await?;
         let (id, planned, saved) = match self.new_record(entity, &names, "create").await? {
@@ -335,6 +359,40 @@ impl SavePass<'_> {
         out.extend(self.check_view(entity, &resaved, &after, "view after edit").await?);
         out.extend(self.commands(entity, &id).await?);
         Ok(out)
+    }
+
+    /// The fields of `names` the record API needs to make a record of
+    /// `entity` (asked by sending fewer and fewer missing fields).
+    async fn minimal(&mut self, entity: &str, names: &[String]) -> Result<Vec<String>> {
+        let planner = Planner {
+            app: self.app,
+            model: self.model,
+            today: plan::today(),
+        };
+        let mut need: Vec<String> = Vec::new();
+        for _ in 0..6 {
+            *self.counter += 1;
+            let planned = planner.plan(entity, &need, 900_000 + *self.counter).await?;
+            let body: serde_json::Map<String, Value> = planned.iter().map(|(k, v)| (k.clone(), v.api())).collect();
+            let made = self.app.post(&format!("/api/v1/records/{entity}"), &Value::Object(body)).await?;
+            if made.status == StatusCode::CREATED {
+                break;
+            }
+            let missing: Vec<String> = made.body["error"]["details"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|d| d["code"] == "required")
+                .filter_map(|d| d["field"].as_str())
+                .filter(|f| names.iter().any(|n| n == f) && !need.iter().any(|n| n == f))
+                .map(str::to_owned)
+                .collect();
+            if missing.is_empty() {
+                break;
+            }
+            need.extend(missing);
+        }
+        Ok(need)
     }
 
     /// Fills the open new form's inputs `names` with planned values and
@@ -593,9 +651,16 @@ impl SavePass<'_> {
             let scope = format!("[data-test=\"command-{}\"]", next.name);
             if next.params {
                 self.b.click(&format!("{scope} summary")).await?;
-                if let Err(e) = self.fill_params(entity, &next.name, &scope).await {
-                    out.push(self.problem(entity, &stage, format!("filling its parameters: {e:#}")));
-                    continue;
+                match self.fill_params(&scope).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        println!("  {} {entity} {stage}: not run, its picker offers nothing to choose", self.locale.as_str());
+                        continue;
+                    }
+                    Err(e) => {
+                        out.push(self.problem(entity, &stage, format!("filling its parameters: {e:#}")));
+                        continue;
+                    }
                 }
             }
             self.b.click_and_load(&format!("{scope} button[type=submit]")).await?;
@@ -616,7 +681,7 @@ impl SavePass<'_> {
     }
 
     /// The required parameters of an open command dialog, filled by type.
-    async fn fill_params(&self, entity: &str, command: &str, scope: &str) -> Result<()> {
+    async fn fill_params(&self, scope: &str) -> Result<bool> {
         let fields = self
             .b
             .client
@@ -638,34 +703,9 @@ impl SavePass<'_> {
                 self.b.click(&css).await?;
                 settle(self.b, &box_css).await?;
                 if self.b.find_all(&format!("{box_css} .lookup-results [data-id]")).await?.is_empty() {
-                    // The picker offers nothing (the demo data has no such
-                    // record): one is made through the API, as its filter
-                    // asks, and found by its name.
-                    let param = name.strip_prefix("_lookup_").unwrap_or(name);
-                    let def = self
-                        .model
-                        .model
-                        .entities
-                        .get(entity)
-                        .and_then(|e| e.commands.iter().find(|c| c.name == command))
-                        .and_then(|c| c.params.iter().find(|p| p.name == param))
-                        .context("the parameter's definition")?;
-                    let target = def.target.as_deref().context("a reference parameter's target")?;
-                    let id = plan::create_record_with(
-                        self.app,
-                        self.model,
-                        target,
-                        &def.lookup_filter.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<Vec<_>>(),
-                    )
-                    .await?;
-                    let planner = Planner {
-                        app: self.app,
-                        model: self.model,
-                        today: plan::today(),
-                    };
-                    let label = planner.label_of(target, &id).await?;
-                    self.b.fill(&css, &label).await?;
-                    settle(self.b, &box_css).await?;
+                    // Nothing to choose (the demo data has no such record):
+                    // the command cannot run; said, not failed.
+                    return Ok(false);
                 }
                 self.b.click(&format!("{box_css} .lookup-results [data-id]")).await?;
                 continue;
@@ -682,7 +722,7 @@ impl SavePass<'_> {
                 _ => self.b.fill(&css, "保存测试 saved by the suite").await?,
             }
         }
-        Ok(())
+        Ok(true)
     }
 }
 

@@ -471,32 +471,6 @@ impl Planner<'_> {
     }
 }
 
-/// Like [`create_record`], with the fields a picker's `lookup_filter`
-/// asks for by equality (`active: eq.true`) set so that the picker offers it.
-pub async fn create_record_with(
-    app: &TestApp,
-    model: &CompiledModel,
-    entity: &str,
-    filter: &[(String, String)],
-) -> Result<String> {
-    let e = model.model.entities.get(entity).context("no such entity")?;
-    let mut body = Map::new();
-    for (k, v) in filter {
-        let (Some(f), Some(value)) = (e.fields.iter().find(|f| &f.name == k), v.strip_prefix("eq.")) else {
-            continue;
-        };
-        let value = match f.field_type {
-            FieldType::Boolean => json!(value == "true"),
-            FieldType::Integer | FieldType::Decimal | FieldType::Currency | FieldType::Percent => {
-                value.parse::<f64>().map_or_else(|_| json!(value), |n| json!(n))
-            }
-            _ => json!(value),
-        };
-        body.insert(k.clone(), value);
-    }
-    create_with(app, model, entity, body, 0).await
-}
-
 /// A record of `entity` with every required field filled in by type, made
 /// through the API (for a required reference to an entity with no record).
 pub async fn create_record(app: &TestApp, model: &CompiledModel, entity: &str, depth: usize) -> Result<String> {
