@@ -119,7 +119,10 @@ async fn tab_order_follows_the_layout(backend: TestBackend) -> Result<()> {
             } else {
                 // From the top of the form.
                 b.client
-                    .execute("document.querySelector('form.record-form').focus(); document.activeElement.blur();", Vec::new())
+                    .execute(
+                        "document.querySelector('form.record-form').focus(); document.activeElement.blur();",
+                        Vec::new(),
+                    )
                     .await?;
                 b.client
                     .execute(
@@ -201,7 +204,12 @@ async fn a_form_is_saved_with_the_keyboard_only(backend: TestBackend) -> Result<
             .filter(|(p, f)| (f.required || p.required) && f.computed.is_none() && !f.read_only)
             .map(|(_, f)| f.name.clone())
             .collect();
-        let on_first: Vec<&String> = first.sections.iter().flat_map(|s| &s.fields).map(|p| &p.field).collect();
+        let on_first: Vec<&String> = first
+            .sections
+            .iter()
+            .flat_map(|s| &s.fields)
+            .map(|p| &p.field)
+            .collect();
         let simple = required.iter().all(|r| {
             on_first.contains(&r)
                 && e.field(r).is_some_and(|(_, f)| {
@@ -260,7 +268,10 @@ async fn a_form_is_saved_with_the_keyboard_only(backend: TestBackend) -> Result<
             }
         }
         if !todo.is_empty() {
-            problems.push(format!("{entity}: Tab never reached {:?}", todo.iter().map(|(n, _)| n).collect::<Vec<_>>()));
+            problems.push(format!(
+                "{entity}: Tab never reached {:?}",
+                todo.iter().map(|(n, _)| n).collect::<Vec<_>>()
+            ));
             continue;
         }
         let last_text = last_text.context("a text input")?;
@@ -289,7 +300,11 @@ async fn a_form_is_saved_with_the_keyboard_only(backend: TestBackend) -> Result<
     println!("saved with the keyboard only: {saved:?}");
     anyhow::ensure!(saved.len() + problems.len() >= 5, "too few forms to try: {saved:?}");
     if !problems.is_empty() {
-        bail!("{} form(s) not saved from the keyboard:\n{}", problems.len(), problems.join("\n"));
+        bail!(
+            "{} form(s) not saved from the keyboard:\n{}",
+            problems.len(),
+            problems.join("\n")
+        );
     }
     Ok(())
 }

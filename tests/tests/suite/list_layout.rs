@@ -281,9 +281,9 @@ async fn sign_in_page_wears_the_app_stylesheet(backend: TestBackend) -> Result<(
     b.close().await?;
     let at = shot.display();
     ensure!(
-        styled["sheets"]
-            .as_array()
-            .is_some_and(|s| s.iter().any(|h| h.as_str().is_some_and(|h| h.ends_with("/app/assets/app.css")))),
+        styled["sheets"].as_array().is_some_and(|s| s
+            .iter()
+            .any(|h| h.as_str().is_some_and(|h| h.ends_with("/app/assets/app.css")))),
         "{at}: the sign-in page does not load the app's stylesheet: {styled}"
     );
     // The app's colours: the page's grey, the accent on the button, a white card.

@@ -207,7 +207,9 @@ async fn settle(b: &Chrome, scope: &str) -> Result<()> {
 }
 
 async fn outcome(b: &Chrome) -> Result<Outcome> {
-    Ok(serde_json::from_value(b.client.execute(READ_OUTCOME, Vec::new()).await?)?)
+    Ok(serde_json::from_value(
+        b.client.execute(READ_OUTCOME, Vec::new()).await?,
+    )?)
 }
 
 impl SavePass<'_> {
@@ -252,7 +254,11 @@ impl SavePass<'_> {
         self.b.goto(&format!("/app/r/{entity}/new")).await?;
         let page = outcome(self.b).await?;
         if page.status.is_some_and(|s| s != 200) || !page.alerts.is_empty() {
-            out.push(self.problem(entity, "form", format!("the new form answered {:?}: {}", page.status, page.main)));
+            out.push(self.problem(
+                entity,
+                "form",
+                format!("the new form answered {:?}: {}", page.status, page.main),
+            ));
             return Ok(out);
         }
         let inputs = self.inputs().await?;
@@ -263,7 +269,11 @@ impl SavePass<'_> {
                     out.push(self.problem(
                         entity,
                         "form",
-                        format!("{} is {} but shown as an input", i.name, if f.computed.is_some() { "computed" } else { "read-only" }),
+                        format!(
+                            "{} is {} but shown as an input",
+                            i.name,
+                            if f.computed.is_some() { "computed" } else { "read-only" }
+                        ),
                     ));
                 }
             }
@@ -271,7 +281,10 @@ impl SavePass<'_> {
         let names: Vec<String> = inputs
             .iter()
             .filter(|i| i.kind.is_some())
-            .filter(|i| e.field(&i.name).is_some_and(|(_, f)| f.computed.is_none() && !f.read_only))
+            .filter(|i| {
+                e.field(&i.name)
+                    .is_some_and(|(_, f)| f.computed.is_none() && !f.read_only)
+            })
             .map(|i| i.name.clone())
             .collect();
         // First only what a record needs: the fields the API refuses to go
@@ -336,7 +349,11 @@ impl SavePass<'_> {
         if resaved.path != format!("/app/r/{entity}/{id}") || !resaved.field_errors.is_empty() {
             let mut why = resaved.field_errors.clone();
             why.extend(resaved.alerts.iter().cloned());
-            out.push(self.problem(entity, "edit", format!("not saved ({}): {}", resaved.path, why.join("; "))));
+            out.push(self.problem(
+                entity,
+                "edit",
+                format!("not saved ({}): {}", resaved.path, why.join("; ")),
+            ));
             return Ok(out);
         }
         let after = self.read(entity, &id).await?;
@@ -352,7 +369,10 @@ impl SavePass<'_> {
                 out.push(self.problem(
                     entity,
                     "edit",
-                    format!("{}: was {}, expected {want}, saved {}", f.name, record[&f.name], after[&f.name]),
+                    format!(
+                        "{}: was {}, expected {want}, saved {}",
+                        f.name, record[&f.name], after[&f.name]
+                    ),
                 ));
             }
         }
@@ -374,7 +394,10 @@ impl SavePass<'_> {
             *self.counter += 1;
             let planned = planner.plan(entity, &need, 900_000 + *self.counter).await?;
             let body: serde_json::Map<String, Value> = planned.iter().map(|(k, v)| (k.clone(), v.api())).collect();
-            let made = self.app.post(&format!("/api/v1/records/{entity}"), &Value::Object(body)).await?;
+            let made = self
+                .app
+                .post(&format!("/api/v1/records/{entity}"), &Value::Object(body))
+                .await?;
             if made.status == StatusCode::CREATED {
                 break;
             }
@@ -530,7 +553,10 @@ impl SavePass<'_> {
         anyhow::ensure!(chosen == id, "the picker holds {chosen:?} after picking {id}");
         settle(self.b, &scope).await?;
         let open = self.b.find_all(&format!("{scope} .lookup-results li")).await?;
-        anyhow::ensure!(open.is_empty(), "the suggestions are open again after picking {label:?}");
+        anyhow::ensure!(
+            open.is_empty(),
+            "the suggestions are open again after picking {label:?}"
+        );
         Ok(())
     }
 
@@ -551,13 +577,21 @@ impl SavePass<'_> {
         Some(match f.field_type {
             FieldType::Boolean => locale.text(if v.as_bool()? { "yes" } else { "no" }).to_owned(),
             FieldType::Picklist => label(v.as_str()?),
-            FieldType::MultiPicklist => v.as_array()?.iter().filter_map(Value::as_str).map(label).collect::<Vec<_>>().join(", "),
+            FieldType::MultiPicklist => v
+                .as_array()?
+                .iter()
+                .filter_map(Value::as_str)
+                .map(label)
+                .collect::<Vec<_>>()
+                .join(", "),
             FieldType::Date => format_date(locale, v.as_str()?),
             FieldType::Datetime => format_datetime(locale, &Zone::utc(), v.as_str()?),
             // References and numbers are compared apart.
-            FieldType::Reference | FieldType::Integer | FieldType::Decimal | FieldType::Currency | FieldType::Percent => {
-                return None
-            }
+            FieldType::Reference
+            | FieldType::Integer
+            | FieldType::Decimal
+            | FieldType::Currency
+            | FieldType::Percent => return None,
             _ => norm(v.as_str()?),
         })
     }
@@ -593,8 +627,15 @@ impl SavePass<'_> {
                     }
                 }
                 FieldType::Integer | FieldType::Decimal | FieldType::Currency | FieldType::Percent if !v.is_null() => {
-                    let digits: String = shown.chars().filter(|c| c.is_ascii_digit() || *c == '.' || *c == '-').collect();
-                    let ok = digits.parse::<f64>().ok().zip(v.as_f64()).is_some_and(|(a, b)| (a - b).abs() < 1e-6);
+                    let digits: String = shown
+                        .chars()
+                        .filter(|c| c.is_ascii_digit() || *c == '.' || *c == '-')
+                        .collect();
+                    let ok = digits
+                        .parse::<f64>()
+                        .ok()
+                        .zip(v.as_f64())
+                        .is_some_and(|(a, b)| (a - b).abs() < 1e-6);
                     if !ok {
                         out.push(self.problem(entity, stage, format!("{} shows {shown:?} for {v}", f.name)));
                     }
@@ -654,7 +695,10 @@ impl SavePass<'_> {
                 match self.fill_params(&scope).await {
                     Ok(true) => {}
                     Ok(false) => {
-                        println!("  {} {entity} {stage}: not run, its picker offers nothing to choose", self.locale.as_str());
+                        println!(
+                            "  {} {entity} {stage}: not run, its picker offers nothing to choose",
+                            self.locale.as_str()
+                        );
                         continue;
                     }
                     Err(e) => {
@@ -673,7 +717,10 @@ impl SavePass<'_> {
                 out.push(self.problem(
                     entity,
                     &stage,
-                    format!("ended on {} ({:?}) {:?}: {}", after.path, after.status, after.h1, after.main),
+                    format!(
+                        "ended on {} ({:?}) {:?}: {}",
+                        after.path, after.status, after.h1, after.main
+                    ),
                 ));
             }
         }
@@ -693,7 +740,10 @@ impl SavePass<'_> {
             )
             .await?;
         for p in fields.as_array().into_iter().flatten() {
-            let (name, kind) = (p["name"].as_str().unwrap_or_default(), p["type"].as_str().unwrap_or_default());
+            let (name, kind) = (
+                p["name"].as_str().unwrap_or_default(),
+                p["type"].as_str().unwrap_or_default(),
+            );
             if p["required"] != json!(true) {
                 continue;
             }
@@ -702,7 +752,12 @@ impl SavePass<'_> {
                 let box_css = format!("{scope} form [data-lookup]:has([name=\"{name}\"])");
                 self.b.click(&css).await?;
                 settle(self.b, &box_css).await?;
-                if self.b.find_all(&format!("{box_css} .lookup-results [data-id]")).await?.is_empty() {
+                if self
+                    .b
+                    .find_all(&format!("{box_css} .lookup-results [data-id]"))
+                    .await?
+                    .is_empty()
+                {
                     // Nothing to choose (the demo data has no such record):
                     // the command cannot run; said, not failed.
                     return Ok(false);
@@ -714,7 +769,10 @@ impl SavePass<'_> {
                 "date" => {
                     self.b
                         .client
-                        .execute(SET_VALUE, vec![json!(css), json!(relata::model::values::format_date(plan::today()))])
+                        .execute(
+                            SET_VALUE,
+                            vec![json!(css), json!(relata::model::values::format_date(plan::today()))],
+                        )
                         .await?;
                 }
                 "number" => self.b.fill(&css, "1").await?,
@@ -730,15 +788,24 @@ impl SavePass<'_> {
 /// also the expected failures nothing explained (fixed since).
 pub(crate) fn triage<'a>(problems: &'a [Problem], expected: &'a [Expected]) -> (Vec<&'a Problem>, Vec<&'a Expected>) {
     let explains = |x: &Expected, p: &Problem| p.entity == x.entity && p.stage.starts_with(x.stage);
-    let unexpected = problems.iter().filter(|p| !expected.iter().any(|x| explains(x, p))).collect();
-    let fixed = expected.iter().filter(|x| !problems.iter().any(|p| explains(x, p))).collect();
+    let unexpected = problems
+        .iter()
+        .filter(|p| !expected.iter().any(|x| explains(x, p)))
+        .collect();
+    let fixed = expected
+        .iter()
+        .filter(|x| !problems.iter().any(|p| explains(x, p)))
+        .collect();
     (unexpected, fixed)
 }
 
 /// Fails with every unexpected problem and every expected failure that
 /// did not happen.
 pub(crate) fn verdict(problems: &[Problem], expected: &[Expected], entities: &[String]) -> Result<()> {
-    let relevant: Vec<&Expected> = expected.iter().filter(|x| entities.iter().any(|e| e == x.entity)).collect();
+    let relevant: Vec<&Expected> = expected
+        .iter()
+        .filter(|x| entities.iter().any(|e| e == x.entity))
+        .collect();
     let relevant: Vec<Expected> = relevant
         .into_iter()
         .map(|x| Expected {

@@ -234,7 +234,11 @@ impl Planner<'_> {
                                 _ => String::new(),
                             },
                             Some(via) => {
-                                let field = if via == "parent" { parent_field.unwrap_or_default() } else { &via };
+                                let field = if via == "parent" {
+                                    parent_field.unwrap_or_default()
+                                } else {
+                                    &via
+                                };
                                 self.read_through(e, planned, field, &name)
                                     .await?
                                     .as_str()
@@ -247,10 +251,9 @@ impl Planner<'_> {
                 }
             }
             // A pattern without the sequence number is made unique too.
-            return Ok(Some(self.typed_text(
-                f,
-                if pattern.contains("{n") { s } else { unique(s) },
-            )));
+            return Ok(Some(
+                self.typed_text(f, if pattern.contains("{n") { s } else { unique(s) }),
+            ));
         }
         if let Some(target) = &g.reference {
             let mut filter: Vec<(String, String)> = Vec::new();
@@ -263,7 +266,11 @@ impl Planner<'_> {
         }
         if let Some(copy) = &g.copy {
             let (via, name) = copy.split_once('.').context("a copy without a dot")?;
-            let field = if via == "parent" { parent_field.unwrap_or_default() } else { via };
+            let field = if via == "parent" {
+                parent_field.unwrap_or_default()
+            } else {
+                via
+            };
             let v = self.read_through(e, planned, field, name).await?;
             if v.is_null() {
                 return Ok(None);
@@ -345,11 +352,13 @@ impl Planner<'_> {
         let hi = range_bound(f.field_type, max, self.today)?;
         let mid = (lo + hi) / 2.0;
         Some(match f.field_type {
-            FieldType::Date => Planned::Date(format_date(Date::from_julian_day(
-                i32::try_from(mid.floor() as i64).ok()? + EPOCH_JULIAN_DAY,
-            ).ok()?)),
+            FieldType::Date => Planned::Date(format_date(
+                Date::from_julian_day(i32::try_from(mid.floor() as i64).ok()? + EPOCH_JULIAN_DAY).ok()?,
+            )),
             FieldType::Datetime => {
-                let day = Date::from_julian_day(i32::try_from((mid / 86_400.0).floor() as i64).ok()? + EPOCH_JULIAN_DAY).ok()?;
+                let day =
+                    Date::from_julian_day(i32::try_from((mid / 86_400.0).floor() as i64).ok()? + EPOCH_JULIAN_DAY)
+                        .ok()?;
                 Planned::Datetime(format!("{}T09:30", format_date(day)))
             }
             _ => Planned::Number(round_to(f, mid)),
@@ -357,7 +366,13 @@ impl Planner<'_> {
     }
 
     /// A value by the field's type alone (no demo generator).
-    async fn by_type(&self, e: &EntityDef, f: &FieldDef, planned: &[(String, Planned)], n: u64) -> Result<Option<Planned>> {
+    async fn by_type(
+        &self,
+        e: &EntityDef,
+        f: &FieldDef,
+        planned: &[(String, Planned)],
+        n: u64,
+    ) -> Result<Option<Planned>> {
         let label = f.label.en.clone();
         Ok(match f.field_type {
             FieldType::Text => {
@@ -421,14 +436,22 @@ impl Planner<'_> {
                 None => filter.push((k.clone(), v.clone())),
             }
         }
-        let t = self.model.model.entities.get(target).context("a reference to no entity")?;
+        let t = self
+            .model
+            .model
+            .entities
+            .get(target)
+            .context("a reference to no entity")?;
         let mut query = form_urlencoded::Serializer::new(String::new());
         query.append_pair("limit", "1");
         query.append_pair("sort", &t.display_field);
         for (k, v) in &filter {
             query.append_pair(k, v);
         }
-        let found = self.app.get(&format!("/api/v1/records/{target}?{}", query.finish())).await?;
+        let found = self
+            .app
+            .get(&format!("/api/v1/records/{target}?{}", query.finish()))
+            .await?;
         ensure!(found.status == StatusCode::OK, "listing {target}: {}", found.body);
         let id = match found.body["data"][0]["id"].as_str() {
             Some(id) => id.to_owned(),
@@ -455,7 +478,13 @@ impl Planner<'_> {
 
     /// `field` of the record the planned reference `via` (a field of `e`)
     /// points to.
-    async fn read_through(&self, e: &EntityDef, planned: &[(String, Planned)], via: &str, field: &str) -> Result<Value> {
+    async fn read_through(
+        &self,
+        e: &EntityDef,
+        planned: &[(String, Planned)],
+        via: &str,
+        field: &str,
+    ) -> Result<Value> {
         let Some((_, Planned::Ref { id, .. })) = planned.iter().find(|(k, _)| k == via) else {
             return Ok(Value::Null);
         };
@@ -477,11 +506,21 @@ pub async fn create_record(app: &TestApp, model: &CompiledModel, entity: &str, d
     create_with(app, model, entity, Map::new(), depth).await
 }
 
-async fn create_with(app: &TestApp, model: &CompiledModel, entity: &str, mut body: Map<String, Value>, depth: usize) -> Result<String> {
+async fn create_with(
+    app: &TestApp,
+    model: &CompiledModel,
+    entity: &str,
+    mut body: Map<String, Value>,
+    depth: usize,
+) -> Result<String> {
     ensure!(depth < 8, "references nest too deep to make a {entity}");
     let e = &model.model.entities[entity];
     let given: Vec<String> = body.keys().cloned().collect();
-    for f in e.fields.iter().filter(|f| f.required && f.computed.is_none() && !given.contains(&f.name)) {
+    for f in e
+        .fields
+        .iter()
+        .filter(|f| f.required && f.computed.is_none() && !given.contains(&f.name))
+    {
         let value = match f.field_type {
             FieldType::Text | FieldType::LongText | FieldType::Phone => json!(format!("Saved {}", f.name)),
             FieldType::Email => json!(format!("saved.{}@example.com", f.name)),
