@@ -156,6 +156,12 @@ impl Chrome {
     /// Makes the page area (not the window around it) [`WINDOW`] big.
     async fn size_viewport(&self) -> Result<()> {
         let (w, h) = WINDOW;
+        self.set_viewport(w, h).await
+    }
+
+    /// Makes the page area (not the window around it) `w` by `h` pixels,
+    /// as a screen of that size shows it.
+    pub async fn set_viewport(&self, w: u32, h: u32) -> Result<()> {
         self.client.set_window_size(w, h).await?;
         let inner = self
             .client
@@ -385,6 +391,35 @@ impl Chrome {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
         std::fs::write(path, png).with_context(|| format!("writing {}", path.display()))
+    }
+
+    /// Signs in through the sign-in form as `user` and waits for the home page.
+    pub async fn sign_in(&self, user: &str, password: &str) -> Result<()> {
+        self.goto("/app").await?;
+        self.fill("#username", user).await?;
+        self.fill("#password", password).await?;
+        self.click_and_load("form[action='/app/sign-in'] button[type=submit]")
+            .await?;
+        self.wait_for_path("the home page", |p| p == "/app").await?;
+        Ok(())
+    }
+
+    /// Picks `label` in the language switch at the top of the home page,
+    /// as a user does (unless the page is in language `lang` already), and
+    /// checks the page is then in `lang`.
+    pub async fn switch_language(&self, label: &str, lang: &str) -> Result<()> {
+        self.goto("/app").await?;
+        let now = self.find("html").await?.attr("lang").await?;
+        if now.as_deref() != Some(lang) {
+            self.expect_load().await?;
+            self.find("#lang-switch").await?.select_by_label(label).await?;
+            self.wait_for_load(&format!("choosing {label}")).await?;
+        }
+        let after = self.find("html").await?.attr("lang").await?;
+        if after.as_deref() != Some(lang) {
+            bail!("after choosing {label} the page is in {after:?}");
+        }
+        Ok(())
     }
 
     /// Ends the session (Chromium quits) and stops chromedriver.

@@ -591,7 +591,7 @@ impl Tour<'_> {
 
 /// Where the screenshots go: `$CARGO_TARGET_DIR`, else the target directory
 /// this test binary was built in.
-fn screenshot_root() -> Result<PathBuf> {
+pub(crate) fn screenshot_root() -> Result<PathBuf> {
     let target = match std::env::var_os("CARGO_TARGET_DIR").filter(|d| !d.is_empty()) {
         Some(dir) => PathBuf::from(dir),
         None => {
@@ -716,7 +716,7 @@ async fn create_record(app: &TestApp, model: &CompiledModel, entity: &str, depth
 }
 
 /// The stock application with the `small` demo data, owned by admin.
-async fn with_small_demo(backend: TestBackend) -> Result<Option<TestApp>> {
+pub(crate) async fn with_small_demo(backend: TestBackend) -> Result<Option<TestApp>> {
     let Some(app) = TestApp::spawn(backend, Some(&stock_metadata())).await? else {
         return Ok(None);
     };

@@ -10,6 +10,9 @@
 //! 5. the promotion runs while a load generator writes contacts, and none
 //!    of those writes fails; the live API, the rule, the command and the UI
 //!    serve the new entity at once;
+//!    every form of the module is then filled, saved, edited and saved
+//!    again in a real browser, in both languages, its commands run
+//!    (`save_everything`'s pass);
 //! 6. a rollback hides it with its records kept; release 2 promoted again,
 //!    they are back.
 //!
@@ -173,6 +176,7 @@ async fn the_whole_loop(backend: TestBackend) -> Result<()> {
     let Some(app) = TestApp::spawn(backend, Some(&stock_metadata())).await? else {
         return Ok(());
     };
+    let stock: Vec<String> = app.engine.model().model.entities.keys().cloned().collect();
     // 1. Pulled.
     let token = app.token.clone().context("the test app's token")?;
     let client = AdminClient::new(&app.base, &token);
@@ -270,6 +274,16 @@ async fn the_whole_loop(backend: TestBackend) -> Result<()> {
         let html = resp.text().await?;
         ensure!(html.contains("SN-0001"), "{page} shows the unit");
     }
+
+    // 5b. Every form of the module saves in the browser, in both languages:
+    //     filled, saved, shown, edited, saved again, its commands run.
+    let added: Vec<String> = crate::save_everything::entities_with_forms(&app.engine.model())
+        .into_iter()
+        .filter(|e| !stock.contains(e))
+        .collect();
+    ensure!(added == ["installed_unit"], "{added:?}");
+    let problems = crate::save_everything::save_pass(&app, &added).await?;
+    crate::save_everything::verdict(&problems, crate::save_everything::EXPECTED_FAILURES, &added)?;
 
     // 6. Rolled back (the table's archiving is confirmed by its step id):
     //    gone from the live system; promoted again: back, with its record.
