@@ -448,7 +448,7 @@ async fn small_demo_values_follow_their_rules(backend: TestBackend) -> Result<()
     let mut probability = BTreeMap::new();
     for v in stages["values"].as_sequence().context("the stage values")? {
         let code = v["code"].as_str().context("a stage code")?.to_owned();
-        probability.insert(code, v["data"]["probability"].as_i64());
+        probability.insert(code, v["data"]["probability"].as_f64());
     }
     let page = app.get("/api/v1/records/opportunity?limit=500").await?;
     let opportunities = page.body["data"].as_array().context("no data")?;
@@ -457,7 +457,7 @@ async fn small_demo_values_follow_their_rules(backend: TestBackend) -> Result<()
         let stage = o["stage"].as_str().with_context(|| format!("no stage: {o}"))?;
         let expected = probability.get(stage).copied().flatten();
         ensure!(
-            o["probability"].as_i64() == expected,
+            o["probability"].as_f64() == expected,
             "opportunity {} at stage {stage}: probability {}, the stage's is {expected:?}",
             o["name"],
             o["probability"]
