@@ -49,6 +49,7 @@
   }
   function close(box) {
     var list = box.querySelector(".lookup-results");
+    box.dataset.active = "";
     var input = box.querySelector("[data-lookup-text]");
     if (list) list.innerHTML = "";
     if (input) {
@@ -71,6 +72,7 @@
       o.setAttribute("aria-selected", i === index ? "true" : "false");
       o.classList.toggle("active", i === index);
     });
+    box.dataset.active = all[index] ? all[index].dataset.id : "";
     if (all[index]) {
       input.setAttribute("aria-activedescendant", all[index].id);
       all[index].scrollIntoView({ block: "nearest" });
@@ -89,6 +91,11 @@
     });
     input.setAttribute("aria-expanded", list.children.length ? "true" : "false");
     input.removeAttribute("aria-activedescendant");
+    // A later answer for the same text keeps the suggestion the user was on.
+    var kept = options(box).findIndex(function (o) {
+      return o.dataset.id === box.dataset.active;
+    });
+    if (kept >= 0) activate(box, kept);
   });
   document.addEventListener("keydown", function (ev) {
     var input = ev.target.closest && ev.target.closest("[data-lookup-text]");

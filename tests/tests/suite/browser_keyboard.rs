@@ -45,6 +45,9 @@ async fn lookups_work_from_the_keyboard(backend: TestBackend) -> Result<()> {
     let Some((app, b)) = open(backend).await? else {
         return Ok(());
     };
+    // A company the typed letters do not match, so that the answer to
+    // them differs from the first one (every company, on focus).
+    app.create("company", json!({ "name": "Hangzhou Tea Co" })).await?;
     let silk = app.create("company", json!({ "name": "Suzhou Silk Ltd" })).await?;
     let steel = app.create("company", json!({ "name": "Suzhou Steel" })).await?;
     let silk_id = silk["id"].as_str().context("id")?.to_owned();

@@ -380,7 +380,7 @@ async fn commands_say_why_and_only_show_when_they_apply(backend: TestBackend) ->
     );
 
     // A required parameter left empty: the parameter's label, in Chinese.
-    let acme = app.create("company", json!({ "name": "Acme" })).await?;
+    let acme = app.create("company", json!({ "name": "Zeta Pumps" })).await?;
     let refused = post(
         &app,
         &format!("/app/r/company/{}/commands/create_opportunity", id(&acme)),
