@@ -228,7 +228,10 @@ async fn a_form_is_saved_with_the_keyboard_only(backend: TestBackend) -> Result<
         }
         // A form that cannot be saved at all today (a known bug) is left
         // out until its bug is fixed (the save suite says when).
-        if let Some(x) = EXPECTED_FAILURES.iter().find(|x| x.entity == entity && x.stage == "create") {
+        if let Some(x) = EXPECTED_FAILURES
+            .iter()
+            .find(|x| x.entity == entity && x.stage == "create")
+        {
             println!("{entity}: left out, it cannot be saved yet: {}", x.reason);
             continue;
         }
