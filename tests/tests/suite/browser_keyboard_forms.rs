@@ -20,7 +20,7 @@ use relata_tests::{on_both_backends, Chrome, TestBackend, ADMIN_PASSWORD};
 use serde_json::{json, Value};
 
 use crate::save_everything::plan::{Planned, Planner};
-use crate::save_everything::{entities_with_forms, use_language};
+use crate::save_everything::{entities_with_forms, use_language, EXPECTED_FAILURES};
 
 /// Where the keyboard focus is: the field it is in, the tab panel, the
 /// element.
@@ -224,6 +224,15 @@ async fn a_form_is_saved_with_the_keyboard_only(backend: TestBackend) -> Result<
                 .is_some_and(|(_, f)| matches!(f.field_type, FieldType::Text | FieldType::Email | FieldType::Phone))
         });
         if !simple || !has_text {
+            continue;
+        }
+        // A form that cannot be saved at all today (a known bug) is left
+        // out until its bug is fixed (the save suite says when).
+        if let Some(x) = EXPECTED_FAILURES
+            .iter()
+            .find(|x| x.entity == entity && x.stage == "create")
+        {
+            println!("{entity}: left out, it cannot be saved yet: {}", x.reason);
             continue;
         }
         n += 1;

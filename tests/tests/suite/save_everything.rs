@@ -55,6 +55,12 @@ pub(crate) const EXPECTED_FAILURES: &[Expected] = &[
         reason: "issue 17 item 1: every save fails with \"is computed by a rule and cannot be sent\"",
     },
     Expected {
+        entity: "sales_order",
+        stage: "create (minimal)",
+        reason: "issue 17 item 2's class: the empty Order number is sent as null and refused as required, \
+                 though its help says an empty one is numbered (the API numbers an absent one)",
+    },
+    Expected {
         entity: "expense_report",
         stage: "command",
         reason: "issue 17 item 5: submit, approve, return and mark paid are offered on a draft with no line",

@@ -159,7 +159,7 @@ impl Planner<'_> {
                 continue;
             }
             let v = match g {
-                Some(g) => self.from_gen(e, f, g, &lists, &out, parent_field, n).await?,
+                Some(g) => self.by_generator(e, (f, g), &lists, &out, parent_field, n).await?,
                 None => None,
             };
             let v = match v {
@@ -173,11 +173,10 @@ impl Planner<'_> {
         Ok(out)
     }
 
-    async fn from_gen(
+    async fn by_generator(
         &self,
         e: &EntityDef,
-        f: &FieldDef,
-        g: &FieldGen,
+        (f, g): (&FieldDef, &FieldGen),
         lists: &HashMap<&str, &[String]>,
         planned: &[(String, Planned)],
         parent_field: Option<&str>,
@@ -186,7 +185,7 @@ impl Planner<'_> {
         let unique = |s: String| if is_unique(e, f) { format!("{s} {n}") } else { s };
         let text = |s: String| Some(self.typed_text(f, unique(s)));
         if let Some(v) = &g.fixed {
-            return Ok(self.from_json(f, v));
+            return Ok(self.value_of(f, v));
         }
         if let Some(values) = &g.values {
             // The most weighted value (the first on a tie).
@@ -197,7 +196,7 @@ impl Planner<'_> {
                     w(a).total_cmp(&w(b)).then(b.cmp(a))
                 })
                 .and_then(|i| values.get(i));
-            return Ok(best.and_then(|v| self.from_json(f, v)));
+            return Ok(best.and_then(|v| self.value_of(f, v)));
         }
         if let Some(list) = &g.list {
             let word = lists.get(list.as_str()).and_then(|l| l.first()).cloned();
@@ -284,7 +283,7 @@ impl Planner<'_> {
                         label: self.label_of(target, id).await?,
                     }))
                 }
-                _ => Ok(self.from_json(f, &v)),
+                _ => Ok(self.value_of(f, &v)),
             };
         }
         Ok(None)
@@ -296,7 +295,7 @@ impl Planner<'_> {
         Planned::Text(cut(&s, f))
     }
 
-    fn from_json(&self, f: &FieldDef, v: &Value) -> Option<Planned> {
+    fn value_of(&self, f: &FieldDef, v: &Value) -> Option<Planned> {
         Some(match f.field_type {
             FieldType::Integer | FieldType::Decimal | FieldType::Currency | FieldType::Percent => {
                 Planned::Number(round_to(f, v.as_f64()?))
