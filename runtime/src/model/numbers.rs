@@ -38,11 +38,12 @@ mod tests {
         assert_eq!(number(5.0).to_string(), "5");
         assert_eq!(number(-3.0).to_string(), "-3");
         assert_eq!(number(0.5).to_string(), "0.5");
-        assert_eq!(number(1e300).to_string(), "1e300");
+        assert_eq!(number(1e300).to_string(), "1e+300", "beyond exact integers: a float");
         assert_eq!(number(f64::NAN), Value::Null);
+        // Compared as text, where `1` and `1.0` differ.
         assert_eq!(
             tidy(&json!({"max": 1.0, "list": [2.0, 2.5, "x"], "n": 7})).to_string(),
-            r#"{"list":[2,2.5,"x"],"max":1,"n":7}"#
+            json!({"max": 1, "list": [2, 2.5, "x"], "n": 7}).to_string()
         );
     }
 }
