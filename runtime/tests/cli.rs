@@ -86,7 +86,10 @@ fn serve_applies_the_stock_application_and_stops_on_sigterm() -> Result<(), Box<
         "the notice says where to sign in: {log:?}"
     );
     // Not a terminal: plain text, no colour codes.
-    assert!(!log.iter().any(|l| l.contains('\u{1b}')), "colour codes in a pipe: {log:?}");
+    assert!(
+        !log.iter().any(|l| l.contains('\u{1b}')),
+        "colour codes in a pipe: {log:?}"
+    );
 
     let body = r#"{"name":"Acme"}"#;
     let post = |auth: &str| {
@@ -122,7 +125,10 @@ fn serve_applies_the_stock_application_and_stops_on_sigterm() -> Result<(), Box<
 
     let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status()?;
     let serve_stdout = out_reader.join().map_err(|_| "stdout reader panicked")?;
-    assert!(!serve_stdout.contains(&password), "the password went to standard output");
+    assert!(
+        !serve_stdout.contains(&password),
+        "the password went to standard output"
+    );
     assert!(status.success());
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {

@@ -14,7 +14,6 @@
 
 use std::collections::BTreeSet;
 use std::io::Write as _;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 /// `true` when the variable `var` asks for a skip: `1`, `true`, `yes` or
@@ -51,10 +50,14 @@ pub fn report(var: &str, what: &str) -> anyhow::Result<()> {
     if !fresh {
         return Ok(());
     }
-    static COUNT: AtomicUsize = AtomicUsize::new(0);
-    let n = COUNT.fetch_add(1, Ordering::Relaxed) + 1;
-    let mut line = format!("SKIPPED: {test} ({var} is set: {what} skipped)\n");
-    if n == 1 {
+    // A line of its own: the harness may be half-way through one (`-q`
+    // prints a dot per test), and `grep '^SKIPPED:'` must find every skip.
+    let mut line = format!("\nSKIPPED: {test} ({var} is set: {what} skipped)\n");
+    let first_of_var = SEEN
+        .lock()
+        .map(|mut seen| seen.insert((String::new(), var.to_owned())))
+        .unwrap_or(false);
+    if first_of_var {
         line.insert_str(
             0,
             &format!(
