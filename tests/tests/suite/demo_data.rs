@@ -450,16 +450,45 @@ async fn small_demo_values_follow_their_rules(backend: TestBackend) -> Result<()
         let code = v["code"].as_str().context("a stage code")?.to_owned();
         probability.insert(code, v["data"]["probability"].as_f64());
     }
+    // A closed deal's result overrides the stage (won: its stage and 100,
+    // lost: 0), as data of the result pick list.
+    let results: serde_yaml_ng::Value = serde_yaml_ng::from_str(&std::fs::read_to_string(
+        stock_metadata().join("sales/picklists/opportunity_result.yaml"),
+    )?)?;
+    let mut by_result = BTreeMap::new();
+    for v in results["values"].as_sequence().context("the result values")? {
+        let code = v["code"].as_str().context("a result code")?.to_owned();
+        by_result.insert(
+            code,
+            (
+                v["data"]["stage"].as_str().map(str::to_owned),
+                v["data"]["probability"].as_f64(),
+            ),
+        );
+    }
     let page = app.get("/api/v1/records/opportunity?limit=500").await?;
     let opportunities = page.body["data"].as_array().context("no data")?;
     ensure!(opportunities.len() >= 50, "{} demo opportunities", opportunities.len());
     for o in opportunities {
         let stage = o["stage"].as_str().with_context(|| format!("no stage: {o}"))?;
-        let expected = probability.get(stage).copied().flatten();
+        let (result_stage, result_probability) = o["result"]
+            .as_str()
+            .and_then(|r| by_result.get(r).cloned())
+            .unwrap_or((None, None));
+        if let Some(want) = &result_stage {
+            ensure!(
+                stage == want,
+                "opportunity {} with result {}: stage {stage}, not {want}",
+                o["name"],
+                o["result"]
+            );
+        }
+        let expected = result_probability.or(probability.get(stage).copied().flatten());
         ensure!(
             o["probability"].as_f64() == expected,
-            "opportunity {} at stage {stage}: probability {}, the stage's is {expected:?}",
+            "opportunity {} at stage {stage} (result {}): probability {}, the rules say {expected:?}",
             o["name"],
+            o["result"],
             o["probability"]
         );
     }

@@ -45,22 +45,6 @@ pub(crate) struct Expected {
 /// 17). Remove an entry when its bug is fixed: the test then says it passes.
 pub(crate) const EXPECTED_FAILURES: &[Expected] = &[
     Expected {
-        entity: "campaign",
-        stage: "form",
-        reason: "issue 17 item 1: the stored roll-ups are shown as inputs",
-    },
-    Expected {
-        entity: "campaign",
-        stage: "create",
-        reason: "issue 17 item 1: every save fails with \"is computed by a rule and cannot be sent\"",
-    },
-    Expected {
-        entity: "sales_order",
-        stage: "create (minimal)",
-        reason: "issue 17 item 2's class: the empty Order number is sent as null and refused as required, \
-                 though its help says an empty one is numbered (the API numbers an absent one)",
-    },
-    Expected {
         entity: "expense_report",
         stage: "command",
         reason: "issue 17 item 5: submit, approve, return and mark paid are offered on a draft with no line",
@@ -69,11 +53,6 @@ pub(crate) const EXPECTED_FAILURES: &[Expected] = &[
         entity: "opportunity",
         stage: "command create_order",
         reason: "issue 17 item 5: Create order is offered on an opportunity with no quote line",
-    },
-    Expected {
-        entity: "support_incident",
-        stage: "command raise_development_incident",
-        reason: "issue 17 item 5: Raise development incident is offered when one is linked already",
     },
 ];
 
