@@ -25,7 +25,11 @@
   // The value of an input, `undefined` for an optional one left empty.
   function read(input) {
     const kind = input.dataset.input, optional = "optional" in input.dataset;
-    if (kind === "checkbox") return input.checked ? true : (optional && !("present" in input.dataset) ? undefined : false);
+    // An absent option stands for its default: set to it, it stays absent.
+    if (kind === "checkbox") {
+      const fallback = "default" in input.dataset;
+      return optional && !("present" in input.dataset) && input.checked === fallback ? undefined : input.checked;
+    }
     const text = input.value.trim();
     if (text === "" && (optional || kind !== "text")) return optional ? undefined : (kind === "text" ? "" : 0);
     switch (kind) {
@@ -42,28 +46,65 @@
     let item = JSON.parse(form.dataset.item);
     let timer = null;
 
+    // Every problem is listed at the top with its path; one in this item
+    // is also shown at its input, and the folded rows that hold it are
+    // marked (a click on the listed problem unfolds them).
     const show = (problems, path) => {
       form.querySelectorAll(".problem").forEach((p) => p.remove());
       form.querySelectorAll(".has-problem").forEach((p) => p.classList.remove("has-problem"));
-      const others = $("#problems ul");
-      others.replaceChildren();
+      form.querySelectorAll(".row-problems").forEach((b) => { b.hidden = true; b.textContent = ""; delete b.dataset.count; });
+      const list = $("#problems ul");
+      list.replaceChildren();
       for (const p of problems) {
         const here = p.file === "" || p.file === path;
         let ptr = here ? p.pointer : null, target = null;
         while (ptr !== null && !(target = form.querySelector(`[data-ptr="${CSS.escape(ptr)}"]`))) {
           ptr = ptr === "" ? null : ptr.slice(0, ptr.lastIndexOf("/"));
         }
-        const note = document.createElement(target ? "div" : "li");
-        note.className = "problem";
-        note.textContent = target ? p.message : `${p.file}${p.path ? ": " + p.path : ""}: ${p.message}`;
-        note.dataset.for = p.pointer;
-        if (!target) { others.append(note); continue; }
-        const box = target.closest(".field, fieldset") || target;
-        box.classList.add("has-problem");
-        ($(".problem-slot", box) || box).append(note);
+        const li = document.createElement("li");
+        li.className = "listed-problem";
+        li.dataset.for = p.pointer;
+        const where = here ? p.path : `${p.file}${p.path ? ": " + p.path : ""}`;
+        if (target) {
+          const a = document.createElement("a");
+          a.href = "#";
+          a.dataset.goto = ptr;
+          a.textContent = where || "this item";
+          li.append(a, `: ${p.message}`);
+          const note = document.createElement("div");
+          note.className = "problem";
+          note.textContent = p.message;
+          note.dataset.for = p.pointer;
+          const box = target.closest(".field, fieldset") || target;
+          box.classList.add("has-problem");
+          ($(".problem-slot", box) || box).append(note);
+          for (let row = target.closest("details.row"); row; row = row.parentElement.closest("details.row")) {
+            const summary = row.querySelector(":scope > summary");
+            summary.classList.add("has-problem");
+            const badge = summary.querySelector(".row-problems");
+            const count = (+badge.dataset.count || 0) + 1;
+            badge.dataset.count = count;
+            badge.textContent = `${count} problem(s)`;
+            badge.hidden = false;
+          }
+        } else {
+          li.textContent = `${where}: ${p.message}`;
+        }
+        list.append(li);
       }
-      $("#problems").hidden = others.children.length === 0;
+      $("#problems").hidden = list.children.length === 0;
     };
+    $("#problems").addEventListener("click", (e) => {
+      const a = e.target.closest("a[data-goto]");
+      if (!a) return;
+      e.preventDefault();
+      const target = form.querySelector(`[data-ptr="${CSS.escape(a.dataset.goto)}"]`);
+      if (!target) return;
+      for (let row = target.closest("details.row"); row; row = row.parentElement.closest("details.row")) row.open = true;
+      target.scrollIntoView({ block: "center" });
+      const input = target.matches("input, select, textarea") ? target : target.querySelector("input, select, textarea");
+      if (input) input.focus();
+    });
     const validate = async () => {
       const { ok, data } = await call("POST", "/api/validate", { kind, original, item });
       if (!ok) { status(data.error.message); return; }
@@ -72,21 +113,28 @@
     };
     const later = () => { clearTimeout(timer); timer = setTimeout(validate, 300); };
 
+    // The form drawn again by the server (after a structural edit, or a
+    // new type that changes which options apply), the unfolded rows kept.
+    const redraw = async (op) => {
+      const open = [...form.querySelectorAll("details.row[open]")].map((d) => d.dataset.ptr);
+      const { ok, data } = await call("POST", "/api/form", { kind, item, op, open });
+      if (!ok) { status(data.error.message); return; }
+      item = data.item;
+      form.innerHTML = data.html;
+      validate();
+    };
     form.addEventListener("input", (e) => {
       const input = e.target.closest("[data-input]");
       if (!input) return;
-      try { setAt(item, input.dataset.ptr, read(input)); input.setCustomValidity(""); later(); }
-      catch (err) { input.setCustomValidity(`Expected ${err.message === "a number" ? "a number" : "JSON"}`); input.reportValidity(); }
+      try { setAt(item, input.dataset.ptr, read(input)); input.setCustomValidity(""); }
+      catch (err) { input.setCustomValidity(`Expected ${err.message === "a number" ? "a number" : "JSON"}`); input.reportValidity(); return; }
+      if (input.tagName === "SELECT" && input.dataset.ptr.endsWith("/type")) redraw(null); else later();
     });
     form.addEventListener("click", async (e) => {
       const button = e.target.closest("[data-op]");
       if (!button) return;
       e.preventDefault();
-      const { ok, data } = await call("POST", "/api/form", { kind, item, op: { op: button.dataset.op, ptr: button.dataset.ptr } });
-      if (!ok) { status(data.error.message); return; }
-      item = data.item;
-      form.innerHTML = data.html;
-      validate();
+      redraw({ op: button.dataset.op, ptr: button.dataset.ptr });
     });
     $("#save").addEventListener("click", async () => {
       const url = original ? `/api/items/${kind}/${encodeURIComponent(original)}` : `/api/items/${kind}`;
@@ -189,6 +237,13 @@
         case "add_tab": move({ op: "add_tab" }); break;
         case "add_section": move({ op: "add_section", tab }); break;
         case "add_button": move({ op: "add_button", command: $("#command-choice").value }); break;
+        case "rename": {
+          const tools = b.closest(".part-tools");
+          const text = (lang) => tools.querySelector(`[data-rename=${lang}]`).value;
+          move({ op: "rename", part: b.dataset.part, en: text("en"), zh: text("zh") });
+          break;
+        }
+        case "remove": move({ op: "remove", part: b.dataset.part }); break;
         case "add_related": {
           const [entity, via] = b.parentElement.querySelector(".related-choice").value.split("/");
           move({ op: "add_related", tab, entity, via });

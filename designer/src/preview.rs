@@ -3,6 +3,7 @@
 //! as the sandbox's newest release and sample data, so the analyst clicks
 //! through the generated UI before anything reaches the live system.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use relata::app::{self, AppError, Config};
@@ -25,6 +26,14 @@ pub enum PreviewError {
     /// Reading the sandbox's records for sample data failed.
     #[error(transparent)]
     Sample(#[from] relata::engine::EngineError),
+    /// The sandbox's files could not be set aside or put back.
+    #[error("the sandbox at {path}: {source}")]
+    Files {
+        /// The folder.
+        path: String,
+        /// What failed.
+        source: std::io::Error,
+    },
 }
 
 /// A sandbox ready to serve.
@@ -46,11 +55,38 @@ pub struct Sandbox {
 /// the package is checked, applied as a new sandbox release (the same
 /// pipeline as a promotion: archived, never dropped, data kept), and
 /// sample data is loaded into entities that have none yet.
+///
+/// All or nothing: when any step fails (a rule that throws while the
+/// sample data is saved, say), the sandbox is put back as it was before,
+/// so no half-loaded sandbox is left for the next preview to build on.
 pub async fn open_sandbox(ws: &Workspace) -> Result<Sandbox, PreviewError> {
     let files = ws.files().map_err(PromoteError::from)?;
     check(&files)?;
-    let config = Config::new(ws.sandbox_dir(), None);
-    let engine = app::open(&config).await?;
+    let dir = ws.sandbox_dir();
+    let kept = SetAside::take(&dir)?;
+    let config = Config::new(dir, None);
+    let engine = match app::open(&config).await {
+        Ok(engine) => engine,
+        Err(e) => {
+            kept.put_back()?;
+            return Err(e.into());
+        }
+    };
+    match prepare(&engine, files).await {
+        Ok(sandbox) => {
+            kept.discard();
+            Ok(sandbox)
+        }
+        Err(e) => {
+            engine.databases().close().await;
+            drop(engine);
+            kept.put_back()?;
+            Err(e)
+        }
+    }
+}
+
+async fn prepare(engine: &Arc<Engine>, files: Vec<relata::model::SourceFile>) -> Result<Sandbox, PreviewError> {
     let applied = engine
         .apply(ApplyRequest {
             files,
@@ -63,14 +99,82 @@ pub async fn open_sandbox(ws: &Workspace) -> Result<Sandbox, PreviewError> {
     let first_admin = engine.auth().ensure_first_admin(None).await.map_err(AppError::from)?;
     let sample = match engine.model().model.demos.is_empty() {
         true => None,
-        false => app::demo_on_first_start(&engine, &NoProgress).await?,
+        false => app::demo_on_first_start(engine, &NoProgress).await?,
     };
-    let filled = crate::sample::fill_uncovered(&engine).await?;
+    let filled = crate::sample::fill_uncovered(engine).await?;
     Ok(Sandbox {
-        engine,
+        engine: engine.clone(),
         applied,
         first_admin,
         sample,
         filled,
     })
+}
+
+/// A copy of the sandbox's folder taken before a preview changes it (the
+/// sandbox is SQLite files and attachments, closed between previews).
+struct SetAside {
+    dir: PathBuf,
+    copy: Option<PathBuf>,
+}
+
+impl SetAside {
+    fn take(dir: &Path) -> Result<SetAside, PreviewError> {
+        let copy = dir.with_extension("previous");
+        let failed = |source| PreviewError::Files {
+            path: copy.display().to_string(),
+            source,
+        };
+        if copy.exists() {
+            std::fs::remove_dir_all(&copy).map_err(failed)?;
+        }
+        let copy = match dir.exists() {
+            true => {
+                copy_dir(dir, &copy).map_err(failed)?;
+                Some(copy)
+            }
+            false => None,
+        };
+        Ok(SetAside {
+            dir: dir.to_owned(),
+            copy,
+        })
+    }
+
+    /// Puts the sandbox back as it was (removes it when there was none).
+    fn put_back(self) -> Result<(), PreviewError> {
+        let failed = |source| PreviewError::Files {
+            path: self.dir.display().to_string(),
+            source,
+        };
+        if self.dir.exists() {
+            std::fs::remove_dir_all(&self.dir).map_err(failed)?;
+        }
+        if let Some(copy) = &self.copy {
+            std::fs::rename(copy, &self.dir).map_err(failed)?;
+        }
+        Ok(())
+    }
+
+    fn discard(self) {
+        if let Some(copy) = &self.copy {
+            if let Err(e) = std::fs::remove_dir_all(copy) {
+                tracing::warn!(path = %copy.display(), error = %e, "the sandbox's previous copy is left behind");
+            }
+        }
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), &target)?;
+        }
+    }
+    Ok(())
 }

@@ -46,6 +46,16 @@ pub struct Catalog {
 }
 
 impl Catalog {
+    /// The names of the items, by kind (what the editor offers where a
+    /// property names an item).
+    pub fn names(&self) -> std::collections::BTreeMap<String, Vec<String>> {
+        let mut out: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        for i in &self.items {
+            out.entry(i.kind.clone()).or_default().push(i.name.clone());
+        }
+        out
+    }
+
     /// The item `kind`/`name`.
     pub fn find(&self, kind: &str, name: &str) -> Option<&ItemInfo> {
         self.items.iter().find(|i| i.kind == kind && i.name == name)

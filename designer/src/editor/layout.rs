@@ -1,8 +1,9 @@
 //! The form layout editor's model: a form's tabs, sections and their fields,
 //! the entity's fields not placed yet, and the moves the editor makes
 //! (place a field in a section at a position, take it off, add a tab, a
-//! section, a related list, a command button). The result is an ordinary
-//! form item, checked and saved like any other.
+//! section, a related list, a command button; rename or remove a tab, a
+//! section, a related list or a button). The result is an ordinary form
+//! item, checked and saved like any other.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -20,9 +21,25 @@ pub struct Chip {
     pub label: String,
 }
 
+/// A part of the form that can be renamed or removed: where it is, and its
+/// title in both languages (empty: the default title).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Part {
+    /// Its JSON pointer in the form (`/tabs/0/sections/1`).
+    pub part: String,
+    /// What it is called in the editor (name, `entity via field`, command).
+    pub name: String,
+    /// Its English title.
+    pub en: String,
+    /// Its Chinese title.
+    pub zh: String,
+}
+
 /// A section of a tab.
 #[derive(Debug, Clone, Serialize)]
 pub struct SectionView {
+    /// Its name, place and title.
+    pub part: Part,
     /// Its name.
     pub name: String,
     /// Its columns (1 to 4).
@@ -34,14 +51,16 @@ pub struct SectionView {
 /// A tab of the form.
 #[derive(Debug, Clone, Serialize)]
 pub struct TabView {
+    /// Its name, place and title.
+    pub part: Part,
     /// Its name.
     pub name: String,
     /// Its English label.
     pub label: String,
     /// Its sections.
     pub sections: Vec<SectionView>,
-    /// Its related lists (`entity via field`).
-    pub related: Vec<String>,
+    /// Its related lists (named `entity via field`).
+    pub related: Vec<Part>,
 }
 
 /// A related list the form could show: records of `entity` whose `via`
@@ -67,8 +86,8 @@ pub struct LayoutView {
     pub related_choices: Vec<RelatedChoice>,
     /// The entity's commands with no button yet.
     pub commands: Vec<String>,
-    /// The command buttons.
-    pub buttons: Vec<String>,
+    /// The command buttons (named by their command).
+    pub buttons: Vec<Part>,
 }
 
 /// A move of the layout editor.
@@ -123,6 +142,23 @@ pub enum LayoutOp {
         /// The command.
         command: String,
     },
+    /// Gives a tab, a section, a related list or a button (`part`, its
+    /// pointer) a title; empty texts give a section, a related list or a
+    /// button its default title back.
+    Rename {
+        /// The part's pointer (`/tabs/0`, `/tabs/0/sections/1`, `/tabs/0/related/0`, `/buttons/0`).
+        part: String,
+        /// The English title.
+        en: String,
+        /// The Chinese title.
+        zh: String,
+    },
+    /// Removes a tab, a section, a related list or a button; the fields
+    /// of a removed tab or section go off the form.
+    Remove {
+        /// The part's pointer.
+        part: String,
+    },
 }
 
 fn arr<'a>(v: &'a Value, key: &str) -> &'a [Value] {
@@ -151,14 +187,24 @@ pub fn view(ws: &Workspace, item: &Value) -> Result<LayoutView, EditorError> {
             .map(|f| s(&f["label"], "en").to_owned())
             .unwrap_or_else(|| name.to_owned()),
     };
+    let title = |v: &Value, part: String, name: String| Part {
+        part,
+        name,
+        en: v.pointer("/label/en").and_then(Value::as_str).unwrap_or_default().to_owned(),
+        zh: v.pointer("/label/zh-CN").and_then(Value::as_str).unwrap_or_default().to_owned(),
+    };
     let tabs: Vec<TabView> = arr(item, "tabs")
         .iter()
-        .map(|t| TabView {
+        .enumerate()
+        .map(|(ti, t)| TabView {
+            part: title(t, format!("/tabs/{ti}"), s(t, "name").to_owned()),
             name: s(t, "name").to_owned(),
             label: s(&t["label"], "en").to_owned(),
             sections: arr(t, "sections")
                 .iter()
-                .map(|sec| SectionView {
+                .enumerate()
+                .map(|(si, sec)| SectionView {
+                    part: title(sec, format!("/tabs/{ti}/sections/{si}"), s(sec, "name").to_owned()),
                     name: s(sec, "name").to_owned(),
                     columns: sec.get("columns").and_then(Value::as_u64).unwrap_or(1),
                     fields: arr(sec, "fields").iter().map(|f| chip(s(f, "field"))).collect(),
@@ -166,7 +212,11 @@ pub fn view(ws: &Workspace, item: &Value) -> Result<LayoutView, EditorError> {
                 .collect(),
             related: arr(t, "related")
                 .iter()
-                .map(|r| format!("{} via {}", s(r, "entity"), s(r, "via")))
+                .enumerate()
+                .map(|(ri, r)| {
+                    let name = format!("{} via {}", s(r, "entity"), s(r, "via"));
+                    title(r, format!("/tabs/{ti}/related/{ri}"), name)
+                })
                 .collect(),
         })
         .collect();
@@ -182,14 +232,15 @@ pub fn view(ws: &Workspace, item: &Value) -> Result<LayoutView, EditorError> {
         .filter(|n| !placed.contains(n))
         .map(chip)
         .collect();
-    let buttons: Vec<String> = arr(item, "buttons")
+    let buttons: Vec<Part> = arr(item, "buttons")
         .iter()
-        .map(|b| s(b, "command").to_owned())
+        .enumerate()
+        .map(|(i, b)| title(b, format!("/buttons/{i}"), s(b, "command").to_owned()))
         .collect();
     let commands = arr(&entity, "commands")
         .iter()
         .map(|c| s(c, "name").to_owned())
-        .filter(|c| !buttons.contains(c))
+        .filter(|c| !buttons.iter().any(|b| &b.name == c))
         .collect();
     Ok(LayoutView {
         entity: s(item, "entity").to_owned(),
@@ -332,6 +383,55 @@ pub fn apply(ws: &Workspace, item: &mut Value, op: &LayoutOp) -> Result<(), Edit
             push(item, &format!("/tabs/{tab}/related"), list)?;
         }
         LayoutOp::AddButton { command } => push(item, "/buttons", json!({ "command": command }))?,
+        LayoutOp::Rename { part, en, zh } => rename(item, part, en.trim(), zh.trim())?,
+        LayoutOp::Remove { part } => remove(item, part)?,
     }
+    Ok(())
+}
+
+/// What a part pointer names: `tab`, `section`, `related` or `button`, and
+/// the list it is in with its position there.
+fn part_of(part: &str) -> Result<(&'static str, &str, usize), EditorError> {
+    let segs: Vec<&str> = part.split('/').skip(1).collect();
+    let index = |s: &str| s.parse::<usize>().map_err(|_| bad(&format!("part `{part}`")));
+    let kind = match segs.as_slice() {
+        ["tabs", _] => "tab",
+        ["tabs", t, "sections", _] if t.parse::<usize>().is_ok() => "section",
+        ["tabs", t, "related", _] if t.parse::<usize>().is_ok() => "related",
+        ["buttons", _] => "button",
+        _ => return Err(bad(&format!("part `{part}`"))),
+    };
+    let (list, last) = part.rsplit_once('/').ok_or_else(|| bad(part))?;
+    Ok((kind, list, index(last)?))
+}
+
+fn rename(item: &mut Value, part: &str, en: &str, zh: &str) -> Result<(), EditorError> {
+    let (kind, ..) = part_of(part)?;
+    if kind == "tab" && (en.is_empty() || zh.is_empty()) {
+        return Err(EditorError::BadItem("a tab needs a title in English and in Chinese".into()));
+    }
+    let target = item
+        .pointer_mut(part)
+        .and_then(Value::as_object_mut)
+        .ok_or_else(|| bad(&format!("part `{part}`")))?;
+    if en.is_empty() && zh.is_empty() {
+        target.shift_remove("label");
+    } else {
+        target.insert("label".into(), json!({ "en": en, "zh-CN": zh }));
+    }
+    Ok(())
+}
+
+fn remove(item: &mut Value, part: &str) -> Result<(), EditorError> {
+    let (kind, list, i) = part_of(part)?;
+    let parts = item
+        .pointer_mut(list)
+        .and_then(Value::as_array_mut)
+        .filter(|p| i < p.len())
+        .ok_or_else(|| bad(&format!("part `{part}`")))?;
+    if kind == "tab" && parts.len() == 1 {
+        return Err(EditorError::BadItem("a form keeps at least one tab".into()));
+    }
+    parts.remove(i);
     Ok(())
 }

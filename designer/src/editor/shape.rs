@@ -52,6 +52,8 @@ pub struct Typed {
     pub nullable: bool,
     /// The help text of the schema.
     pub description: String,
+    /// The value an absent property stands for (the schema's `default`).
+    pub default: Option<Value>,
 }
 
 /// The languages of a [`Shape::Labels`] value.
@@ -87,11 +89,13 @@ pub fn classify(root: &Value, schema: &Value) -> Typed {
             .to_owned(),
         false => description,
     };
+    let default = schema.get("default").or_else(|| s.get("default")).cloned();
     let (shape, nullable) = shape_of(root, s);
     Typed {
         shape,
         nullable,
         description,
+        default,
     }
 }
 
@@ -219,6 +223,7 @@ pub fn shape_at(root: &Value, pointer: &str) -> Option<Typed> {
                 shape: (**item).clone(),
                 nullable: false,
                 description: String::new(),
+                default: None,
             }),
             _ => None,
         };

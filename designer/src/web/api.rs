@@ -96,15 +96,24 @@ pub struct FormBody {
     /// A structural edit to make first.
     #[serde(default)]
     pub op: Option<form::Op>,
+    /// The rows the analyst has unfolded (their pointers).
+    #[serde(default)]
+    pub open: Vec<String>,
 }
 
-/// `POST /api/form`: applies a structural edit and renders the form again.
-pub async fn form(Body(mut b): Body<FormBody>) -> Result<Json<Value>, ApiError> {
+/// `POST /api/form`: applies a structural edit and renders the form again,
+/// with the rows that were unfolded still unfolded.
+pub async fn form(State(s): State<Shared>, Body(mut b): Body<FormBody>) -> Result<Json<Value>, ApiError> {
     let root = items::schema(&b.kind)?;
+    let mut open = b.open.clone();
     if let Some(op) = &b.op {
+        let before = b.item.clone();
         form::apply(&root, &mut b.item, op)?;
+        open = form::reopen(&before, &b.item, op, &open);
     }
-    let html = templates::render_form(&form::build(&root, &b.item)).map_err(ApiError::Internal)?;
+    let names = blocking(&s, false, |ws| Ok(items::catalog(ws)?.names())).await?;
+    let view = form::View { open, names };
+    let html = templates::render_form(&form::build(&root, &b.item, &view)).map_err(ApiError::Internal)?;
     Ok(Json(json!({ "html": html, "item": b.item })))
 }
 

@@ -57,9 +57,9 @@ pub async fn kinds(State(s): State<Shared>) -> Response {
     )
 }
 
-fn editor(kind: &str, original: &str, path: &str, item: &serde_json::Value) -> Result<Response, ApiError> {
+fn editor(kind: &str, original: &str, path: &str, item: &serde_json::Value, view: &form::View) -> Result<Response, ApiError> {
     let root = items::schema(kind)?;
-    let form_html = render_form(&form::build(&root, item)).map_err(ApiError::Internal)?;
+    let form_html = render_form(&form::build(&root, item, view)).map_err(ApiError::Internal)?;
     let title = match original {
         "" => format!("New {kind}"),
         name => format!("{kind} {name}"),
@@ -77,19 +77,27 @@ pub async fn item(State(s): State<Shared>, Path((kind, name)): Path<(String, Str
     shown(
         async {
             let (k, n) = (kind.clone(), name.clone());
-            let loaded = blocking(&s, false, move |ws| items::load(ws, &k, &n)).await?;
-            editor(&kind, &name, &loaded.info.path, &loaded.value)
+            let (loaded, names) = blocking(&s, false, move |ws| {
+                Ok((items::load(ws, &k, &n)?, items::catalog(ws)?.names()))
+            })
+            .await?;
+            let view = form::View { names, ..form::View::default() };
+            editor(&kind, &name, &loaded.info.path, &loaded.value, &view)
         }
         .await,
     )
 }
 
 /// `/new/{kind}`: the editor of a new item (nothing is written before Save).
-pub async fn new_item(Path(kind): Path<String>) -> Response {
+pub async fn new_item(State(s): State<Shared>, Path(kind): Path<String>) -> Response {
     shown(
-        items::skeleton(&kind)
-            .map_err(ApiError::from)
-            .and_then(|item| editor(&kind, "", "", &item)),
+        async {
+            let item = items::skeleton(&kind)?;
+            let names = blocking(&s, false, |ws| Ok(items::catalog(ws)?.names())).await?;
+            let view = form::View { names, ..form::View::default() };
+            editor(&kind, "", "", &item, &view)
+        }
+        .await,
     )
 }
 

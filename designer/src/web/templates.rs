@@ -85,7 +85,7 @@ mod tests {
         let root = relata::model::kind_schema("entity").unwrap_or_default();
         let item = serde_json::json!({"kind": "entity", "name": "x", "label": {"en": "X", "zh-CN": "叉"},
             "fields": [{"name": "a", "type": "text", "label": {"en": "A", "zh-CN": "甲"}}]});
-        let form_html = super::render_form(&crate::editor::form::build(&root, &item))?;
+        let form_html = super::render_form(&crate::editor::form::build(&root, &item, &Default::default()))?;
         let ctx = minijinja::context! { title => "entity x", kind => "entity", original => "x",
         path => "x.yaml", item_json => item.to_string(), form_html };
         // minijinja escapes `/` in HTML as `&#x2f;` (the browser reads it back).
