@@ -16,6 +16,7 @@ mod designer_loop;
 mod designer_preview;
 mod designer_promotion;
 mod designer_ui;
+mod first_use_traps;
 mod live_release;
 mod metadata_errors;
 mod module_flows;
