@@ -93,7 +93,10 @@ const FIELD_TYPES: &str = "x-field-types";
 /// The form of `item`, an item of the kind whose schema is `root`.
 pub fn build(root: &Value, item: &Value, view: &View) -> Widget {
     let t = classify(root, root);
-    let kind = root.pointer("/properties/kind/const").and_then(Value::as_str).unwrap_or_default();
+    let kind = root
+        .pointer("/properties/kind/const")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     Builder { root, view, kind }.widget(&t, "", String::new(), Some(item), true)
 }
 
@@ -416,11 +419,16 @@ mod tests {
             {"code": "a", "label": {"en": "A", "zh-CN": "甲"}},
             {"code": "b", "label": {"en": "B", "zh-CN": "乙"}, "active": false}]});
         let form = build(&root, &item, &View::default());
-        let active = |i: usize| find(&form, &format!("/values/{i}/active")).map(|w| (w.checked, w.default_checked, w.present));
+        let active =
+            |i: usize| find(&form, &format!("/values/{i}/active")).map(|w| (w.checked, w.default_checked, w.present));
         assert_eq!(active(0), Some((true, true, false)), "absent: the default, true");
         assert_eq!(active(1), Some((false, true, true)));
-        let form = build(&entity(), &json!({"kind": "entity", "fields": [{"name": "x", "type": "integer",
-            "computed": {"expression": "1"}}]}), &View::default());
+        let form = build(
+            &entity(),
+            &json!({"kind": "entity", "fields": [{"name": "x", "type": "integer",
+            "computed": {"expression": "1"}}]}),
+            &View::default(),
+        );
         assert!(find(&form, "/fields/0/computed/stored").is_some_and(|w| w.checked));
         assert!(find(&form, "/fields/0/required").is_some_and(|w| !w.checked && !w.default_checked));
     }
@@ -432,18 +440,33 @@ mod tests {
             {"name": "r", "type": "reference", "target": "company"},
             {"name": "t", "type": "text", "target": "company"}]});
         let mut view = View::default();
-        view.names.insert("entity".into(), vec!["company".into(), "contact".into()]);
+        view.names
+            .insert("entity".into(), vec!["company".into(), "contact".into()]);
         let form = build(&entity(), &item, &view);
         let keys = |i: usize| -> Vec<String> {
             find(&form, &format!("/fields/{i}"))
-                .map(|w| w.children.iter().map(|c| c.ptr.rsplit('/').next().unwrap_or_default().to_owned()).collect())
+                .map(|w| {
+                    w.children
+                        .iter()
+                        .map(|c| c.ptr.rsplit('/').next().unwrap_or_default().to_owned())
+                        .collect()
+                })
                 .unwrap_or_default()
         };
         let number = keys(0);
         for k in ["min", "max", "required", "unique", "default", "computed"] {
             assert!(number.contains(&k.to_owned()), "integer: {k} in {number:?}");
         }
-        for k in ["max_length", "precision", "picklist", "target", "on_delete", "attachment", "numbering", "hierarchy"] {
+        for k in [
+            "max_length",
+            "precision",
+            "picklist",
+            "target",
+            "on_delete",
+            "attachment",
+            "numbering",
+            "hierarchy",
+        ] {
             assert!(!number.contains(&k.to_owned()), "integer: no {k} in {number:?}");
         }
         let reference = keys(1);
@@ -453,7 +476,10 @@ mod tests {
         assert!(!reference.contains(&"default".to_owned()), "{reference:?}");
         // The entities to pick from; a target that does not apply stays, to be removed.
         let target = find(&form, "/fields/1/target").map(|w| (w.input, w.options.clone()));
-        assert_eq!(target, Some(("select", vec!["company".to_owned(), "contact".to_owned()])));
+        assert_eq!(
+            target,
+            Some(("select", vec!["company".to_owned(), "contact".to_owned()]))
+        );
         assert!(keys(2).contains(&"target".to_owned()));
         let typo = json!({"kind": "entity", "fields": [{"name": "r", "type": "reference", "target": "compnay"}]});
         let form = build(&entity(), &typo, &view);
@@ -469,7 +495,10 @@ mod tests {
         let mut item = json!({"kind": "entity", "name": "x", "fields": [{"name": "a"}, {"name": "b"}, {"name": "c"}]});
         let mut open = vec!["/fields/1".to_owned()];
         let edit = |item: &mut Value, op: &str, ptr: &str, open: &mut Vec<String>| -> Result<(), EditorError> {
-            let op = Op { op: op.into(), ptr: ptr.into() };
+            let op = Op {
+                op: op.into(),
+                ptr: ptr.into(),
+            };
             let before = item.clone();
             apply(&root, item, &op)?;
             *open = reopen(&before, item, &op, open);
@@ -480,12 +509,25 @@ mod tests {
         edit(&mut item, "add", "/fields/1/computed", &mut open)?;
         assert!(open.contains(&"/fields/1".to_owned()), "{open:?}");
         edit(&mut item, "up", "/fields/1", &mut open)?;
-        assert!(open.contains(&"/fields/0".to_owned()) && !open.contains(&"/fields/1".to_owned()), "{open:?}");
+        assert!(
+            open.contains(&"/fields/0".to_owned()) && !open.contains(&"/fields/1".to_owned()),
+            "{open:?}"
+        );
         edit(&mut item, "add", "/fields", &mut open)?;
         assert!(open.contains(&"/fields/3".to_owned()), "the new row opens: {open:?}");
         edit(&mut item, "remove", "/fields/1", &mut open)?;
-        assert!(open.contains(&"/fields/0".to_owned()) && open.contains(&"/fields/2".to_owned()), "{open:?}");
-        let form = build(&root, &item, &View { open: open.clone(), ..View::default() });
+        assert!(
+            open.contains(&"/fields/0".to_owned()) && open.contains(&"/fields/2".to_owned()),
+            "{open:?}"
+        );
+        let form = build(
+            &root,
+            &item,
+            &View {
+                open: open.clone(),
+                ..View::default()
+            },
+        );
         assert!(find(&form, "/fields/0").is_some_and(|w| w.open));
         assert!(find(&form, "/fields/1").is_some_and(|w| !w.open));
         edit(&mut item, "remove", "/fields/0", &mut open)?;

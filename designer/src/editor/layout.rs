@@ -190,8 +190,16 @@ pub fn view(ws: &Workspace, item: &Value) -> Result<LayoutView, EditorError> {
     let title = |v: &Value, part: String, name: String| Part {
         part,
         name,
-        en: v.pointer("/label/en").and_then(Value::as_str).unwrap_or_default().to_owned(),
-        zh: v.pointer("/label/zh-CN").and_then(Value::as_str).unwrap_or_default().to_owned(),
+        en: v
+            .pointer("/label/en")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned(),
+        zh: v
+            .pointer("/label/zh-CN")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned(),
     };
     let tabs: Vec<TabView> = arr(item, "tabs")
         .iter()
@@ -408,7 +416,9 @@ fn part_of(part: &str) -> Result<(&'static str, &str, usize), EditorError> {
 fn rename(item: &mut Value, part: &str, en: &str, zh: &str) -> Result<(), EditorError> {
     let (kind, ..) = part_of(part)?;
     if kind == "tab" && (en.is_empty() || zh.is_empty()) {
-        return Err(EditorError::BadItem("a tab needs a title in English and in Chinese".into()));
+        return Err(EditorError::BadItem(
+            "a tab needs a title in English and in Chinese".into(),
+        ));
     }
     let target = item
         .pointer_mut(part)

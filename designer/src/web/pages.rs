@@ -57,7 +57,13 @@ pub async fn kinds(State(s): State<Shared>) -> Response {
     )
 }
 
-fn editor(kind: &str, original: &str, path: &str, item: &serde_json::Value, view: &form::View) -> Result<Response, ApiError> {
+fn editor(
+    kind: &str,
+    original: &str,
+    path: &str,
+    item: &serde_json::Value,
+    view: &form::View,
+) -> Result<Response, ApiError> {
     let root = items::schema(kind)?;
     let form_html = render_form(&form::build(&root, item, view)).map_err(ApiError::Internal)?;
     let title = match original {
@@ -81,7 +87,10 @@ pub async fn item(State(s): State<Shared>, Path((kind, name)): Path<(String, Str
                 Ok((items::load(ws, &k, &n)?, items::catalog(ws)?.names()))
             })
             .await?;
-            let view = form::View { names, ..form::View::default() };
+            let view = form::View {
+                names,
+                ..form::View::default()
+            };
             editor(&kind, &name, &loaded.info.path, &loaded.value, &view)
         }
         .await,
@@ -94,7 +103,10 @@ pub async fn new_item(State(s): State<Shared>, Path(kind): Path<String>) -> Resp
         async {
             let item = items::skeleton(&kind)?;
             let names = blocking(&s, false, |ws| Ok(items::catalog(ws)?.names())).await?;
-            let view = form::View { names, ..form::View::default() };
+            let view = form::View {
+                names,
+                ..form::View::default()
+            };
             editor(&kind, "", "", &item, &view)
         }
         .await,

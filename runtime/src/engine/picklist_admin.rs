@@ -14,7 +14,7 @@ use super::auth::CurrentUser;
 use super::payload::FieldError;
 use super::picklists::{EffectiveList, PicklistValues};
 use super::Engine;
-use crate::model::check_ident;
+use crate::model::check_code;
 use crate::store::ed::picklists::{NewValueRow, ValueChange, ORIGIN_RUNTIME};
 use crate::store::StoreError;
 
@@ -129,7 +129,7 @@ impl Engine {
         let _one_at_a_time = self.applying.lock().await;
         let list = self.picklist(name)?;
         let mut errors = Vec::new();
-        if let Err(e) = check_ident(&value.code) {
+        if let Err(e) = check_code(&value.code) {
             errors.push(FieldError::new("code", "invalid", format!("the code {e}")));
         } else if list.value(&value.code).is_some() {
             errors.push(FieldError::new(

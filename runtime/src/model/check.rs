@@ -104,7 +104,10 @@ impl Model {
                 Item::Picklist(p) => check_picklist(&mut ctx, p),
                 Item::Form(f) => super::views_check::check_form(&mut ctx, f, &model),
                 Item::List(l) => super::views_check::check_list(&mut ctx, l, &model),
-                Item::Module(m) => super::views_check::check_module(&mut ctx, m, &model),
+                Item::Module(m) => {
+                    super::views_check::check_module(&mut ctx, m, &model);
+                    check_module_entries(&mut ctx, m, &model);
+                }
                 Item::Demo(_) => {}
             }
         }
@@ -159,6 +162,83 @@ impl Ctx<'_> {
     }
 }
 
+/// The icons a module may show in the sidebar; the UI's base template
+/// draws each of them.
+pub const MODULE_ICONS: &[&str] = &[
+    "briefcase",
+    "building",
+    "calendar",
+    "cart",
+    "chart",
+    "document",
+    "folder",
+    "home",
+    "lifebuoy",
+    "mail",
+    "megaphone",
+    "phone",
+    "settings",
+    "star",
+    "users",
+    "wrench",
+];
+
+/// A module's icon is one the UI draws, and no two of its entries read
+/// the same in the sidebar (in either language): users could not tell
+/// them apart.
+fn check_module_entries(ctx: &mut Ctx<'_>, m: &ModuleDef, model: &Model) {
+    if let Some(icon) = m.icon.as_deref().filter(|i| !MODULE_ICONS.contains(i)) {
+        ctx.error(
+            "icon",
+            format!("unknown icon `{icon}`; expected one of: {}", MODULE_ICONS.join(", ")),
+        );
+    }
+    let mut seen: Vec<(usize, &super::Labels)> = Vec::new();
+    for (i, item) in m.items.iter().enumerate() {
+        let Some(label) = entry_label(item, model) else {
+            continue;
+        };
+        let clash = seen.iter().find_map(|(j, other)| {
+            let same = |a: &str, b: &str| !a.trim().is_empty() && a.trim().eq_ignore_ascii_case(b.trim());
+            match (same(&label.en, &other.en), same(&label.zh_cn, &other.zh_cn)) {
+                (true, _) => Some((*j, label.en.as_str())),
+                (false, true) => Some((*j, label.zh_cn.as_str())),
+                _ => None,
+            }
+        });
+        match clash {
+            Some((j, text)) => ctx.error(
+                format!("items[{i}]"),
+                format!("reads `{text}` like items[{j}]: give one of them a `label` of its own"),
+            ),
+            None => seen.push((i, label)),
+        }
+    }
+}
+
+/// The text a module entry shows: its own label, else its list's title (an
+/// entity's: its first list's, else its plural label, as the views build it).
+fn entry_label<'a>(item: &'a super::ModuleItemDef, model: &'a Model) -> Option<&'a super::Labels> {
+    if let Some(l) = &item.label {
+        return Some(l);
+    }
+    match (&item.list, &item.entity) {
+        (Some(list), _) => model.lists.get(list).map(|l| &l.label),
+        (None, Some(entity)) => {
+            let declared = model
+                .lists
+                .get(entity)
+                .filter(|l| &l.entity == entity)
+                .or_else(|| model.lists.values().find(|l| &l.entity == entity));
+            match declared {
+                Some(l) => Some(&l.label),
+                None => model.entities.get(entity).map(|e| &e.plural_label),
+            }
+        }
+        (None, None) => None,
+    }
+}
+
 fn check_picklist(ctx: &mut Ctx<'_>, p: &PicklistDef) {
     ctx.version(p.version);
     ctx.ident("name", &p.name);
@@ -167,7 +247,11 @@ fn check_picklist(ctx: &mut Ctx<'_>, p: &PicklistDef) {
     }
     let mut codes = HashSet::new();
     for (i, v) in p.values.iter().enumerate() {
-        ctx.ident(format!("values[{i}].code"), &v.code);
+        // A code is a data value (bound, never an SQL name): SQL's
+        // reserved words (`order`, `full`) are fine codes.
+        if let Err(e) = super::ident::check_code(&v.code) {
+            ctx.error(format!("values[{i}].code"), format!("`{}` {e}", v.code));
+        }
         if !codes.insert(v.code.as_str()) {
             ctx.error(format!("values[{i}].code"), format!("`{}` appears twice", v.code));
         }
@@ -541,5 +625,133 @@ pub(super) fn check_default(f: &FieldDef, v: &Value, model: &Model) -> Result<()
         Ok(())
     } else {
         Err(format!("{v} is not a valid {} value", f.field_type.as_str()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::model::{load_files, SourceFile};
+
+    const LABEL: &str = "{ en: X, zh-CN: 某 }";
+
+    fn errors(files: &[(&str, String)]) -> Vec<String> {
+        let files: Vec<SourceFile> = files
+            .iter()
+            .map(|(path, text)| SourceFile {
+                path: (*path).to_owned(),
+                text: text.clone(),
+            })
+            .collect();
+        match load_files(&files) {
+            Ok(_) => Vec::new(),
+            Err(e) => e.0.iter().map(ToString::to_string).collect(),
+        }
+    }
+
+    fn entity(name: &str, plural: &str) -> (&'static str, String) {
+        let path: &'static str = Box::leak(format!("{name}.yaml").into_boxed_str());
+        let text = format!(
+            "version: 1\nkind: entity\nname: {name}\nlabel: {LABEL}\nplural_label: {plural}\n\
+             display_field: title\nfields:\n  - {{ name: title, type: text, label: {LABEL} }}\n"
+        );
+        (path, text)
+    }
+
+    fn module(icon: &str, items: &str) -> (&'static str, String) {
+        let text = format!("version: 1\nkind: module\nname: m\nlabel: {LABEL}\nicon: {icon}\nitems:\n{items}");
+        ("m.yaml", text)
+    }
+
+    #[test]
+    fn a_module_flags_entries_that_read_the_same_and_unknown_icons() {
+        let a = entity("visit", "{ en: Visits, zh-CN: 拜访 }");
+        let b = entity("call", "{ en: visits, zh-CN: 电话 }");
+        let c = entity("memo", "{ en: Memos, zh-CN: 拜访 }");
+        let items = "  - entity: visit\n  - entity: call\n  - entity: memo\n  - entity: visit\n    label: { en: My visits, zh-CN: 我的拜访 }\n";
+        let got = errors(&[a.clone(), b.clone(), c.clone(), module("rocket", items)]);
+        let icons = super::MODULE_ICONS.join(", ");
+        assert_eq!(
+            got,
+            [
+                format!("m.yaml: icon: unknown icon `rocket`; expected one of: {icons}"),
+                "m.yaml: items[1]: reads `visits` like items[0]: give one of them a `label` of its own".to_owned(),
+                "m.yaml: items[2]: reads `拜访` like items[0]: give one of them a `label` of its own".to_owned(),
+            ]
+        );
+        let fixed = "  - entity: visit\n  - entity: call\n    label: { en: Calls, zh-CN: 电话 }\n  - entity: memo\n    label: { en: Memos, zh-CN: 备忘 }\n";
+        assert_eq!(errors(&[a, b, c, module("megaphone", fixed)]), Vec::<String>::new());
+    }
+
+    #[test]
+    fn pick_list_codes_may_be_sql_words() {
+        let list = "version: 1\nkind: picklist\nname: scope\nlabel: { en: S, zh-CN: 范 }\nvalues:\n\
+                    \x20 - { code: full, label: { en: F, zh-CN: 全 } }\n\
+                    \x20 - { code: order, label: { en: O, zh-CN: 单 } }\n\
+                    \x20 - { code: Group, label: { en: G, zh-CN: 团 } }\n";
+        assert_eq!(
+            errors(&[("scope.yaml", list.to_owned())]),
+            ["scope.yaml: values[2].code: `Group` must start with a lower-case letter and contain only a-z, 0-9 and _ (at most 63 characters)"]
+        );
+    }
+
+    /// The checks refuse exactly the typed options that
+    /// `FieldType::takes` says do not apply (what the schema tells editors).
+    #[test]
+    fn the_checks_refuse_the_options_a_type_does_not_take() {
+        use crate::model::{FieldType, TYPED_OPTIONS};
+        let list = "version: 1\nkind: picklist\nname: p\nlabel: { en: P, zh-CN: 选 }\nvalues: [{ code: a, label: { en: A, zh-CN: 甲 } }]\n";
+        for t in FieldType::ALL {
+            let tn = t.as_str();
+            let default = match t {
+                FieldType::Integer | FieldType::Decimal | FieldType::Currency | FieldType::Percent => "1",
+                FieldType::Boolean => "true",
+                FieldType::Date => "'2026-01-01'",
+                FieldType::Datetime => "'2026-01-01T00:00:00Z'",
+                FieldType::Picklist => "a",
+                FieldType::MultiPicklist => "[a]",
+                _ => "x",
+            };
+            for option in TYPED_OPTIONS {
+                let value = match option {
+                    "required" | "unique" | "hierarchy" => "true".to_owned(),
+                    "default" => default.to_owned(),
+                    "max_length" | "precision" => "10".to_owned(),
+                    "scale" | "min" => "0".to_owned(),
+                    "max" => "5".to_owned(),
+                    "picklist" => "p".to_owned(),
+                    "target" => "t".to_owned(),
+                    "lookup_filter" => "{ title: eq.x }".to_owned(),
+                    "on_delete" => "restrict".to_owned(),
+                    "attachment" => "{}".to_owned(),
+                    "numbering" => "{ prefix: N- }".to_owned(),
+                    "not_before" | "date_only_when" => "g".to_owned(),
+                    _ => "{ expression: '()' }".to_owned(),
+                };
+                let mut base = format!("name: f, type: {tn}, label: {LABEL}");
+                if matches!(t, FieldType::Picklist | FieldType::MultiPicklist) && option != "picklist" {
+                    base.push_str(", picklist: p");
+                }
+                if t == FieldType::Reference && option != "target" {
+                    base.push_str(", target: t");
+                }
+                // The sibling field `not_before` and `date_only_when` name.
+                let sibling = match (option, t) {
+                    ("not_before", FieldType::Date) => "date",
+                    ("not_before", _) => "datetime",
+                    _ => "boolean",
+                };
+                let text = format!(
+                    "version: 1\nkind: entity\nname: t\nlabel: {LABEL}\nplural_label: {LABEL}\ndisplay_field: title\n\
+                     fields:\n  - {{ name: title, type: text, label: {LABEL} }}\n  - {{ {base}, {option}: {value} }}\n\
+                     \x20 - {{ name: g, type: {sibling}, label: {LABEL} }}\n"
+                );
+                let got = errors(&[("p.yaml", list.to_owned()), ("t.yaml", text)]);
+                let at = format!("t.yaml: fields[1].{option}");
+                let refused = got
+                    .iter()
+                    .any(|e| e.starts_with(&format!("{at}:")) || e.starts_with(&format!("{at}.")));
+                assert_eq!(refused, !t.takes(option), "{tn} with {option}: {got:#?}");
+            }
+        }
     }
 }

@@ -148,9 +148,28 @@ pub fn check_ident(s: &str) -> Result<(), IdentError> {
     Ok(())
 }
 
+/// Checks a pick-list code: the identifier pattern, without the reserved
+/// words. Codes are data values, bound as parameters or quoted as string
+/// literals, never SQL names, so `order` or `full` are fine codes.
+pub fn check_code(s: &str) -> Result<(), IdentError> {
+    match check_ident(s) {
+        Err(IdentError::Reserved) => Ok(()),
+        other => other,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn codes_may_be_reserved_words_but_keep_the_pattern() {
+        for code in ["order", "full", "group", "select", "id", "relata_x", "won"] {
+            assert_eq!(check_code(code), Ok(()), "{code}");
+        }
+        assert_eq!(check_code("Order"), Err(IdentError::Pattern));
+        assert_eq!(check_code(""), Err(IdentError::Pattern));
+    }
 
     #[test]
     fn accepts_snake_case_and_refuses_the_rest() {

@@ -279,9 +279,75 @@ impl JsonSchema for FieldType {
     }
 }
 
+/// The options of a field that apply to some field types only.
+pub const TYPED_OPTIONS: [&str; 18] = [
+    "required",
+    "unique",
+    "default",
+    "max_length",
+    "precision",
+    "scale",
+    "min",
+    "max",
+    "picklist",
+    "target",
+    "lookup_filter",
+    "hierarchy",
+    "on_delete",
+    "attachment",
+    "numbering",
+    "not_before",
+    "date_only_when",
+    "computed",
+];
+
+impl FieldType {
+    /// Whether option `option` of a field (a key of [`FieldDef`]) applies
+    /// to a field of this type. The checks refuse the others, and the
+    /// schema lists, for each of [`TYPED_OPTIONS`], the types it applies to
+    /// (`x-field-types`), so an editor offers only those.
+    pub fn takes(self, option: &str) -> bool {
+        use FieldType as T;
+        match option {
+            "required" | "computed" => self != T::Attachment,
+            "unique" => !matches!(self, T::LongText | T::MultiPicklist | T::Boolean | T::Attachment),
+            "default" => !matches!(self, T::Reference | T::Attachment),
+            "max_length" => self.is_short_text() || self == T::LongText,
+            "precision" | "scale" => self.is_decimal(),
+            "min" | "max" => self == T::Integer || self.is_decimal(),
+            "picklist" => matches!(self, T::Picklist | T::MultiPicklist),
+            "target" | "lookup_filter" | "hierarchy" | "on_delete" => self == T::Reference,
+            "attachment" => self == T::Attachment,
+            "numbering" => self == T::Text,
+            "not_before" => matches!(self, T::Date | T::Datetime),
+            "date_only_when" => self == T::Datetime,
+            _ => true,
+        }
+    }
+}
+
+/// Adds `x-field-types` (the types an option applies to) to the typed
+/// options of the field schema.
+fn field_types_in_schema(schema: &mut schemars::Schema) {
+    let Some(props) = schema.get_mut("properties").and_then(|p| p.as_object_mut()) else {
+        return;
+    };
+    for option in TYPED_OPTIONS {
+        let types: Vec<&str> = FieldType::ALL
+            .iter()
+            .filter(|t| t.takes(option))
+            .map(|t| t.as_str())
+            .collect();
+        if let Some(p) = props.get_mut(option).and_then(|p| p.as_object_mut()) {
+            p.insert("x-field-types".into(), serde_json::json!(types));
+        }
+    }
+}
+
 /// One field of an entity.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(transform = field_types_in_schema)]
 pub struct FieldDef {
     /// Identifier, also the column name.
     pub name: String,

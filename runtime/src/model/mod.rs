@@ -19,9 +19,9 @@ mod views;
 mod views_check;
 pub mod zone;
 
-pub use check::{decimal_shape, Model};
+pub use check::{decimal_shape, Model, MODULE_ICONS};
 pub use error::{describe_schema_error, pointer_to_path, MetadataError, MetadataErrors};
-pub use ident::{check_ident, IdentError, RESERVED_WORDS};
+pub use ident::{check_code, check_ident, IdentError, RESERVED_WORDS};
 pub use items::*;
 pub use package::{parse_file, parse_files, read_dir, read_package, SourceFile, SourcedItem};
 pub use rules::{script_name, CommandDef, CommandParam, ComputedDef, RulesDef, SCRIPTS_DIR, SCRIPT_EXTENSION};

@@ -143,6 +143,9 @@ pub struct ComputedDef {
     /// Stored in a column and recomputed on every save (true, the default),
     /// or virtual: no column, computed each time the record is read.
     #[serde(default = "yes", skip_serializing_if = "Clone::clone")]
+    // schemars leaves out a default the field is not written with: said
+    // here, so an editor shows an absent `stored` as true.
+    #[schemars(extend("default" = true))]
     pub stored: bool,
 }
 

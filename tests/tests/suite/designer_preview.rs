@@ -134,3 +134,59 @@ async fn a_workspace_previews_its_changes_on_sample_data() -> Result<()> {
     }
     Ok(())
 }
+
+/// A preview whose sample data fails half-way (a rule that throws while
+/// the loaded records are saved again) leaves no half-loaded sandbox: the
+/// sandbox is as it was, so the preview after the fix loads the whole
+/// sample data. A helper called without `this` is refused before any of
+/// that, at its script and line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_preview_leaves_no_half_loaded_sandbox() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let stock = read_package(&stock_metadata(), None)?;
+    Workspace::create(dir.path(), &stock, new_state(None, None))?;
+    let ws = Workspace::open(dir.path())?;
+    let opportunity = ws.metadata_dir().join("sales/opportunity.yaml");
+    let good = std::fs::read_to_string(&opportunity)?;
+    let expression = "expression: \"if this.amount == () || this.probability == () { () } else { this.amount * this.probability / 100 }\"";
+    ensure!(good.contains(expression), "the stock opportunity's expected revenue");
+    std::fs::write(
+        &opportunity,
+        good.replace(expression, "expression: \"throw \\\"no revenue today\\\"\""),
+    )?;
+    match open_sandbox(&ws).await {
+        Err(e) => ensure!(e.to_string().contains("no revenue today"), "{e}"),
+        Ok(_) => anyhow::bail!("the throwing rule was previewed"),
+    }
+    ensure!(!ws.sandbox_dir().exists(), "no sandbox is left behind");
+
+    // A helper that uses `this`, called without it: refused with its line.
+    let script = ws.root().join("scripts/opportunity.rhai");
+    let rules = std::fs::read_to_string(&script)?;
+    std::fs::write(
+        &script,
+        format!("{rules}\nfn uses_this() {{ this.amount }}\nfn calls_it() {{\n    uses_this()\n}}\n"),
+    )?;
+    std::fs::write(&opportunity, &good)?;
+    match open_sandbox(&ws).await {
+        Err(PreviewError::Package(PromoteError::Invalid(errors))) => {
+            let text = errors.to_string();
+            let line = rules.lines().count() + 4;
+            ensure!(
+                text.contains(&format!(
+                    "scripts/opportunity.rhai: line {line}, column 5: `uses_this(..)` is called without `this`"
+                )),
+                "{text}"
+            );
+        }
+        Err(other) => anyhow::bail!("expected the unbound `this`, got {other}"),
+        Ok(_) => anyhow::bail!("a call without `this` was previewed"),
+    }
+
+    std::fs::write(&script, &rules)?;
+    let fixed = open_sandbox(&ws).await?;
+    ensure!(fixed.sample.is_some(), "the whole sample data loads after the fix");
+    ensure!(contacts(&fixed.engine).await? > 0, "the sandbox has contacts");
+    fixed.engine.databases().close().await;
+    Ok(())
+}

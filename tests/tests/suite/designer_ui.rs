@@ -624,6 +624,275 @@ async fn the_layout_editor_moves_fields_and_adds_parts() -> Result<()> {
     Ok(())
 }
 
+/// The layout editor renames and removes tabs, sections, related lists and
+/// buttons; the result saves as a valid form; bad requests change nothing.
+#[tokio::test]
+async fn the_layout_editor_renames_and_removes_parts() -> Result<()> {
+    let (dir, app) = designer()?;
+    let (_, company) = send(&app, Method::GET, "/api/items/form/company", None).await?;
+    let mut item = company["item"].clone();
+    let tabs = item["tabs"].as_array().map_or(0, Vec::len);
+    let second_tab = item["tabs"][1]["name"].clone();
+    let first_section = item["tabs"][0]["sections"][0].clone();
+    let moved_field = first_section["fields"][0]["field"]
+        .as_str()
+        .context("a field")?
+        .to_owned();
+    let related_tab = item["tabs"][1].clone();
+    ensure!(
+        related_tab["related"].as_array().is_some_and(|r| !r.is_empty()),
+        "{related_tab}"
+    );
+    let buttons = item["buttons"].as_array().map_or(0, Vec::len);
+    ensure!(buttons >= 2, "the company form has buttons");
+    let kept_button = item["buttons"][1]["command"].clone();
+    let moves = [
+        json!({ "op": "rename", "part": "/tabs/0", "en": " Summary ", "zh": "概要" }),
+        json!({ "op": "rename", "part": "/tabs/0/sections/0", "en": "Who", "zh": "身份" }),
+        json!({ "op": "rename", "part": "/tabs/1/related/0", "en": "History", "zh": "历史" }),
+        json!({ "op": "rename", "part": "/buttons/0", "en": "New deal", "zh": "新商机" }),
+        json!({ "op": "rename", "part": "/buttons/0", "en": "", "zh": "" }),
+        json!({ "op": "remove", "part": "/buttons/0" }),
+        json!({ "op": "remove", "part": "/tabs/1/related/0" }),
+        json!({ "op": "remove", "part": "/tabs/0/sections/0" }),
+        json!({ "op": "remove", "part": "/tabs/1" }),
+    ];
+    for op in &moves {
+        let (status, answer) = json_call(&app, Method::POST, "/api/layout", &json!({ "item": item, "op": op })).await?;
+        ensure!(status == StatusCode::OK, "{op}: {answer}");
+        item = answer["item"].clone();
+    }
+    ensure!(
+        item["tabs"][0]["label"] == labels("Summary", "概要"),
+        "{}",
+        item["tabs"][0]
+    );
+    ensure!(item["tabs"].as_array().map(Vec::len) == Some(tabs - 1), "a tab went");
+    ensure!(
+        !item["tabs"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|t| t["name"] == second_tab),
+        "the second tab went"
+    );
+    ensure!(
+        item["tabs"][0]["sections"][0]["name"] != first_section["name"],
+        "the first section went"
+    );
+    ensure!(
+        item["buttons"] == json!([{ "command": kept_button }]),
+        "{}",
+        item["buttons"]
+    );
+    // The removed section's fields are off the form: back in the palette.
+    let (_, answer) = json_call(&app, Method::POST, "/api/layout", &json!({ "item": item })).await?;
+    let html = answer["html"].as_str().unwrap_or_default();
+    ensure!(
+        html.contains(&format!(r#"data-field="{moved_field}" tabindex="0""#)),
+        "{moved_field} in the palette"
+    );
+    ensure!(html.contains(r#"data-layout="rename""#) && html.contains(r#"data-layout="remove""#));
+
+    // Refused: the last tab, a tab without a title, parts that are not there.
+    let mut one_tab = item.clone();
+    one_tab["tabs"] = json!([item["tabs"][0]]);
+    for (form, op) in [
+        (&one_tab, json!({ "op": "remove", "part": "/tabs/0" })),
+        (
+            &item,
+            json!({ "op": "rename", "part": "/tabs/0", "en": "", "zh": "概要" }),
+        ),
+        (&item, json!({ "op": "remove", "part": "/tabs/99" })),
+        (&item, json!({ "op": "remove", "part": "/tabs/0/fields/0" })),
+        (
+            &item,
+            json!({ "op": "rename", "part": "/buttons/x", "en": "a", "zh": "b" }),
+        ),
+    ] {
+        let (status, answer) = json_call(&app, Method::POST, "/api/layout", &json!({ "item": form, "op": op })).await?;
+        ensure!(
+            status == StatusCode::BAD_REQUEST && answer["error"]["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{op}: {status} {answer}"
+        );
+    }
+    let (status, saved) = json_call(&app, Method::PUT, "/api/items/form/company", &json!({ "item": item })).await?;
+    ensure!(status == StatusCode::OK && saved["problems"] == json!([]), "{saved}");
+    validate_package(&Workspace::open(dir.path())?.files()?).map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(())
+}
+
+/// The generic editor in a browser, as an analyst met it: adding a help
+/// text or a computed rule keeps the row being edited open; a new field's
+/// type decides which options it shows; a reference picks its entity from
+/// the model's; an option whose default is true shows checked; a problem
+/// in a folded row is listed with its path, its row marked, and a click
+/// unfolds it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_editor_keeps_rows_open_and_shows_what_applies() -> Result<()> {
+    let (dir, app) = designer()?;
+    let ws = Workspace::open(dir.path())?;
+    // A problem inside a folded row, before the page opens.
+    let lead_file = ws.metadata_dir().join("sales/lead.yaml");
+    let lead: Value = serde_yaml_ng::from_str(&std::fs::read_to_string(&lead_file)?)?;
+    let fields = lead["fields"].as_array().context("fields")?;
+    let row = fields
+        .iter()
+        .position(|f| f["type"] == "reference")
+        .context("a reference field of lead")?;
+    let target = fields[row]["target"].as_str().context("a target")?.to_owned();
+    let text = std::fs::read_to_string(&lead_file)?;
+    std::fs::write(
+        &lead_file,
+        text.replacen(&format!("target: {target}"), "target: compnay", 1),
+    )?;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let Some(chrome) = relata_tests::Chrome::start(&base).await? else {
+        return Ok(());
+    };
+
+    chrome.goto("/items/entity/lead").await?;
+    chrome.wait_for_text("#status", "problem(s)").await?;
+    chrome
+        .wait_for_text(
+            &format!(r#"#problems li[data-for="/fields/{row}/target"]"#),
+            &format!("fields[{row}].target: unknown entity `compnay`"),
+        )
+        .await?;
+    let details = format!(r#"details.row[data-ptr="/fields/{row}"]"#);
+    chrome
+        .find(&format!("{details}:not([open]) > summary.has-problem"))
+        .await?;
+    chrome
+        .wait_for_text(&format!("{details} > summary .row-problems"), "problem(s)")
+        .await?;
+    chrome
+        .click(&format!(r#"#problems li[data-for="/fields/{row}/target"] a"#))
+        .await?;
+    chrome.find(&format!("{details}[open]")).await?;
+    // The reference picks its entity among the model's.
+    let select = format!(r#"select[data-ptr="/fields/{row}/target"]"#);
+    let options = chrome.texts(&format!("{select} option")).await?;
+    ensure!(
+        options.contains(&"company".to_owned()) && options.contains(&"contact".to_owned()),
+        "{options:?}"
+    );
+    chrome.find(&select).await?.select_by_value(&target).await?;
+    chrome.wait_for_text("#status", "No problems").await?;
+
+    // A help text added to the open row: the row stays open.
+    chrome
+        .click(&format!(r#"button[data-op="add"][data-ptr="/fields/{row}/help"]"#))
+        .await?;
+    let help = format!(r#"input[data-ptr="/fields/{row}/help/en"]"#);
+    ensure!(chrome.find(&help).await?.is_displayed().await?, "the row stays open");
+    chrome.fill(&help, "Who sent it").await?;
+    chrome
+        .fill(&format!(r#"input[data-ptr="/fields/{row}/help/zh-CN"]"#), "由谁发来")
+        .await?;
+    chrome
+        .click(&format!(r#"button[data-op="add"][data-ptr="/fields/{row}/computed"]"#))
+        .await?;
+    ensure!(
+        chrome
+            .find(&format!(r#"input[data-ptr="/fields/{row}/computed/expression"]"#))
+            .await?
+            .is_displayed()
+            .await?,
+        "still open after adding a computed rule"
+    );
+    chrome
+        .click(&format!(
+            r#"fieldset[data-ptr="/fields/{row}/computed"] button[data-op="remove"]"#
+        ))
+        .await?;
+    ensure!(
+        chrome.find(&help).await?.is_displayed().await?,
+        "still open after removing it"
+    );
+    ensure!(chrome.value(&help).await? == "Who sent it", "the typed help is kept");
+
+    // A new field: open; its options follow its type.
+    let n = fields.len();
+    chrome.click(r#"button[data-op="add"][data-ptr="/fields"]"#).await?;
+    let new_row = format!(r#"details.row[data-ptr="/fields/{n}"]"#);
+    chrome.find(&format!("{new_row}[open]")).await?;
+    ensure!(
+        chrome.find(&format!("{details}[open]")).await.is_ok(),
+        "the edited row stays open too"
+    );
+    let at = |k: &str| format!(r#"[data-ptr="/fields/{n}/{k}"]"#);
+    chrome.find(&at("max_length")).await?;
+    ensure!(
+        chrome.find_all(&at("target")).await?.is_empty(),
+        "a text field has no target"
+    );
+    chrome.find(&at("type")).await?.select_by_value("reference").await?;
+    chrome.find(&format!("select{}", at("target"))).await?;
+    ensure!(
+        chrome.find_all(&at("max_length")).await?.is_empty(),
+        "a reference has no max length"
+    );
+    chrome.fill(&at("name"), "referred_by").await?;
+    chrome.fill(&at("label/en"), "Referred by").await?;
+    chrome.fill(&at("label/zh-CN"), "推荐人").await?;
+    chrome
+        .find(&format!("select{}", at("target")))
+        .await?
+        .select_by_value("contact")
+        .await?;
+    chrome.wait_for_text("#status", "No problems").await?;
+    chrome.click("#save").await?;
+    chrome.wait_for_text("#status", "Saved to sales/lead.yaml").await?;
+    let saved: Value = serde_yaml_ng::from_str(&std::fs::read_to_string(&lead_file)?)?;
+    ensure!(
+        saved["fields"][row]["target"] == target.as_str(),
+        "{}",
+        saved["fields"][row]
+    );
+    ensure!(
+        saved["fields"][row]["help"]["en"] == "Who sent it",
+        "{}",
+        saved["fields"][row]
+    );
+    ensure!(
+        saved["fields"][row].get("computed").is_none(),
+        "{}",
+        saved["fields"][row]
+    );
+    ensure!(
+        saved["fields"][n]
+            == json!({"name": "referred_by", "type": "reference", "label": labels("Referred by", "推荐人"), "target": "contact"}),
+        "{}",
+        saved["fields"][n]
+    );
+
+    // `active` defaults to true: shown checked; unchecked, it is written false.
+    chrome.goto("/items/picklist/industry").await?;
+    chrome.wait_for_text("#status", "No problems").await?;
+    let active = r#"input[data-ptr="/values/0/active"]"#;
+    ensure!(
+        chrome.find(active).await?.is_selected().await?,
+        "an active value shows checked"
+    );
+    chrome
+        .click(&format!(r#"details.row[data-ptr="/values/0"] > summary"#))
+        .await?;
+    chrome.click(active).await?;
+    chrome.click("#save").await?;
+    chrome.wait_for_text("#status", "Saved to common/industry.yaml").await?;
+    let industry: Value = serde_yaml_ng::from_str(&std::fs::read_to_string(
+        ws.metadata_dir().join("common/industry.yaml"),
+    )?)?;
+    ensure!(industry["values"][0]["active"] == false, "{}", industry["values"][0]);
+    chrome.close().await?;
+    server.abort();
+    Ok(())
+}
+
 /// Refreshes the designer guide's screenshots (docs/screenshots/designer-*.png):
 /// `cargo test -p relata-tests --test designer_ui -- --ignored screenshots`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -36,7 +36,8 @@ pub(super) fn register(e: &mut Engine) {
         .register_fn("add_days", add_days)
         .register_fn("add_hours", add_hours)
         .register_fn("add_months", add_months)
-        .register_fn("days_between", days_between);
+        .register_fn("days_between", days_between)
+        .register_fn("seconds_between", seconds_between);
     e.register_fn("regex_match", regex_match)
         .register_fn("regex_replace", regex_replace)
         .register_fn("regex_captures", regex_captures);
@@ -132,6 +133,18 @@ pub(super) fn days_between(a: &str, b: &str) -> Fallible<INT> {
         When::Instant(t) => t.date(),
     };
     Ok((day(when(b)?) - day(when(a)?)).whole_days())
+}
+
+/// `seconds_between(a, b)`: whole seconds from instant (or date, from its
+/// midnight UTC) `a` to `b`, negative when `b` is earlier. Instants are
+/// compared as instants, whatever offset they were written with: the way
+/// to tell whether one date-time comes before another.
+pub(super) fn seconds_between(a: &str, b: &str) -> Fallible<INT> {
+    let instant = |w: When| match w {
+        When::Date(d) => d.midnight().assume_utc(),
+        When::Instant(t) => t,
+    };
+    Ok((instant(when(b)?) - instant(when(a)?)).whole_seconds())
 }
 
 thread_local! {

@@ -8,6 +8,7 @@
 mod api;
 pub mod host;
 mod sandbox;
+mod this_check;
 pub mod value;
 
 use std::collections::HashMap;
@@ -244,6 +245,25 @@ fn bind(
     } else {
         base
     };
+    // A plain call of a function that uses `this` runs it with `this`
+    // unbound: refused here, at its script and line, not on every save.
+    let users = this_check::users_of_this(&base);
+    let own_and_included = script
+        .into_iter()
+        .chain(e.rules.iter().flat_map(|r| r.include.iter().map(String::as_str)));
+    for name in own_and_included {
+        let Some(ast) = asts.get(name) else { continue };
+        for call in this_check::unbound_calls(ast, &users) {
+            let err = MetadataError::new(
+                format!("{SCRIPTS_DIR}/{name}"),
+                position(call.line, call.column),
+                call.message(),
+            );
+            if !errors.contains(&err) {
+                errors.push(err);
+            }
+        }
+    }
     let arity = |name: &str| -> Vec<usize> {
         base.iter_functions()
             .filter(|f| f.name == name)
@@ -301,6 +321,9 @@ fn bind(
                 // and the error positions are the expression's own (line - 1).
                 match sandbox::engine().compile(format!("fn {function}() {{\n{expr}\n}}")) {
                     Ok(mut wrapper) => {
+                        if let Some(call) = this_check::unbound_calls(&wrapper, &users).first() {
+                            errors.push(MetadataError::new(yaml, &path, call.message()));
+                        }
                         wrapper.set_source(format!("{yaml} ({path})"));
                         ast = ast.merge(&wrapper);
                     }

@@ -28,6 +28,8 @@ pub struct NavItem {
 pub struct NavModule {
     /// Title.
     pub label: String,
+    /// Icon name (one of `model::MODULE_ICONS`, drawn by the base template).
+    pub icon: Option<String>,
     /// Entries.
     pub items: Vec<NavItem>,
 }
@@ -40,6 +42,7 @@ pub fn nav(model: &CompiledModel, locale: Locale, current: Option<&str>) -> Vec<
         .iter()
         .map(|m| NavModule {
             label: locale.pick(&m.label),
+            icon: m.icon.clone(),
             items: m
                 .items
                 .iter()
