@@ -123,13 +123,17 @@
       form.innerHTML = data.html;
       validate();
     };
-    form.addEventListener("input", (e) => {
+    // A select is read on `change` (every way of choosing fires it; not
+    // every one fires `input`), the other inputs as they are typed in.
+    const edited = (e) => {
       const input = e.target.closest("[data-input]");
-      if (!input) return;
+      if (!input || (input.tagName === "SELECT") !== (e.type === "change")) return;
       try { setAt(item, input.dataset.ptr, read(input)); input.setCustomValidity(""); }
       catch (err) { input.setCustomValidity(`Expected ${err.message === "a number" ? "a number" : "JSON"}`); input.reportValidity(); return; }
       if (input.tagName === "SELECT" && input.dataset.ptr.endsWith("/type")) redraw(null); else later();
-    });
+    };
+    form.addEventListener("input", edited);
+    form.addEventListener("change", edited);
     form.addEventListener("click", async (e) => {
       const button = e.target.closest("[data-op]");
       if (!button) return;

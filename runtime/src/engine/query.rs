@@ -321,6 +321,9 @@ fn parse_filter(
     value: &str,
     now: &Now<'_>,
 ) -> Result<Filter, EngineError> {
+    if let Some(flag) = value.strip_prefix("exists.") {
+        return related_filter(model, e, key, flag);
+    }
     // FIELD or REFERENCE.FIELD
     let (target, column, via) = match key.split_once('.') {
         None => (e, key, None),
@@ -357,7 +360,7 @@ fn parse_filter(
         .iter()
         .find(|(name, _)| *name == op_text)
         .map(|(_, op)| *op)
-        .ok_or_else(|| bad(format!("filter `{key}`: unknown operator `{op_text}`; expected one of eq, ne, lt, le, gt, ge, contains, starts_with, in, is")))?;
+        .ok_or_else(|| bad(format!("filter `{key}`: unknown operator `{op_text}`; expected one of eq, ne, lt, le, gt, ge, contains, starts_with, in, is, exists")))?;
     let backend = target.table.backend();
     let values = match op {
         FilterOp::IsNull(_) => {
@@ -407,6 +410,42 @@ fn parse_filter(
         op,
         values,
         via,
+    })
+}
+
+/// `ENTITY.VIA: exists.true|false`: whether some live record of ENTITY
+/// references the record through its field VIA (an opportunity with quote
+/// lines: `quote_line.opportunity: exists.true`).
+fn related_filter(model: &CompiledModel, e: &CompiledEntity, key: &str, flag: &str) -> Result<Filter, EngineError> {
+    let exists = match flag {
+        "true" => true,
+        "false" => false,
+        _ => return Err(bad(format!("filter `{key}`: expected exists.true or exists.false"))),
+    };
+    let hint = || {
+        format!(
+            "filter `{key}`: `exists` takes ENTITY.FIELD, a reference field of another entity to {}",
+            e.def.name
+        )
+    };
+    let (entity, via) = key.split_once('.').ok_or_else(|| bad(hint()))?;
+    let related = model.entity(entity).ok_or_else(|| bad(hint()))?;
+    let points_here = related
+        .def
+        .fields
+        .iter()
+        .any(|f| f.name == via && f.target.as_deref() == Some(e.def.name.as_str()));
+    if !points_here {
+        return Err(bad(format!(
+            "filter `{key}`: `{via}` is not a reference field of {entity} to {}",
+            e.def.name
+        )));
+    }
+    Ok(Filter {
+        column: via.to_owned(),
+        op: FilterOp::Exists(exists),
+        values: Vec::new(),
+        via: Some((via.to_owned(), related.def.name.clone())),
     })
 }
 

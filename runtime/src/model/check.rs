@@ -694,6 +694,46 @@ mod tests {
         );
     }
 
+    /// A list's filter (and a command's `when`) may ask for related records
+    /// through a reference to the entity; anything else is refused.
+    #[test]
+    fn related_record_conditions_name_a_reference_here() {
+        let head = "version: 1\nkind: entity\nname: deal\nlabel: { en: D, zh-CN: 单 }\nplural_label: { en: D, zh-CN: 单 }\ndisplay_field: title\n";
+        let deal = format!("{head}fields:\n  - {{ name: title, type: text, label: {LABEL} }}\n");
+        let line = format!(
+            "version: 1\nkind: entity\nname: line\nlabel: {{ en: L, zh-CN: 行 }}\nplural_label: {{ en: L, zh-CN: 行 }}\ndisplay_field: title\n\
+             fields:\n  - {{ name: title, type: text, label: {LABEL} }}\n  - {{ name: deal, type: reference, target: deal, label: {LABEL} }}\n"
+        );
+        let list = |filter: &str| {
+            format!("version: 1\nkind: list\nname: l\nlabel: {LABEL}\nentity: deal\ncolumns: [title]\nfilter: {{ {filter} }}\n")
+        };
+        let run = |filter: &str| {
+            errors(&[
+                ("deal.yaml", deal.clone()),
+                ("line.yaml", line.clone()),
+                ("l.yaml", list(filter)),
+            ])
+        };
+        assert!(
+            run("line.deal: exists.true").is_empty(),
+            "{:?}",
+            run("line.deal: exists.true")
+        );
+        assert!(run("line.deal: exists.false").is_empty());
+        assert_eq!(
+            run("line.title: exists.true"),
+            ["l.yaml: filter.line.title: `title` is not a reference field of line to deal"]
+        );
+        assert_eq!(
+            run("line.deal: exists.maybe"),
+            ["l.yaml: filter.line.deal: expected exists.true or exists.false"]
+        );
+        assert_eq!(
+            run("nothing: exists.true"),
+            ["l.yaml: filter.nothing: `exists` takes ENTITY.FIELD, a reference field of another entity to deal"]
+        );
+    }
+
     /// The checks refuse exactly the typed options that
     /// `FieldType::takes` says do not apply (what the schema tells editors).
     #[test]

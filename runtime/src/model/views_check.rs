@@ -243,6 +243,10 @@ pub(super) fn check_filter(
 ) {
     for (key, value) in filter {
         let at = format!("{at}.{key}");
+        if let Some(flag) = value.strip_prefix("exists.") {
+            check_related(ctx, &at, e, key, flag, model);
+            continue;
+        }
         let (target, field) = match key.split_once('.') {
             None => (Some(e), key.as_str()),
             Some((reference, field)) => {
@@ -292,6 +296,35 @@ pub(super) fn check_filter(
                 ),
             );
         }
+    }
+}
+
+/// Checks `ENTITY.VIA: exists.true|false` (some live record of ENTITY
+/// references the record through VIA, or none does).
+fn check_related(ctx: &mut Ctx<'_>, at: &str, e: &EntityDef, key: &str, flag: &str, model: &Model) {
+    if flag != "true" && flag != "false" {
+        ctx.error(at, "expected exists.true or exists.false");
+    }
+    let Some((entity, via)) = key.split_once('.') else {
+        ctx.error(
+            at,
+            format!(
+                "`exists` takes ENTITY.FIELD, a reference field of another entity to {}",
+                e.name
+            ),
+        );
+        return;
+    };
+    let points_here = model.entities.get(entity).is_some_and(|r| {
+        r.fields
+            .iter()
+            .any(|f| f.name == via && f.field_type == FieldType::Reference && f.target.as_deref() == Some(&e.name))
+    });
+    if !points_here {
+        ctx.error(
+            at,
+            format!("`{via}` is not a reference field of {entity} to {}", e.name),
+        );
     }
 }
 

@@ -154,11 +154,23 @@ async fn a_failed_preview_leaves_no_half_loaded_sandbox() -> Result<()> {
         &opportunity,
         good.replace(expression, "expression: \"throw \\\"no revenue today\\\"\""),
     )?;
+    // A new workspace has an empty sandbox folder: a failed first preview
+    // leaves it empty (no database with half the sample data).
+    let listing = |dir: &std::path::Path| -> Result<Vec<String>> {
+        let mut names = Vec::new();
+        for entry in std::fs::read_dir(dir)? {
+            names.push(entry?.file_name().to_string_lossy().into_owned());
+        }
+        names.sort();
+        Ok(names)
+    };
+    let before = listing(&ws.sandbox_dir())?;
     match open_sandbox(&ws).await {
         Err(e) => ensure!(e.to_string().contains("no revenue today"), "{e}"),
         Ok(_) => anyhow::bail!("the throwing rule was previewed"),
     }
-    ensure!(!ws.sandbox_dir().exists(), "no sandbox is left behind");
+    let after = listing(&ws.sandbox_dir())?;
+    ensure!(after == before, "the sandbox is as before: {before:?}, now {after:?}");
 
     // A helper that uses `this`, called without it: refused with its line.
     let script = ws.root().join("scripts/opportunity.rhai");

@@ -104,7 +104,7 @@ async fn module_icons_show_in_the_sidebar(backend: TestBackend) -> Result<()> {
         let at = page
             .find(&format!(r#"data-icon="{icon}""#))
             .with_context(|| format!("no {icon} icon in the sidebar:\n{page}"))?;
-        let svg_end = page[at..].find("</svg>").context("an svg")? + at;
+        let svg_end = page[at..].find("</svg>").context("an svg")? + at + "</svg>".len();
         ensure!(
             page[at..svg_end].contains("<path d=\"M"),
             "the {icon} icon draws something"
@@ -219,7 +219,9 @@ async fn the_rules_page_examples_work(backend: TestBackend) -> Result<()> {
     ensure!(first.status == StatusCode::OK, "{}", first.body);
     let again = app.post(&url, &json!({})).await?;
     ensure!(
-        again.status == StatusCode::UNPROCESSABLE_ENTITY && again.body["error"]["code"] == "invalid",
+        again.status == StatusCode::UNPROCESSABLE_ENTITY
+            && again.body["error"]["code"] == "validation_failed"
+            && again.body["error"]["details"][0]["code"] == "rule",
         "{}",
         again.body
     );

@@ -34,6 +34,10 @@ pub enum FilterOp {
     In,
     /// Is (true) or is not (false) empty.
     IsNull(bool),
+    /// Some live record of another table references this one (true), or
+    /// none does (false); `via` names that table's reference column and
+    /// the table.
+    Exists(bool),
 }
 
 /// One condition of a list query, on a column of the table or, through a
@@ -46,7 +50,9 @@ pub struct Filter {
     pub op: FilterOp,
     /// The operands, already converted (one, or several for `In`).
     pub values: Vec<Value>,
-    /// `Some((reference column, target table))` to compare in the referenced record.
+    /// `Some((reference column, target table))` to compare in the
+    /// referenced record; with [`FilterOp::Exists`], the related table's
+    /// column that references this table, and that table.
     pub via: Option<(String, String)>,
 }
 
@@ -204,6 +210,9 @@ impl EntityTable {
         });
         for f in filters {
             match &f.via {
+                Some((reference, related)) if matches!(f.op, FilterOp::Exists(_)) => {
+                    all = all.add(self.related(reference, related, f.op == FilterOp::Exists(true)));
+                }
                 None => all = all.add(self.compare((col(&self.table), col(&f.column)), f)),
                 Some((reference, target)) => {
                     let sub = Query::select()
@@ -217,6 +226,22 @@ impl EntityTable {
             }
         }
         all
+    }
+
+    /// `[NOT] EXISTS` a live row of `related` whose `reference` is this row.
+    fn related(&self, reference: &str, related: &str, exists: bool) -> SimpleExpr {
+        let sub = Query::select()
+            .expr(Expr::val(1))
+            .from(col(related))
+            .and_where(Expr::col((col(related), col(reference))).equals((col(&self.table), col("id"))))
+            .and_where(Expr::col((col(related), col("deleted_at"))).is_null())
+            .to_owned();
+        let e = Expr::exists(sub);
+        if exists {
+            e
+        } else {
+            e.not()
+        }
     }
 
     fn compare<C: IntoColumnRef + Clone>(&self, c: C, f: &Filter) -> SimpleExpr {
@@ -272,6 +297,8 @@ impl EntityTable {
             FilterOp::In => Expr::col(c).is_in(f.values.iter().cloned()),
             FilterOp::IsNull(true) => Expr::col(c).is_null(),
             FilterOp::IsNull(false) => Expr::col(c).is_not_null(),
+            // Answered by `related`; never a comparison on a column.
+            FilterOp::Exists(_) => Expr::val(false).into(),
         }
     }
 
