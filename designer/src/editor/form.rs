@@ -218,7 +218,7 @@ impl Builder<'_> {
     fn choice(&self, kind: &str, base: Widget, value: Option<&Value>) -> Widget {
         let current = text(value);
         let mut options = self.view.names.get(kind).cloned().unwrap_or_default();
-        if !options.contains(&current) && !(current.is_empty() && base.optional) {
+        if !(options.contains(&current) || current.is_empty() && base.optional) {
             options.insert(0, current.clone());
         }
         Widget {

@@ -513,10 +513,13 @@ impl AuthService {
 
     /// Creates an API token for a user; its secret is in the result only.
     pub async fn create_token(&self, user_id: Uuid, name: &str) -> Result<NewToken, AuthError> {
-        let name = name.trim();
-        if name.is_empty() || name.chars().count() > 100 {
+        // As the OpenAPI document states it: 1 to 100 characters, not only
+        // blanks (stored without the blanks around it).
+        let blank = |c: char| matches!(c, ' ' | '\t' | '\n' | '\r');
+        if name.chars().count() > 100 || name.chars().all(blank) {
             return Err(invalid("name", "give the token a name of 1 to 100 characters"));
         }
+        let name = name.trim_matches(blank);
         let token = format!("{TOKEN_PREFIX}{}", random_secret()?);
         let id = Uuid::now_v7();
         let now = OffsetDateTime::now_utc();

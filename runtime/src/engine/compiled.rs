@@ -9,7 +9,6 @@ use crate::model::{EntityDef, FieldDef, FieldType, Model};
 use crate::store::ed::records::EntityTable;
 use crate::store::Backend;
 
-use super::openapi;
 use super::payload::{payload_schema, PayloadKind};
 use super::rules::{EntityRules, RuleSet};
 use super::views::Views;
@@ -23,9 +22,7 @@ pub struct CompiledModel {
     pub checksum: String,
     /// The checked model it was built from.
     pub model: Model,
-    entities: HashMap<String, Arc<CompiledEntity>>,
-    /// The OpenAPI document of the record API, serialised once.
-    pub openapi: bytes::Bytes,
+    pub(super) entities: HashMap<String, Arc<CompiledEntity>>,
     /// Forms, lists and modules, with defaults filled in.
     pub views: Views,
     /// The calendar the model's scripts run on (`today()`): the
@@ -75,7 +72,6 @@ impl CompiledModel {
                 checksum: String::new(),
                 model: Model::default(),
                 entities: HashMap::new(),
-                openapi: bytes::Bytes::new(),
                 views: Views::default(),
                 time_zone: Zone::utc(),
             }
@@ -97,17 +93,12 @@ impl CompiledModel {
             e.rules = rules.get(&def.name).cloned();
             entities.insert(def.name.clone(), Arc::new(e));
         }
-        let doc = openapi::document(&model, release);
-        let openapi = serde_json::to_vec(&doc)
-            .map_err(|e| CompileError(e.to_string()))?
-            .into();
         let views = Views::build(&model);
         Ok(CompiledModel {
             release,
             checksum,
             model,
             entities,
-            openapi,
             views,
             time_zone: Zone::utc(),
         })

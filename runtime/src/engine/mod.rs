@@ -11,7 +11,6 @@ mod conditions;
 pub mod demo;
 mod hierarchy;
 mod openapi;
-mod openapi_picklists;
 pub mod payload;
 mod picklist_admin;
 pub mod picklists;
@@ -35,7 +34,7 @@ use tokio::sync::{Mutex, RwLock, RwLockReadGuard};
 pub use attachments::{AttachmentError, AttachmentInfo, AttachmentSettings, Upload};
 pub use auth::{AuthError, AuthService, AuthSettings, CurrentUser, Locale, Preferences};
 pub use compiled::{CompileError, CompiledEntity, CompiledModel};
-pub use openapi::API_BASE;
+pub use openapi::{ADMIN_BASE, API_BASE};
 pub use payload::FieldError;
 pub use picklist_admin::{LabelInput, NewPicklistValue, PicklistError, PicklistValuePatch, MAX_LABEL_CHARS};
 pub use picklists::{CodeStatus, EffectiveList, EffectiveValue, PicklistValues};
@@ -137,6 +136,8 @@ pub struct Engine {
     /// The effective pick lists: run-time data that administrators change
     /// between releases, so kept apart from the release's compiled model.
     picklists: ArcSwap<PicklistValues>,
+    /// The OpenAPI document of the model and pick lists above.
+    openapi: openapi::Cache,
     picklist_store: PicklistStore,
     /// The change counter of the stored values the lists were built from
     /// (see [`Engine::watch_picklists`]).
@@ -208,6 +209,7 @@ impl Engine {
         let engine = Engine {
             model: ArcSwap::from_pointee(CompiledModel::empty(dbs.backend())),
             picklists: ArcSwap::from_pointee(PicklistValues::default()),
+            openapi: openapi::Cache::default(),
             picklist_store: PicklistStore::new(dbs.ed.clone()),
             picklist_version: AtomicI64::new(-1),
             dbs,

@@ -58,33 +58,52 @@ pub struct NewPicklistValue {
     pub label: LabelInput,
 }
 
-/// Labels as sent; missing ones are `None`.
+/// Labels as sent; missing ones are `None` (`null` is refused).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LabelInput {
     /// English.
+    #[serde(default, deserialize_with = "present")]
     pub en: Option<String>,
     /// Simplified Chinese.
-    #[serde(rename = "zh-CN")]
+    #[serde(rename = "zh-CN", default, deserialize_with = "present")]
     pub zh_cn: Option<String>,
 }
 
-/// A change to one value (`PATCH .../values/{code}`); absent parts stay.
+/// A change to one value (`PATCH .../values/{code}`); absent parts stay
+/// (`null` is refused: it would read as "unchanged" to some and "cleared"
+/// to others).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PicklistValuePatch {
     /// New labels (either or both).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub label: Option<LabelInput>,
     /// `false` deactivates, `true` reactivates.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub active: Option<bool>,
 }
 
+/// A key that is sent holds a value: `Some`, never `null`.
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
+/// The blanks a label may not consist of, and loses around it (as the
+/// OpenAPI document states it: `[^ \t\n\r]`).
+fn blank(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\n' | '\r')
+}
+
+/// A label as stored: without the blanks around it.
+fn trimmed(label: &str) -> &str {
+    label.trim_matches(blank)
+}
+
 fn label_error(errors: &mut Vec<FieldError>, field: &str, text: Option<&str>, required: bool) {
-    match text.map(str::trim) {
+    match text {
         None if required => errors.push(FieldError::new(field, "required", "is required")),
-        Some("") => errors.push(FieldError::new(field, "required", "may not be empty")),
+        Some(t) if t.chars().all(blank) => errors.push(FieldError::new(field, "required", "may not be empty")),
         Some(t) if t.chars().count() > MAX_LABEL_CHARS => errors.push(FieldError::new(
             field,
             "max_length",
@@ -146,8 +165,8 @@ impl Engine {
         let row = NewValueRow {
             picklist: name,
             code: &value.code,
-            label_en: value.label.en.as_deref().unwrap_or_default().trim(),
-            label_zh_cn: value.label.zh_cn.as_deref().unwrap_or_default().trim(),
+            label_en: trimmed(value.label.en.as_deref().unwrap_or_default()),
+            label_zh_cn: trimmed(value.label.zh_cn.as_deref().unwrap_or_default()),
             by: Some(user.id),
             now: OffsetDateTime::now_utc(),
         };
@@ -195,8 +214,8 @@ impl Engine {
             return Err(PicklistError::Invalid(errors));
         }
         let change = ValueChange {
-            label_en: label.en.as_deref().map(str::trim),
-            label_zh_cn: label.zh_cn.as_deref().map(str::trim),
+            label_en: label.en.as_deref().map(trimmed),
+            label_zh_cn: label.zh_cn.as_deref().map(trimmed),
             active: patch.active,
             adopt,
         };

@@ -137,6 +137,8 @@ pub fn parse_list(
                 }
                 query.limit = n;
             }
+            // An empty cursor is the first page (a form's empty field).
+            "cursor" if value.is_empty() => cursor = None,
             "cursor" => cursor = Some(value.clone()),
             "fields" => opts.fields = Some(value.clone()),
             "expand" => opts.expand = Some(value.clone()),
@@ -145,7 +147,7 @@ pub fn parse_list(
                     "true" | "1" | "" => Some(limits.count_cap),
                     "false" | "0" => None,
                     n => match n.parse::<u64>() {
-                        Ok(n) if n <= limits.count_cap => Some(n),
+                        Ok(n) if n <= limits.count_cap && n.to_string() == value.as_str() => Some(n),
                         _ => {
                             return Err(bad(format!(
                                 "total: expected true, false or a count cap from 2 to {}, found `{n}`",
@@ -219,19 +221,41 @@ fn decode_cursor(cursor: &str, sort_text: &str) -> Result<Vec<Json>, EngineError
     v.get("v").and_then(Json::as_array).cloned().ok_or_else(invalid)
 }
 
+/// The field types a list cannot be sorted on.
+pub(crate) const SORT_REFUSED: [FieldType; 2] = [FieldType::LongText, FieldType::MultiPicklist];
+
+/// The parts of a comma-separated list parameter (`sort`, `fields`,
+/// `expand`): empty for none, else names joined by single commas, with no
+/// spaces and no empty part (the grammar the OpenAPI document states).
+pub(crate) fn list_names<'v>(at: &str, value: &'v str) -> Result<Vec<&'v str>, EngineError> {
+    if value.is_empty() {
+        return Ok(Vec::new());
+    }
+    value
+        .split(',')
+        .map(|part| match part {
+            "" | "-" => Err(bad(format!(
+                "{at}: expected names separated by commas, found `{value}`"
+            ))),
+            p if p.trim() != p => Err(bad(format!("{at}: no spaces around names, found `{value}`"))),
+            p => Ok(p),
+        })
+        .collect()
+}
+
 fn parse_sort(e: &CompiledEntity, value: &str) -> Result<Vec<SortKey>, EngineError> {
     let mut keys = Vec::new();
-    for part in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+    for part in list_names("sort", value)? {
         let (desc, name) = match part.strip_prefix('-') {
             Some(n) => (true, n),
-            None => (false, part.strip_prefix('+').unwrap_or(part)),
+            None => (false, part),
         };
         let column = e
             .table
             .column_index(name)
             .ok_or_else(|| no_column(e, "sort", name, "sorted on"))?;
         if let Some((_, f)) = e.field(name) {
-            if matches!(f.field_type, FieldType::LongText | FieldType::MultiPicklist) {
+            if SORT_REFUSED.contains(&f.field_type) {
                 return Err(bad(format!(
                     "sort: `{name}` is a {} field and cannot be sorted on",
                     f.field_type.as_str()
@@ -498,7 +522,7 @@ impl Projection {
 pub fn projection(e: &CompiledEntity, opts: &ReadOptions) -> Result<Projection, EngineError> {
     let mut expand = Vec::new();
     if let Some(list) = &opts.expand {
-        for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        for name in list_names("expand", list)? {
             match e.field(name) {
                 Some((_, f)) if f.field_type == FieldType::Reference => expand.push(name.to_owned()),
                 Some(_) => return Err(bad(format!("expand: `{name}` is not a reference field"))),
@@ -518,10 +542,8 @@ pub fn projection(e: &CompiledEntity, opts: &ReadOptions) -> Result<Projection, 
     let mut cols = vec![0, e.table.column_index("row_version").unwrap_or(0)];
     let mut attachments: Vec<String> = Vec::new();
     let mut virtuals: Vec<String> = Vec::new();
-    let names: Vec<&str> = list
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
+    let names: Vec<&str> = list_names("fields", list)?
+        .into_iter()
         .chain(expand.iter().map(String::as_str))
         .collect();
     for &name in &names {

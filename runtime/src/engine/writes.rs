@@ -504,9 +504,7 @@ fn command_params(
     def: &crate::model::CommandDef,
     params: &Json,
 ) -> Result<rhai::Map, Vec<payload::FieldError>> {
-    let empty = Map::new();
     let obj = match params {
-        Json::Null => &empty,
         Json::Object(o) => o,
         _ => {
             return Err(vec![payload::FieldError::new(

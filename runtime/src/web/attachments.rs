@@ -19,6 +19,9 @@ use crate::store::files::{BoxFuture, ChunkSource, SourceStopped, StoredFile};
 /// The multipart part that carries the file.
 pub const FILE_PART: &str = "file";
 
+/// The part in which the UI's upload form sends its CSRF token.
+const CSRF_PART: &str = "_csrf";
+
 /// Extra bytes a multipart body may carry besides the file (boundaries,
 /// part headers, the `_csrf` field).
 pub const MULTIPART_OVERHEAD: u64 = 64 * 1024;
@@ -50,11 +53,22 @@ pub async fn receive(
             ),
         )
     })?;
-    // Other parts (the UI's `_csrf`) are skipped; the first `file` is read.
+    // The UI's `_csrf` part is skipped; the first `file` is read; any other
+    // part is refused, as the OpenAPI document says.
     let mut part = loop {
         match multipart.next_field().await {
             Ok(Some(part)) if part.name() == Some(FILE_PART) => break part,
-            Ok(Some(_)) => continue,
+            Ok(Some(part)) if part.name() == Some(CSRF_PART) => continue,
+            Ok(Some(part)) => {
+                return Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "bad_upload",
+                    format!(
+                        "unexpected part `{}`: send the file in a part named `{FILE_PART}`",
+                        part.name().unwrap_or_default()
+                    ),
+                ))
+            }
             Ok(None) => {
                 return Err(ApiError::new(
                     StatusCode::BAD_REQUEST,

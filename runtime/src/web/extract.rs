@@ -78,9 +78,13 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
         let Some(raw) = parts.headers.get(header::IF_MATCH) else {
             return Ok(IfMatch(None));
         };
+        // Exactly the OpenAPI document's grammar: `3`, `"3"`, `W/"3"`.
         let text = raw.to_str().unwrap_or_default().trim();
-        let text = text.strip_prefix("W/").unwrap_or(text).trim_matches('"');
-        text.parse::<i64>().map(|v| IfMatch(Some(v))).map_err(|_| {
+        let text = text.strip_prefix("W/").unwrap_or(text);
+        let digits = text.strip_prefix('"').and_then(|t| t.strip_suffix('"')).unwrap_or(text);
+        let valid = (1..=18).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit());
+        let parsed = if valid { digits.parse::<i64>().ok() } else { None };
+        parsed.map(|v| IfMatch(Some(v))).ok_or_else(|| {
             ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "bad_if_match",

@@ -92,9 +92,29 @@ pub(super) async fn create_token(
     user: CurrentUser,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
-    let name = body.get("name").and_then(Value::as_str).unwrap_or_default();
+    let name = token_name(&body)?;
     let token = engine.auth().create_token(user.id, name).await?;
     Ok((StatusCode::CREATED, Json(token)).into_response())
+}
+
+/// The `name` of a `POST /api/v1/tokens` body, its only key.
+fn token_name(body: &Value) -> Result<&str, ApiError> {
+    let refuse = |field: &str, code: &str, message: &str| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            "the token is not valid",
+        )
+        .with_details(json!([{"field": field, "code": code, "message": message}]))
+    };
+    if let Some(other) = body.as_object().and_then(|o| o.keys().find(|k| *k != "name")) {
+        return Err(refuse(other, "unknown_field", "is not a property of a token"));
+    }
+    match body.get("name") {
+        Some(Value::String(name)) => Ok(name),
+        Some(_) => Err(refuse("name", "type", "expected a text")),
+        None => Err(refuse("name", "required", "is required")),
+    }
 }
 
 /// `DELETE /api/v1/tokens/{id}`: 204.

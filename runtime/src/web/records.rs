@@ -185,13 +185,15 @@ pub async fn command(
     Path((entity, id, name)): Path<(String, String, String)>,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
+    // No body: no parameters. A body is the JSON object of the parameters
+    // (the engine refuses anything else, `null` included).
     let params: Value = if body.iter().all(u8::is_ascii_whitespace) {
-        Value::Null
+        Value::Object(serde_json::Map::new())
     } else {
         serde_json::from_slice(&body).map_err(|e| {
             ApiError::new(
                 StatusCode::BAD_REQUEST,
-                "bad_json",
+                "malformed_json",
                 format!("the body is not valid JSON: {e}"),
             )
         })?

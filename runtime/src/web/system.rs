@@ -19,7 +19,7 @@ pub async fn healthz(State(engine): State<Arc<Engine>>) -> Json<serde_json::Valu
 
 /// `GET /api/v1/openapi.json`: generated from the active release.
 pub async fn openapi(State(engine): State<Arc<Engine>>) -> Response {
-    let doc = engine.model().openapi.clone();
+    let doc = engine.openapi();
     ([(header::CONTENT_TYPE, "application/json")], doc).into_response()
 }
 

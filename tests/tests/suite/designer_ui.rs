@@ -879,7 +879,7 @@ async fn the_editor_keeps_rows_open_and_shows_what_applies() -> Result<()> {
         "an active value shows checked"
     );
     chrome
-        .click(&format!(r#"details.row[data-ptr="/values/0"] > summary"#))
+        .click(r#"details.row[data-ptr="/values/0"] > summary"#)
         .await?;
     chrome.click(active).await?;
     chrome.click("#save").await?;

@@ -6,6 +6,7 @@
 //! Run one part with a filter, e.g. `cargo test -p relata-tests --test suite browser::`.
 
 mod admin_releases;
+mod api_contract;
 mod attachments;
 mod auth;
 mod browser;

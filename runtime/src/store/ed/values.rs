@@ -85,7 +85,7 @@ pub fn uuid(backend: Backend, id: Option<Uuid>) -> Value {
 
 fn field_to_sql(pg: bool, t: FieldType, v: &Json) -> Result<Value, String> {
     Ok(match t {
-        FieldType::Integer => Value::BigInt(Some(v.as_i64().ok_or("expected a whole number")?)),
+        FieldType::Integer => Value::BigInt(Some(whole_number(v).ok_or("expected a whole number")?)),
         FieldType::Decimal | FieldType::Currency | FieldType::Percent => {
             let n = v.as_number().ok_or("expected a number")?;
             if pg {
@@ -114,6 +114,16 @@ fn field_to_sql(pg: bool, t: FieldType, v: &Json) -> Result<Value, String> {
             return Err("internal: converted by its column kind".into());
         }
         _ => Value::String(Some(Box::new(v.as_str().ok_or("expected text")?.to_owned()))),
+    })
+}
+
+/// A JSON number that is a whole number: `3`, or `3.0` (JSON Schema's
+/// `integer` takes both), within 64 bits.
+fn whole_number(v: &Json) -> Option<i64> {
+    v.as_i64().or_else(|| {
+        let f = v.as_f64()?;
+        // Whole and inside i64 (2^63 itself is not: it rounds from i64::MAX).
+        (f.fract() == 0.0 && (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&f)).then_some(f as i64)
     })
 }
 

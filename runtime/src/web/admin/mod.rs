@@ -19,8 +19,9 @@ use serde_json::Value;
 use super::error::ApiError;
 use crate::engine::{CurrentUser, Engine};
 
-/// Where the admin API is mounted.
-pub const PREFIX: &str = "/admin/api/v1";
+/// Where the admin API is mounted (the OpenAPI document's admin paths are
+/// written under the same constant).
+pub const PREFIX: &str = crate::engine::ADMIN_BASE;
 
 /// The largest package or export file accepted, in bytes.
 pub const MAX_PACKAGE: usize = 16 * 1024 * 1024;
@@ -53,6 +54,47 @@ impl<S: Send + Sync> FromRequestParts<S> for Admin {
             return Err(ApiError::forbidden("the admin API is for administrators"));
         }
         Ok(Admin(user))
+    }
+}
+
+/// The release number of a path (`/releases/{n}`): a whole number, or a
+/// 400 in the API's error envelope (axum's own rejection is plain text).
+#[derive(Debug, Clone, Copy)]
+pub struct ReleaseNumber(pub i64);
+
+impl<S: Send + Sync> FromRequestParts<S> for ReleaseNumber {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::extract::Path(text) = axum::extract::Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.body_text()))?;
+        text.parse::<i64>()
+            .ok()
+            .filter(|n| *n >= 1)
+            .map(ReleaseNumber)
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "bad_request",
+                    format!("`{text}` is not a release number (1, 2, 3 ...)"),
+                )
+            })
+    }
+}
+
+/// Query parameters as `T`, or a 400 in the API's error envelope.
+#[derive(Debug)]
+pub struct AdminQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for AdminQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| AdminQuery(q.0))
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.body_text()))
     }
 }
 

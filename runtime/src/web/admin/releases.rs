@@ -3,14 +3,14 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{typed, Admin};
+use super::{typed, Admin, AdminQuery, ReleaseNumber};
 use crate::engine::promotion::{unreadable_export, ImportOutcome, ReleaseDetail};
 use crate::engine::{Engine, ReleaseExport};
 use crate::web::error::ApiError;
@@ -25,7 +25,7 @@ pub async fn list(State(engine): State<Arc<Engine>>, _admin: Admin) -> Result<Js
 pub async fn show(
     State(engine): State<Arc<Engine>>,
     _admin: Admin,
-    Path(n): Path<i64>,
+    ReleaseNumber(n): ReleaseNumber,
 ) -> Result<Json<ReleaseDetail>, ApiError> {
     Ok(Json(engine.release_detail(n).await?))
 }
@@ -56,8 +56,8 @@ pub struct RollbackQuery {
 pub async fn rollback(
     State(engine): State<Arc<Engine>>,
     Admin(user): Admin,
-    Path(n): Path<i64>,
-    Query(q): Query<RollbackQuery>,
+    ReleaseNumber(n): ReleaseNumber,
+    AdminQuery(q): AdminQuery<RollbackQuery>,
     JsonBody(body): JsonBody,
 ) -> Result<Json<Value>, ApiError> {
     let body: RollbackBody = typed(body)?;
@@ -74,7 +74,7 @@ pub async fn rollback(
 pub async fn export(
     State(engine): State<Arc<Engine>>,
     _admin: Admin,
-    Path(n): Path<i64>,
+    ReleaseNumber(n): ReleaseNumber,
 ) -> Result<Response, ApiError> {
     let file = engine.export_release(n).await?;
     let mut resp = Json(file).into_response();
@@ -112,7 +112,7 @@ struct Wrapped {
 pub async fn import(
     State(engine): State<Arc<Engine>>,
     Admin(user): Admin,
-    Query(q): Query<ImportQuery>,
+    AdminQuery(q): AdminQuery<ImportQuery>,
     body: Bytes,
 ) -> Result<Json<ImportOutcome>, ApiError> {
     let value: Value = match serde_json::from_slice(&body) {
