@@ -147,8 +147,7 @@ impl BeginWrite for SqlitePool {
     type Db = sqlx::Sqlite;
     fn begin_write(
         &self,
-    ) -> impl std::future::Future<Output = Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>> + Send + '_
-    {
+    ) -> impl std::future::Future<Output = Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>> + Send + '_ {
         self.begin_with("BEGIN IMMEDIATE")
     }
 }
@@ -158,8 +157,7 @@ impl BeginWrite for PgPool {
     #[allow(clippy::disallowed_methods)] // PostgreSQL takes row locks as it writes.
     fn begin_write(
         &self,
-    ) -> impl std::future::Future<Output = Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>> + Send + '_
-    {
+    ) -> impl std::future::Future<Output = Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>> + Send + '_ {
         self.begin()
     }
 }
@@ -481,9 +479,12 @@ mod tests {
 
     async fn sqlite_with(wait: Duration) -> (tempfile::TempDir, Databases) {
         let dir = tempfile::tempdir().unwrap();
-        let dbs = Databases::open_with(&Location::SqliteDir(dir.path().to_owned()), StoreSettings { lock_wait: wait })
-            .await
-            .unwrap();
+        let dbs = Databases::open_with(
+            &Location::SqliteDir(dir.path().to_owned()),
+            StoreSettings { lock_wait: wait },
+        )
+        .await
+        .unwrap();
         (dir, dbs)
     }
 
@@ -496,7 +497,9 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_write_transaction_that_reads_first_is_not_refused() {
         let (_dir, dbs) = sqlite_with(Duration::from_secs(10)).await;
-        let Pool::Sqlite(ed) = dbs.ed.clone() else { panic!("not SQLite") };
+        let Pool::Sqlite(ed) = dbs.ed.clone() else {
+            panic!("not SQLite")
+        };
         sqlx::query("CREATE TABLE t (x INTEGER)").execute(&ed).await.unwrap();
         let mut tx = ed.begin_write().await.unwrap();
         let next: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(x), 0) + 1 FROM t")
@@ -515,7 +518,10 @@ mod tests {
             .expect("the transaction's write, not `database is locked`");
         tx.commit().await.unwrap();
         other.await.unwrap().expect("the other write, after the transaction");
-        let rows: Vec<i64> = sqlx::query_scalar("SELECT x FROM t ORDER BY x").fetch_all(&ed).await.unwrap();
+        let rows: Vec<i64> = sqlx::query_scalar("SELECT x FROM t ORDER BY x")
+            .fetch_all(&ed)
+            .await
+            .unwrap();
         assert_eq!(rows, [1, 100]);
         dbs.close().await;
     }
@@ -526,15 +532,23 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_lock_held_past_the_wait_is_busy() {
         let (_dir, dbs) = sqlite_with(Duration::from_millis(200)).await;
-        let Pool::Sqlite(ed) = &dbs.ed else { panic!("not SQLite") };
+        let Pool::Sqlite(ed) = &dbs.ed else {
+            panic!("not SQLite")
+        };
         sqlx::query("CREATE TABLE t (x INTEGER)").execute(ed).await.unwrap();
         let mut holder = ed.begin_write().await.unwrap();
-        sqlx::query("INSERT INTO t VALUES (1)").execute(&mut *holder).await.unwrap();
+        sqlx::query("INSERT INTO t VALUES (1)")
+            .execute(&mut *holder)
+            .await
+            .unwrap();
         let err = StoreError::from(sqlx::query("INSERT INTO t VALUES (2)").execute(ed).await.unwrap_err());
         assert!(err.is_busy(), "{err}");
         holder.rollback().await.unwrap();
         assert!(!StoreError::Corrupt("x".into()).is_busy());
-        let refused = sqlx::query("INSERT INTO nope VALUES (1)").execute(ed).await.unwrap_err();
+        let refused = sqlx::query("INSERT INTO nope VALUES (1)")
+            .execute(ed)
+            .await
+            .unwrap_err();
         assert!(!StoreError::from(refused).is_busy());
         dbs.close().await;
 
@@ -548,10 +562,15 @@ mod tests {
             lock_wait: Duration::from_millis(200),
         };
         let dbs = Databases::open_with(&Location::Postgres(url), settings).await.unwrap();
-        let Pool::Postgres(ed) = &dbs.ed else { panic!("not PostgreSQL") };
+        let Pool::Postgres(ed) = &dbs.ed else {
+            panic!("not PostgreSQL")
+        };
         sqlx::query("CREATE TABLE t (x INTEGER)").execute(ed).await.unwrap();
         let mut holder = ed.begin_write().await.unwrap();
-        sqlx::query("LOCK TABLE t IN EXCLUSIVE MODE").execute(&mut *holder).await.unwrap();
+        sqlx::query("LOCK TABLE t IN EXCLUSIVE MODE")
+            .execute(&mut *holder)
+            .await
+            .unwrap();
         let err = StoreError::from(sqlx::query("INSERT INTO t VALUES (2)").execute(ed).await.unwrap_err());
         assert!(err.is_busy(), "{err}");
         holder.rollback().await.unwrap();
