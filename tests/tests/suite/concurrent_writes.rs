@@ -212,10 +212,10 @@ async fn own_record(app: &TestApp, n: usize, round: usize, seen: &mut Seen) -> R
         got.body
     );
 
-    if round % 2 == 0 {
+    if round.is_multiple_of(2) {
         attachment_round_trip(app, &rec, seen).await?;
     }
-    if round % 3 == 0 {
+    if round.is_multiple_of(3) {
         let (del, r) = send(app, Method::DELETE, &path, None, Some(2)).await?;
         seen.retried += r;
         ensure!(del.status == StatusCode::OK, "delete: {} {}", del.status, del.body);
@@ -302,12 +302,12 @@ async fn slow_writer(location: Location, until: Instant) -> Result<usize> {
             }
             Location::Postgres(url) => {
                 let mut c = sqlx::PgConnection::connect(url).await?;
-                let mut tx = c.begin().await?;
+                sqlx::query("BEGIN").execute(&mut c).await?;
                 sqlx::query("LOCK TABLE relata_ed.company IN EXCLUSIVE MODE")
-                    .execute(&mut *tx)
+                    .execute(&mut c)
                     .await?;
                 tokio::time::sleep(HOLD).await;
-                tx.rollback().await?;
+                sqlx::query("ROLLBACK").execute(&mut c).await?;
                 c.close().await?;
             }
         }
