@@ -25,6 +25,7 @@ use reqwest::multipart::{Form, Part};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use sqlx::Connection as _;
+use tokio::sync::oneshot;
 
 /// Clients writing at the same time.
 const CLIENTS: usize = 16;
@@ -291,26 +292,7 @@ async fn slow_writer(location: Location, until: Instant) -> Result<usize> {
     let mut held = 0;
     while Instant::now() < until {
         tokio::time::sleep(Duration::from_millis(400)).await;
-        match &location {
-            Location::SqliteDir(dir) => {
-                let options = sqlx::sqlite::SqliteConnectOptions::new().filename(dir.join("ed.db"));
-                let mut c = sqlx::SqliteConnection::connect_with(&options).await?;
-                sqlx::query("BEGIN IMMEDIATE").execute(&mut c).await?;
-                tokio::time::sleep(HOLD).await;
-                sqlx::query("ROLLBACK").execute(&mut c).await?;
-                c.close().await?;
-            }
-            Location::Postgres(url) => {
-                let mut c = sqlx::PgConnection::connect(url).await?;
-                sqlx::query("BEGIN").execute(&mut c).await?;
-                sqlx::query("LOCK TABLE relata_ed.company IN EXCLUSIVE MODE")
-                    .execute(&mut c)
-                    .await?;
-                tokio::time::sleep(HOLD).await;
-                sqlx::query("ROLLBACK").execute(&mut c).await?;
-                c.close().await?;
-            }
-        }
+        hold_write_lock(&location, HOLD, None).await?;
         held += 1;
     }
     Ok(held)
@@ -389,3 +371,75 @@ async fn many_clients_lose_nothing(backend: TestBackend) -> Result<()> {
 }
 
 on_both_backends!(many_clients_lose_nothing);
+
+/// Holds the write lock as [`slow_writer`] does, once, for `hold`;
+/// tells `taken` once it holds it.
+async fn hold_write_lock(location: &Location, hold: Duration, taken: Option<oneshot::Sender<()>>) -> Result<()> {
+    match location {
+        Location::SqliteDir(dir) => {
+            let options = sqlx::sqlite::SqliteConnectOptions::new().filename(dir.join("ed.db"));
+            let mut c = sqlx::SqliteConnection::connect_with(&options).await?;
+            sqlx::query("BEGIN IMMEDIATE").execute(&mut c).await?;
+            if let Some(t) = taken {
+                let _ = t.send(());
+            }
+            tokio::time::sleep(hold).await;
+            sqlx::query("ROLLBACK").execute(&mut c).await?;
+            c.close().await?;
+        }
+        Location::Postgres(url) => {
+            let mut c = sqlx::PgConnection::connect(url).await?;
+            sqlx::query("BEGIN").execute(&mut c).await?;
+            sqlx::query("LOCK TABLE relata_ed.company IN EXCLUSIVE MODE")
+                .execute(&mut c)
+                .await?;
+            if let Some(t) = taken {
+                let _ = t.send(());
+            }
+            tokio::time::sleep(hold).await;
+            sqlx::query("ROLLBACK").execute(&mut c).await?;
+            c.close().await?;
+        }
+    }
+    Ok(())
+}
+
+/// A form saved in the web UI while the lock is held past the wait gets
+/// the busy page (503, `Retry-After`, "nothing was changed"), not the
+/// error page of a fault; sent again, it saves.
+async fn the_ui_says_busy_and_saves_when_sent_again(backend: TestBackend) -> Result<()> {
+    let app = TestApp::spawn_with(backend, Some(&stock_metadata()), |c| c.store.lock_wait = LOCK_WAIT).await?;
+    let Some(app) = app else { return Ok(()) };
+    let browser = app.sign_in("admin", relata_tests::ADMIN_PASSWORD).await?;
+    let (taken, held) = oneshot::channel();
+    let location = app.location.clone();
+    let holder = tokio::spawn(async move { hold_write_lock(&location, Duration::from_secs(2), Some(taken)).await });
+    held.await.context("the lock was not taken")?;
+    let form = [("name", "Busy Co"), ("_csrf", browser.csrf.as_str())];
+    let sent = browser
+        .client
+        .post(browser.url("/app/r/company"))
+        .form(&form)
+        .send()
+        .await?;
+    let status = sent.status();
+    let retry_after = sent.headers().get("retry-after").cloned();
+    let page = sent.text().await?;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{page}");
+    assert_eq!(retry_after.as_ref().and_then(|v| v.to_str().ok()), Some("1"));
+    assert!(page.contains("nothing was changed"), "{page}");
+    holder.await??;
+
+    let again = browser
+        .client
+        .post(browser.url("/app/r/company"))
+        .form(&form)
+        .send()
+        .await?;
+    assert_eq!(again.status(), StatusCode::SEE_OTHER, "{}", again.text().await?);
+    let listed = app.get("/api/v1/records/company?name=eq.Busy%20Co&total=true").await?;
+    assert_eq!(listed.body["total"], 1, "saved once: {}", listed.body);
+    Ok(())
+}
+
+on_both_backends!(the_ui_says_busy_and_saves_when_sent_again);
