@@ -13,7 +13,8 @@ use crate::engine::{
 };
 use crate::model::zone::Zone;
 use crate::model::{read_package, MetadataErrors};
-use crate::store::{Databases, Location, StoreError};
+use crate::store::{Databases, Location, StoreError, StoreSettings};
+use crate::web::serve::ConnectionLimits;
 use crate::web::WebOptions;
 
 /// How often pick lists are compared with the database by default.
@@ -43,6 +44,10 @@ pub struct Config {
     pub release_poll: Duration,
     /// The installation's time zone (UTC unless set).
     pub time_zone: Zone,
+    /// How long a database statement waits for a lock (then: 503).
+    pub store: StoreSettings,
+    /// The header read timeout and the connection cap of the HTTP server.
+    pub connections: ConnectionLimits,
 }
 
 impl Config {
@@ -62,6 +67,8 @@ impl Config {
             picklist_poll: DEFAULT_PICKLIST_POLL,
             release_poll: DEFAULT_RELEASE_POLL,
             time_zone: Zone::utc(),
+            store: StoreSettings::default(),
+            connections: ConnectionLimits::default(),
         }
     }
 
@@ -69,6 +76,7 @@ impl Config {
     pub fn web_options(&self) -> WebOptions {
         WebOptions {
             secure_cookies: self.secure_cookies,
+            connections: self.connections,
         }
     }
 }
@@ -107,7 +115,7 @@ pub enum AppError {
 
 /// Opens the databases and starts the engine.
 pub async fn open(config: &Config) -> Result<Arc<Engine>, AppError> {
-    let dbs = Databases::open(&config.location).await?;
+    let dbs = Databases::open_with(&config.location, config.store).await?;
     let settings = EngineSettings {
         limits: config.limits,
         auth: config.auth,
@@ -253,7 +261,7 @@ impl Server {
         })
     }
 
-    /// Sets the options of the HTTP edge (cookie flags).
+    /// Sets the options of the HTTP edge (cookie flags, connection limits).
     pub fn with_options(mut self, options: WebOptions) -> Server {
         self.options = options;
         self
@@ -266,8 +274,10 @@ impl Server {
 
     /// Serves until `shutdown` resolves, then finishes the requests in flight.
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let limits = self.options.connections;
         let app = crate::web::router_with(self.engine, self.options);
-        axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await
+        crate::web::serve::serve(self.listener, app, limits, shutdown).await;
+        Ok(())
     }
 }
 

@@ -33,6 +33,10 @@ struct Cli {
     /// browser's).
     #[arg(long, global = true, env = "RELATA_TIME_ZONE", default_value = "UTC", value_parser = Zone::parse)]
     time_zone: Zone,
+    /// Seconds a database statement waits for a lock another request
+    /// holds; past it the request answers 503 with `Retry-After`.
+    #[arg(long, global = true, env = "RELATA_DB_LOCK_WAIT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    db_lock_wait: u64,
     #[command(subcommand)]
     command: Command,
 }
@@ -62,6 +66,13 @@ enum Command {
         /// `small` demo data, so the CRM has companies, contacts, deals ...
         #[arg(long)]
         demo: bool,
+        /// Seconds a client has to send a request's line and headers
+        /// (also how long an idle kept-alive connection stays open).
+        #[arg(long, env = "RELATA_HEADER_READ_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+        header_read_timeout: u64,
+        /// The most connections served at once; more wait to be accepted.
+        #[arg(long, env = "RELATA_MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+        max_connections: u64,
     },
     /// Fill the application with generated demo records (from the release's
     /// `demo` items), deterministic from a seed.
@@ -177,6 +188,7 @@ fn init_tracing(json: bool) {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let mut config = Config::new(cli.data_dir, cli.database_url);
     config.time_zone = cli.time_zone;
+    config.store.lock_wait = std::time::Duration::from_secs(cli.db_lock_wait);
     match cli.command {
         Command::Serve {
             addr,
@@ -185,8 +197,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             secure_cookies,
             admin_password,
             demo,
+            header_read_timeout,
+            max_connections,
         } => {
             config.secure_cookies = secure_cookies;
+            config.connections = relata::web::serve::ConnectionLimits {
+                header_read_timeout: std::time::Duration::from_secs(header_read_timeout),
+                max_connections: usize::try_from(max_connections).unwrap_or(usize::MAX),
+            };
             let app::Prepared { engine, first_admin } =
                 app::prepare(&config, &metadata, scripts.as_deref(), admin_password).await?;
             if demo {

@@ -232,7 +232,7 @@ async fn seed_contacts(app: &TestApp, rows: usize, companies: &[Uuid]) -> anyhow
     let now = "2026-11-23T08:00:00.000000Z";
     let mut done = 0;
     while done < rows {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
         let tx_end = (done + TX_ROWS).min(rows);
         while done < tx_end {
             let end = (done + BATCH).min(tx_end);

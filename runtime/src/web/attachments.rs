@@ -208,7 +208,7 @@ impl From<AttachmentError> for ApiError {
             }
             AttachmentError::Empty => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "empty_file", message),
             AttachmentError::Upload(_) => ApiError::new(StatusCode::BAD_REQUEST, "bad_upload", message),
-            AttachmentError::Store(s) => ApiError::internal(&s),
+            AttachmentError::Store(s) => ApiError::from(s),
             AttachmentError::Files(f) => ApiError::internal(&f),
         }
     }

@@ -7,6 +7,12 @@ use serde_json::{json, Value};
 
 use crate::engine::{ApplyError, AuthError, EngineError, PicklistError, PromotionError, RuleError};
 use crate::store::ed::schema::SchemaError;
+use crate::store::StoreError;
+
+/// The `Retry-After` (seconds) of a 503 answered because the database was
+/// busy: a lock wait already took up to the configured lock wait, so a
+/// client should not come straight back.
+pub const BUSY_RETRY_AFTER_SECS: u32 = 1;
 
 /// An error on its way to the client.
 #[derive(Debug)]
@@ -16,6 +22,8 @@ pub struct ApiError {
     message: String,
     details: Option<Box<Value>>,
     current: Option<Box<Value>>,
+    /// Seconds for a `Retry-After` header.
+    retry_after: Option<u32>,
 }
 
 impl ApiError {
@@ -27,7 +35,22 @@ impl ApiError {
             message: message.into(),
             details: None,
             current: None,
+            retry_after: None,
         }
+    }
+
+    /// 503 with `Retry-After`: the database was too busy to do it now
+    /// (a lock not obtained within the lock wait, no connection free in
+    /// time). Nothing was written; the same request may be sent again.
+    pub fn busy(detail: &dyn std::fmt::Display) -> Self {
+        tracing::warn!(error = %detail, "database busy: answered 503");
+        let mut err = ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            "the database is busy; nothing was changed, try again in a moment",
+        );
+        err.retry_after = Some(BUSY_RETRY_AFTER_SECS);
+        err
     }
 
     /// Adds the per-field (or per-file) details.
@@ -95,7 +118,23 @@ impl IntoResponse for ApiError {
         if let Some(c) = self.current {
             error["current"] = *c;
         }
-        (self.status, axum::Json(json!({ "error": error }))).into_response()
+        let mut resp = (self.status, axum::Json(json!({ "error": error }))).into_response();
+        if let Some(secs) = self.retry_after {
+            resp.headers_mut().insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        resp
+    }
+}
+
+/// The one mapping of store failures: busy (see [`StoreError::is_busy`])
+/// is a 503 with `Retry-After`, anything else a logged 500.
+impl From<StoreError> for ApiError {
+    fn from(s: StoreError) -> Self {
+        if s.is_busy() {
+            ApiError::busy(&s)
+        } else {
+            ApiError::internal(&s)
+        }
     }
 }
 
@@ -131,7 +170,7 @@ impl From<EngineError> for ApiError {
                 };
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "rule_failed", message).with_details(detail)
             }
-            EngineError::Store(s) => ApiError::internal(&s),
+            EngineError::Store(s) => ApiError::from(s),
         }
     }
 }
@@ -170,6 +209,7 @@ impl From<ApplyError> for ApiError {
                 ),
             )
             .with_details(serde_json::to_value(steps).unwrap_or_default()),
+            ApplyError::Store(s) | ApplyError::Schema(SchemaError::Store(s)) => ApiError::from(s),
             other => ApiError::internal(&other),
         }
     }
@@ -186,7 +226,7 @@ impl From<PromotionError> for ApiError {
             PromotionError::Tampered(_) => {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "checksum_mismatch", message)
             }
-            PromotionError::Store(s) => ApiError::internal(&s),
+            PromotionError::Store(s) => ApiError::from(s),
         }
     }
 }
@@ -207,7 +247,7 @@ impl From<AuthError> for ApiError {
             AuthError::UnknownUser(_) | AuthError::TokenNotFound(_) => {
                 ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
             }
-            AuthError::Store(s) => ApiError::internal(&s),
+            AuthError::Store(s) => ApiError::from(s),
             AuthError::Internal(detail) => ApiError::internal(&detail),
         }
     }
@@ -225,7 +265,7 @@ impl From<PicklistError> for ApiError {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", message)
                     .with_details(serde_json::to_value(errors).unwrap_or_default())
             }
-            PicklistError::Store(s) => ApiError::internal(&s),
+            PicklistError::Store(s) => ApiError::from(s),
         }
     }
 }

@@ -10,6 +10,7 @@ mod me;
 mod picklists;
 mod records;
 mod search;
+pub mod serve;
 mod system;
 pub mod ui;
 
@@ -32,6 +33,8 @@ use error::ApiError;
 pub struct WebOptions {
     /// Mark cookies `Secure` (serve over HTTPS, or behind a proxy that does).
     pub secure_cookies: bool,
+    /// The header read timeout and the connection cap.
+    pub connections: serve::ConnectionLimits,
 }
 
 /// Where the REST API lives: the engine's [`crate::engine::API_BASE`], which

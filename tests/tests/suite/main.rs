@@ -14,6 +14,8 @@ mod browser_keyboard;
 mod browser_keyboard_forms;
 mod browser_tour;
 mod care_rules;
+mod concurrent_writes;
+mod connections;
 mod demo_data;
 mod designer_loop;
 mod designer_preview;

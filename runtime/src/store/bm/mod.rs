@@ -6,7 +6,7 @@ use sqlx::Row;
 use time::OffsetDateTime;
 
 use super::params::{ts_param, TsParam};
-use super::{Pool, StoreError};
+use super::{BeginWrite as _, Pool, StoreError};
 use crate::model::SourceFile;
 
 /// A release as listed: everything but its items.
@@ -139,7 +139,7 @@ impl BmStore {
     pub async fn insert_pending(&self, release: &NewRelease<'_>) -> Result<i64, StoreError> {
         let now = OffsetDateTime::now_utc();
         on_pool!(&self.pool, |p| {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_write().await?;
             let number: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(number), 0) + 1 FROM releases")
                 .fetch_one(&mut *tx)
                 .await?;
@@ -190,7 +190,7 @@ impl BmStore {
     ) -> Result<(), StoreError> {
         let now = OffsetDateTime::now_utc();
         on_pool!(&self.pool, |p| {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_write().await?;
             if let Some(a) = audit {
                 sqlx::query(&self.audit_insert_sql())
                     .bind(a.action.as_str())

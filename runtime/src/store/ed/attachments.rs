@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::model::values::{format_datetime, parse_datetime};
-use crate::store::{Backend, Pool, StoreError};
+use crate::store::{Backend, BeginWrite as _, Pool, StoreError};
 
 /// One attachment row.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -203,7 +203,7 @@ impl AttachmentRows {
     pub async fn insert(&self, row: &AttachmentRow, replace: bool) -> Result<(), StoreError> {
         match &self.pool {
             Pool::Sqlite(p) => {
-                let mut tx = p.begin().await?;
+                let mut tx = p.begin_write().await?;
                 let now = format_datetime(row.created_at);
                 if replace {
                     sqlx::query(RETIRE)
@@ -230,7 +230,7 @@ impl AttachmentRows {
                 tx.commit().await?;
             }
             Pool::Postgres(p) => {
-                let mut tx = p.begin().await?;
+                let mut tx = p.begin_write().await?;
                 if replace {
                     sqlx::query(RETIRE)
                         .bind(row.created_at)

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::model::values::parse_datetime;
 use crate::store::params::{id_param, ts_param, IdParam, TsParam};
-use crate::store::{Pool, StoreError};
+use crate::store::{BeginWrite as _, Pool, StoreError};
 
 /// A user as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -356,7 +356,7 @@ impl AuthStore {
     /// in one transaction; `false` when there is no such user.
     pub async fn set_password(&self, id: Uuid, password_hash: &str) -> Result<bool, StoreError> {
         on_pool!(&self.pool, |p| {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_write().await?;
             let done = sqlx::query("UPDATE relata_users SET password_hash = $2 WHERE id = $1")
                 .bind(self.id(id))
                 .bind(password_hash)

@@ -20,7 +20,7 @@ use super::records::{EntityTable, Stamp, WriteError};
 use super::schema::{sqlite_set_aside, SetAside};
 use super::values::{instant, null_of, uuid, ColumnKind};
 use crate::model::EntityDef;
-use crate::store::{Backend, Pool, StoreError};
+use crate::store::{Backend, BeginWrite as _, Pool, StoreError};
 
 /// The most parameters one statement may bind: SQLite's limit (32766)
 /// is the smaller of the two backends' (PostgreSQL: 65535).
@@ -64,7 +64,7 @@ impl BulkTx {
                 sqlx::query("BEGIN IMMEDIATE").execute(&mut conn).await?;
                 Inner::Sqlite(conn)
             }
-            Pool::Postgres(p) => Inner::Postgres(p.begin().await?),
+            Pool::Postgres(p) => Inner::Postgres(p.begin_write().await?),
         };
         Ok(BulkTx {
             inner,
@@ -123,7 +123,7 @@ impl BulkTx {
                 let Pool::Postgres(p) = &self.pool else {
                     return Err(StoreError::Corrupt("a PostgreSQL load on a SQLite pool".into()));
                 };
-                let next = p.begin().await?;
+                let next = p.begin_write().await?;
                 std::mem::replace(t, next).commit().await?;
             }
         }

@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::store::params::{id_param, ts_param};
-use crate::store::{Pool, StoreError};
+use crate::store::{BeginWrite as _, Pool, StoreError};
 
 /// The PostgreSQL channel a pick-list change is announced on (`NOTIFY`,
 /// sent by the changing transaction, so delivered when it commits).
@@ -234,7 +234,7 @@ impl PicklistStore {
     ) -> Result<u64, StoreError> {
         let now = ts_param(&self.pool, now);
         on_pool!(&self.pool, |p| {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_write().await?;
             let repaired = sqlx::query(REPAIR)
                 .bind(ORIGIN_METADATA)
                 .bind(ORIGIN_RUNTIME)
@@ -293,7 +293,7 @@ impl PicklistStore {
         let by = v.by.map(|id| id_param(&self.pool, id));
         let now = ts_param(&self.pool, v.now);
         on_pool!(&self.pool, |p| {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_write().await?;
             let done = sqlx::query(sql)
                 .bind(v.picklist)
                 .bind(v.code)
@@ -332,7 +332,7 @@ impl PicklistStore {
         let by = by.map(|id| id_param(&self.pool, id));
         let now = ts_param(&self.pool, now);
         on_pool!(&self.pool, |p| {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_write().await?;
             let done = sqlx::query(sql)
                 .bind(picklist)
                 .bind(code)
@@ -369,7 +369,7 @@ impl PicklistStore {
         let by = by.map(|id| id_param(&self.pool, id));
         let now = ts_param(&self.pool, now);
         on_pool!(&self.pool, |p| {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_write().await?;
             for (position, code) in (0_i64..).zip(codes) {
                 sqlx::query(sql)
                     .bind(picklist)

@@ -154,6 +154,11 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
     ("total_capped", "More than {n} records", "超过 {n} 条记录"),
     ("utc", "UTC", "UTC"),
     ("error_title", "Something went wrong", "出错了"),
+    (
+        "busy",
+        "The system is busy and nothing was changed. Please try again in a moment.",
+        "系统繁忙，未做任何更改。请稍后重试。",
+    ),
     ("search_everything", "Search everything", "全局搜索"),
     ("search_results", "Search results", "搜索结果"),
     ("search_for", "Results for “{q}”", "“{q}”的搜索结果"),

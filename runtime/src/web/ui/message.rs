@@ -51,8 +51,28 @@ pub fn failure(model: &CompiledModel, viewer: &Viewer, err: EngineError) -> Resp
                 .collect();
             message(model, viewer, StatusCode::UNPROCESSABLE_ENTITY, &text.join(" "))
         }
+        // The database was too busy (a lock wait ran out): the same
+        // answer as the API's, a 503 that says to try again.
+        EngineError::Store(s) if s.is_busy() => busy(model, viewer, &s),
         other => unexpected(model, viewer, &other),
     }
+}
+
+/// The page for a request the database was too busy for: 503 with
+/// `Retry-After`, saying that nothing was changed.
+pub fn busy(model: &CompiledModel, viewer: &Viewer, err: &dyn std::fmt::Display) -> Response {
+    tracing::warn!(error = %err, "database busy: answered 503");
+    let mut resp = message(
+        model,
+        viewer,
+        StatusCode::SERVICE_UNAVAILABLE,
+        viewer.locale.text("busy"),
+    );
+    resp.headers_mut().insert(
+        axum::http::header::RETRY_AFTER,
+        crate::web::error::BUSY_RETRY_AFTER_SECS.into(),
+    );
+    resp
 }
 
 /// The page for an error that is nobody's fault but ours: logged in full,

@@ -13,7 +13,7 @@ use super::shape::convert_expr;
 use super::{fit, q, search, sqlite, SchemaError, SchemaState};
 use crate::model::{EntityDef, FieldDef, Model};
 use crate::store::ed::values::instant;
-use crate::store::{Backend, Pool, StoreError};
+use crate::store::{Backend, BeginWrite as _, Pool, StoreError};
 
 /// How often a PostgreSQL apply is tried when a table lock cannot be had.
 const LOCK_ATTEMPTS: u32 = 6;
@@ -85,7 +85,7 @@ async fn apply_pg(pool: &sqlx::PgPool, plan: &Plan, new: &Model, state: &SchemaS
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         let mut at = String::new();
         match pg_attempt(&mut tx, plan, new, state, &mut at).await {
             Ok(()) => return Ok(tx.commit().await?),

@@ -4,7 +4,7 @@
 use super::harness::{describe, id, lit, some, Db};
 use super::{company, contact, crm, entity, f, model, picklist};
 use crate::store::ed::schema::{apply, plan, Safety, SchemaError, SchemaState};
-use crate::store::{Backend, Pool};
+use crate::store::{Backend, BeginWrite as _, Pool};
 
 macro_rules! on_both {
     ($($name:ident),* $(,)?) => {$(
@@ -671,7 +671,7 @@ async fn lock_timeouts_are_retried_then_reported() {
         contact(&[]),
     ]);
     // Released after 3 s: the first attempts time out, a later one succeeds.
-    let mut holder = pg.begin().await.expect("begin");
+    let mut holder = pg.begin_write().await.expect("begin");
     sqlx::query("LOCK TABLE company IN ACCESS SHARE MODE")
         .execute(&mut *holder)
         .await
@@ -685,7 +685,7 @@ async fn lock_timeouts_are_retried_then_reported() {
     assert!(started.elapsed() >= std::time::Duration::from_secs(2));
     release_later.await.expect("unlocker");
     // Held throughout: every attempt times out.
-    let mut holder = pg.begin().await.expect("begin");
+    let mut holder = pg.begin_write().await.expect("begin");
     sqlx::query("LOCK TABLE company IN ACCESS SHARE MODE")
         .execute(&mut *holder)
         .await
