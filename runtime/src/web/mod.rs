@@ -10,6 +10,7 @@ mod me;
 mod picklists;
 mod records;
 mod search;
+pub mod strict_json;
 mod system;
 pub mod ui;
 
