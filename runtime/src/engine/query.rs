@@ -396,7 +396,9 @@ fn parse_filter(
                 .and_then(|s| s.strip_suffix(')'))
                 .ok_or_else(|| bad(format!("filter `{key}`: expected in.(a,b,c)")))?;
             if inner.split(',').count() > MAX_IN_VALUES {
-                return Err(bad(format!("filter `{key}`: at most {MAX_IN_VALUES} values in in.(...)")));
+                return Err(bad(format!(
+                    "filter `{key}`: at most {MAX_IN_VALUES} values in in.(...)"
+                )));
             }
             inner
                 .split(',')

@@ -36,7 +36,10 @@ pub fn parse_yaml(text: &str) -> Result<Value, String> {
         ));
     }
     let count = Cell::new(0);
-    let seed = Node { depth: 0, count: &count };
+    let seed = Node {
+        depth: 0,
+        count: &count,
+    };
     let de = serde_yaml_ng::Deserializer::from_str(text);
     seed.deserialize(de).map_err(|e| format!("not valid YAML: {e}"))
 }
@@ -126,7 +129,9 @@ impl Node<'_> {
 
     fn child<E: serde::de::Error>(&self) -> Result<Self, E> {
         if self.depth >= MAX_DEPTH {
-            return Err(E::custom(format!("mappings and lists nest more than {MAX_DEPTH} levels deep")));
+            return Err(E::custom(format!(
+                "mappings and lists nest more than {MAX_DEPTH} levels deep"
+            )));
         }
         Ok(Node {
             depth: self.depth + 1,
@@ -207,7 +212,9 @@ impl<'de> Visitor<'de> for Node<'_> {
         let mut out = Map::new();
         while let Some(key) = map.next_key::<String>()? {
             if out.contains_key(&key) {
-                return Err(A::Error::custom(format!("the key `{key}` is given twice in one mapping")));
+                return Err(A::Error::custom(format!(
+                    "the key `{key}` is given twice in one mapping"
+                )));
             }
             let value = map.next_value_seed(self.child()?)?;
             out.insert(key, value);

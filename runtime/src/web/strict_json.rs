@@ -115,7 +115,9 @@ impl<'de> Visitor<'de> for Node<'_> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
         let mut out = Vec::new();
         loop {
-            let child = self.child(format!("{}[{}]", self.path, out.len())).map_err(|w| self.refuse(w))?;
+            let child = self
+                .child(format!("{}[{}]", self.path, out.len()))
+                .map_err(|w| self.refuse(w))?;
             match seq.next_element_seed(child)? {
                 Some(v) => out.push(v),
                 None => return Ok(Value::Array(out)),

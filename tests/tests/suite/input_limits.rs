@@ -50,7 +50,13 @@ async fn record_bodies(backend: TestBackend) -> Result<()> {
     let after_one = companies(&app).await?;
 
     // A key given twice: 400 naming it, nothing written.
-    let r = raw(&app, COMPANY, "application/json", r#"{"name": "A", "city": "x", "name": "B"}"#).await?;
+    let r = raw(
+        &app,
+        COMPANY,
+        "application/json",
+        r#"{"name": "A", "city": "x", "name": "B"}"#,
+    )
+    .await?;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
     assert_eq!(r.body["error"]["code"], "duplicate_key");
     let message = r.body["error"]["message"].as_str().unwrap_or_default();
@@ -61,7 +67,10 @@ async fn record_bodies(backend: TestBackend) -> Result<()> {
     let r = raw(&app, COMPANY, "application/json", deep).await?;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
     assert_eq!(r.body["error"]["code"], "too_deep");
-    assert!(r.body["error"]["message"].as_str().unwrap_or_default().contains("32 levels"));
+    assert!(r.body["error"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("32 levels"));
 
     // A body past 1 MiB.
     let huge = format!(r#"{{"name": "{}"}}"#, "x".repeat(1024 * 1024 + 1));
@@ -82,7 +91,11 @@ async fn record_bodies(backend: TestBackend) -> Result<()> {
     assert_eq!(r.status, StatusCode::CREATED, "at the limit: {}", r.status);
 
     let total = companies(&app).await?;
-    assert_eq!(before.as_u64().map(|n| n + 2), total.as_u64(), "only the two good bodies wrote");
+    assert_eq!(
+        before.as_u64().map(|n| n + 2),
+        total.as_u64(),
+        "only the two good bodies wrote"
+    );
     assert_eq!(after_one.as_u64().map(|n| n + 1), total.as_u64());
     Ok(())
 }
@@ -117,7 +130,10 @@ async fn list_requests(backend: TestBackend) -> Result<()> {
             "at most 100 values",
         ),
         (format!("{COMPANY}?q={}", "a".repeat(201)), "q: at most 200 characters"),
-        (format!("/api/v1/search?q={}", "a".repeat(201)), "q: at most 200 characters"),
+        (
+            format!("/api/v1/search?q={}", "a".repeat(201)),
+            "q: at most 200 characters",
+        ),
         (format!("{COMPANY}?limit=501"), "limit: expected 1 to 500"),
     ];
     for (path, expected) in cases {
@@ -175,11 +191,15 @@ async fn metadata_files(backend: TestBackend) -> Result<()> {
         let r = app.post("/admin/api/v1/plan", &body).await?;
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{expected}: {}", r.body);
         let details = r.body["error"]["details"].as_array().context("details")?;
-        let found = details.iter().any(|d| {
-            d["file"] == "sales/survey.yaml" && d["message"].as_str().unwrap_or_default().contains(expected)
-        });
+        let found = details
+            .iter()
+            .any(|d| d["file"] == "sales/survey.yaml" && d["message"].as_str().unwrap_or_default().contains(expected));
         assert!(found, "{expected}: {details:?}");
-        assert!(started.elapsed().as_secs() < 20, "{expected}: took {:?}", started.elapsed());
+        assert!(
+            started.elapsed().as_secs() < 20,
+            "{expected}: took {:?}",
+            started.elapsed()
+        );
     }
     Ok(())
 }
