@@ -92,7 +92,7 @@ pub const MAX_FIELDS: usize = 200;
 /// Values one `in.(...)` filter may list.
 pub const MAX_IN_VALUES: usize = 100;
 /// Characters of a `q=` search.
-pub const MAX_SEARCH_CHARS: usize = 200;
+pub const MAX_SEARCH_CHARS: usize = 1_000;
 
 fn bad(msg: impl Into<String>) -> EngineError {
     EngineError::BadRequest(msg.into())

@@ -129,10 +129,13 @@ async fn list_requests(backend: TestBackend) -> Result<()> {
             ),
             "at most 100 values",
         ),
-        (format!("{COMPANY}?q={}", "a".repeat(201)), "q: at most 200 characters"),
         (
-            format!("/api/v1/search?q={}", "a".repeat(201)),
-            "q: at most 200 characters",
+            format!("{COMPANY}?q={}", "a".repeat(1001)),
+            "q: at most 1000 characters",
+        ),
+        (
+            format!("/api/v1/search?q={}", "a".repeat(1001)),
+            "q: at most 1000 characters",
         ),
         (format!("{COMPANY}?limit=501"), "limit: expected 1 to 500"),
     ];
