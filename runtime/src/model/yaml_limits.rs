@@ -30,6 +30,17 @@ pub fn parse_yaml(text: &str) -> Result<Value, String> {
             text.len()
         ));
     }
+    parse_bounded(text)
+}
+
+/// Parses a release export written as YAML (a package's files as texts,
+/// so few values however large): any size the caller allows, the same
+/// nesting and value bounds as a metadata file.
+pub fn parse_export(text: &str) -> Result<Value, String> {
+    parse_bounded(text)
+}
+
+fn parse_bounded(text: &str) -> Result<Value, String> {
     if let Some(line) = flow_too_deep(text) {
         return Err(format!(
             "line {line}: brackets nest more than {MAX_DEPTH} levels deep (the limit of metadata files)"
@@ -249,6 +260,15 @@ mod tests {
         // The mapping is one level, its value the others.
         let ok = format!("a: {}1{}", "[".repeat(MAX_DEPTH - 1), "]".repeat(MAX_DEPTH - 1));
         assert!(parse_yaml(&ok).is_ok());
+    }
+
+    #[test]
+    fn exports_are_read_within_the_same_bounds() {
+        let text = format!("export: {}", "{".repeat(200 * 1024));
+        let err = parse_export(&text).err().unwrap_or_default();
+        assert!(err.contains("nest more than 32 levels"), "{err}");
+        let big = format!("files: [\"{}\"]\n", "x".repeat(2 * MAX_FILE_BYTES));
+        assert!(parse_export(&big).is_ok(), "an export may be larger than one file");
     }
 
     #[test]

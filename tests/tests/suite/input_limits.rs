@@ -204,6 +204,20 @@ async fn metadata_files(backend: TestBackend) -> Result<()> {
             started.elapsed()
         );
     }
+    // A release export sent as YAML is read within the same bounds.
+    let started = std::time::Instant::now();
+    let hostile = format!("export: {}\n", "[".repeat(200 * 1024));
+    let r = raw(
+        &app,
+        "/admin/api/v1/releases/import?plan=true",
+        "application/yaml",
+        hostile,
+    )
+    .await?;
+    assert!(r.status.is_client_error(), "{}: {}", r.status, r.body);
+    let message = r.body["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("brackets nest more than 32 levels"), "{message}");
+    assert!(started.elapsed().as_secs() < 20, "import took {:?}", started.elapsed());
     Ok(())
 }
 
