@@ -113,7 +113,10 @@ pub async fn run(engine: &Engine, cmd: ReleasesCmd) -> anyhow::Result<()> {
         } => {
             let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
             let export: ReleaseExport = serde_json::from_str(&text)
-                .or_else(|_| serde_yaml_ng::from_str(&text))
+                .or_else(|_| {
+                    let value = crate::model::yaml_limits::parse_export(&text).map_err(anyhow::Error::msg)?;
+                    serde_json::from_value(value).map_err(anyhow::Error::from)
+                })
                 .with_context(|| format!("{} is not a release export", file.display()))?;
             match engine.import_release(&export, author, confirm, plan).await? {
                 ImportOutcome::Plan(p) => {

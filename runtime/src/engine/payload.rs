@@ -8,6 +8,10 @@ use serde_json::{json, Map, Value};
 use super::openapi::API_BASE;
 use crate::model::{decimal_shape, describe_schema_error, EntityDef, FieldDef, FieldType};
 
+/// The longest long text a payload may give a field without a
+/// `max_length` of its own, in characters.
+pub const MAX_LONG_TEXT: u32 = 100_000;
+
 /// One problem with one field of a payload: the stable shape of 422 responses.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FieldError {
@@ -111,7 +115,8 @@ pub fn field_schema(f: &FieldDef) -> Value {
     if f.field_type == FieldType::Url {
         s.insert("pattern".into(), json!("^https?://"));
     }
-    if let Some(max) = f.max_length.or(f.field_type.default_max_length()) {
+    let unbounded_text = (f.field_type == FieldType::LongText).then_some(MAX_LONG_TEXT);
+    if let Some(max) = f.max_length.or(f.field_type.default_max_length()).or(unbounded_text) {
         s.insert("maxLength".into(), json!(max));
     }
     if f.required && (f.field_type.is_short_text() || f.field_type == FieldType::LongText) {

@@ -82,6 +82,18 @@ impl ParsedList {
     }
 }
 
+/// Filters one list request may carry (each becomes a condition and its
+/// parameters in one SQL statement).
+pub const MAX_FILTERS: usize = 50;
+/// Keys one `sort=` may give.
+pub const MAX_SORT_KEYS: usize = 8;
+/// Names one `fields=` or `expand=` may give.
+pub const MAX_FIELDS: usize = 200;
+/// Values one `in.(...)` filter may list.
+pub const MAX_IN_VALUES: usize = 100;
+/// Characters of a `q=` search.
+pub const MAX_SEARCH_CHARS: usize = 1_000;
+
 fn bad(msg: impl Into<String>) -> EngineError {
     EngineError::BadRequest(msg.into())
 }
@@ -120,6 +132,9 @@ pub fn parse_list(
         match key.as_str() {
             "q" => {
                 let text = value.trim();
+                if text.chars().count() > MAX_SEARCH_CHARS {
+                    return Err(bad(format!("q: at most {MAX_SEARCH_CHARS} characters")));
+                }
                 if !text.is_empty() {
                     query.search = Some((search_columns(e, &params.quick_search)?, text.to_owned()));
                 }
@@ -156,6 +171,9 @@ pub fn parse_list(
                         }
                     },
                 }
+            }
+            _ if query.filters.len() >= MAX_FILTERS => {
+                return Err(bad(format!("at most {MAX_FILTERS} filters in one request")));
             }
             _ => query.filters.push(parse_filter(model, e, key, value, &now)?),
         }
@@ -245,7 +263,11 @@ pub(crate) fn list_names<'v>(at: &str, value: &'v str) -> Result<Vec<&'v str>, E
 
 fn parse_sort(e: &CompiledEntity, value: &str) -> Result<Vec<SortKey>, EngineError> {
     let mut keys = Vec::new();
-    for part in list_names("sort", value)? {
+    let parts = list_names("sort", value)?;
+    if parts.len() > MAX_SORT_KEYS {
+        return Err(bad(format!("sort: at most {MAX_SORT_KEYS} keys")));
+    }
+    for part in parts {
         let (desc, name) = match part.strip_prefix('-') {
             Some(n) => (true, n),
             None => (false, part),
@@ -400,6 +422,11 @@ fn parse_filter(
                 .strip_prefix('(')
                 .and_then(|s| s.strip_suffix(')'))
                 .ok_or_else(|| bad(format!("filter `{key}`: expected in.(a,b,c)")))?;
+            if inner.split(',').count() > MAX_IN_VALUES {
+                return Err(bad(format!(
+                    "filter `{key}`: at most {MAX_IN_VALUES} values in in.(...)"
+                )));
+            }
             inner
                 .split(',')
                 .map(|item| {
@@ -520,6 +547,11 @@ impl Projection {
 /// The columns to select for `fields=` (None: all), the attachment fields
 /// it names and the fields to expand.
 pub fn projection(e: &CompiledEntity, opts: &ReadOptions) -> Result<Projection, EngineError> {
+    for (key, list) in [("fields", &opts.fields), ("expand", &opts.expand)] {
+        if list.as_ref().is_some_and(|l| l.split(',').count() > MAX_FIELDS) {
+            return Err(bad(format!("{key}: at most {MAX_FIELDS} names")));
+        }
+    }
     let mut expand = Vec::new();
     if let Some(list) = &opts.expand {
         for name in list_names("expand", list)? {

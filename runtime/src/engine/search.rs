@@ -44,6 +44,12 @@ impl Engine {
     /// [`MAX_TOTAL`] in all, groups in package order. Records in the recycle
     /// bin are never found; an empty or blank text finds nothing.
     pub async fn search(&self, text: &str, per_entity: Option<u32>) -> Result<Vec<SearchGroup>, EngineError> {
+        if text.chars().count() > super::query::MAX_SEARCH_CHARS {
+            return Err(EngineError::BadRequest(format!(
+                "q: at most {} characters",
+                super::query::MAX_SEARCH_CHARS
+            )));
+        }
         let Some(query) = SearchQuery::parse(text) else {
             return Ok(Vec::new());
         };

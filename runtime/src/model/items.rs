@@ -10,14 +10,17 @@ use serde::{Deserialize, Serialize};
 /// The version of the metadata language that this runtime reads.
 pub const LANGUAGE_VERSION: u32 = 1;
 
-/// A text in every language Relata ships.
+/// A text in every language Relata ships: a label, a description or a
+/// help text, each at most 2,000 characters (docs/limits.md).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Labels {
     /// English.
+    #[schemars(length(max = 2000))]
     pub en: String,
     /// Simplified Chinese.
     #[serde(rename = "zh-CN")]
+    #[schemars(length(max = 2000))]
     pub zh_cn: String,
 }
 

@@ -17,6 +17,7 @@ mod schema;
 pub mod values;
 mod views;
 mod views_check;
+pub mod yaml_limits;
 pub mod zone;
 
 pub use check::{decimal_shape, Model, MODULE_ICONS};
@@ -47,6 +48,31 @@ pub fn load_files(files: &[SourceFile]) -> Result<(Model, Vec<SourcedItem>), Met
         .collect();
     let mut items = Vec::with_capacity(yaml.len());
     let mut errors = Vec::new();
+    if files.len() > yaml_limits::MAX_FILES {
+        return Err(MetadataErrors(vec![MetadataError::new(
+            "",
+            "",
+            format!(
+                "the package has {} files; a package may have at most {}",
+                files.len(),
+                yaml_limits::MAX_FILES
+            ),
+        )]));
+    }
+    for f in files.iter().filter(|f| f.text.len() > yaml_limits::MAX_FILE_BYTES) {
+        errors.push(MetadataError::new(
+            &f.path,
+            "",
+            format!(
+                "the file is {} bytes; a metadata file may have at most {}",
+                f.text.len(),
+                yaml_limits::MAX_FILE_BYTES
+            ),
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(MetadataErrors(errors));
+    }
     let mut unparsed_names = Vec::new();
     for file in yaml {
         match parse_file(file) {
@@ -72,6 +98,6 @@ pub fn load_files(files: &[SourceFile]) -> Result<(Model, Vec<SourcedItem>), Met
 
 /// The `name:` a file declares, read leniently from a file that did not parse.
 fn declared_name(file: &SourceFile) -> Option<String> {
-    let value: serde_json::Value = serde_yaml_ng::from_str(&file.text).ok()?;
+    let value = yaml_limits::parse_yaml(&file.text).ok()?;
     value.get("name")?.as_str().map(str::to_owned)
 }

@@ -143,7 +143,8 @@ pub fn parse_files(files: &[SourceFile]) -> Result<Vec<SourcedItem>, MetadataErr
 pub fn parse_file(file: &SourceFile) -> Result<SourcedItem, Vec<MetadataError>> {
     let err = |path: &str, msg: String| vec![MetadataError::new(&file.path, path, msg)];
     // The YAML error's text already says where (line and column).
-    let value: Value = serde_yaml_ng::from_str(&file.text).map_err(|e| err("", format!("not valid YAML: {e}")))?;
+    // Bounded: a hostile file is refused before the parser spends long on it.
+    let value: Value = super::yaml_limits::parse_yaml(&file.text).map_err(|e| err("", e))?;
     let Some(obj) = value.as_object() else {
         return Err(err("", "expected a mapping with `kind`, `version` and `name`".into()));
     };

@@ -8,12 +8,14 @@ use axum::http::{header, StatusCode};
 use serde_json::Value;
 
 use super::error::ApiError;
+use super::strict_json::{self, check_content_type, Refusal, MAX_DEPTH};
 
 /// The largest request body accepted, in bytes.
 pub const MAX_BODY: usize = 1024 * 1024;
 
-/// A JSON object body: 415 without a JSON content type, 413 when too large,
-/// 400 when malformed.
+/// A JSON object body: 415 unless sent as `application/json` (at most a
+/// `charset=utf-8` parameter), 413 when too large, 400 when malformed, when
+/// a key is given twice in one object or when nested too deep.
 #[derive(Debug)]
 pub struct JsonBody(pub Value);
 
@@ -21,16 +23,15 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let is_json = req
+        let content_type = req
             .headers()
             .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|ct| ct.starts_with("application/json") || ct.contains("+json"));
-        if !is_json {
+            .map(|v| v.to_str().unwrap_or("(not text)"));
+        if let Err(why) = check_content_type(content_type) {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported_media_type",
-                "send the body as application/json",
+                why,
             ));
         }
         let bytes = Bytes::from_request(req, state).await.map_err(|e: BytesRejection| {
@@ -48,12 +49,22 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
                 ApiError::new(StatusCode::BAD_REQUEST, "bad_body", e.body_text())
             }
         })?;
-        let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
-            ApiError::new(
+        let value = strict_json::parse(&bytes).map_err(|why| match why {
+            Refusal::Malformed(e) => ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "malformed_json",
                 format!("the body is not valid JSON: {e}"),
-            )
+            ),
+            Refusal::DuplicateKey { key, at } => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "duplicate_key",
+                format!("the body gives the key `{key}` twice in the object at {at}; send each key once"),
+            ),
+            Refusal::TooDeep => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "too_deep",
+                format!("the body nests arrays and objects more than {MAX_DEPTH} levels deep"),
+            ),
         })?;
         if !value.is_object() {
             return Err(ApiError::new(

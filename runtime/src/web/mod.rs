@@ -11,6 +11,7 @@ mod picklists;
 mod records;
 mod search;
 pub mod serve;
+pub mod strict_json;
 mod system;
 pub mod ui;
 

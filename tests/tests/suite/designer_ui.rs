@@ -878,9 +878,7 @@ async fn the_editor_keeps_rows_open_and_shows_what_applies() -> Result<()> {
         chrome.find(active).await?.is_selected().await?,
         "an active value shows checked"
     );
-    chrome
-        .click(r#"details.row[data-ptr="/values/0"] > summary"#)
-        .await?;
+    chrome.click(r#"details.row[data-ptr="/values/0"] > summary"#).await?;
     chrome.click(active).await?;
     chrome.click("#save").await?;
     chrome.wait_for_text("#status", "Saved to common/industry.yaml").await?;

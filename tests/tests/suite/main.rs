@@ -23,6 +23,7 @@ mod designer_promotion;
 mod designer_ui;
 mod first_use_traps;
 mod forms_first_use;
+mod input_limits;
 mod list_layout;
 mod live_release;
 mod metadata_errors;

@@ -218,7 +218,7 @@ fn search_path(searchable: &[&str]) -> Value {
         "description": "Live records whose display field or search fields contain every term of q (a word prefix, or any part of a Chinese text); grouped by entity, best first. An empty q finds nothing.",
         "operationId": "search",
         "parameters": [
-            {"name": "q", "in": "query", "required": false, "schema": {"type": "string"}, "description": "The text to search for"},
+            {"name": "q", "in": "query", "required": false, "schema": {"type": "string", "maxLength": crate::engine::query::MAX_SEARCH_CHARS}, "description": "The text to search for"},
             {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 50, "default": 5},
              "description": "Most records per entity"}
         ],

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use crate::engine::compiled::CompiledEntity;
 #[cfg(test)]
 use crate::engine::query::list_names;
-use crate::engine::query::SORT_REFUSED;
+use crate::engine::query::{MAX_FIELDS, MAX_SORT_KEYS, SORT_REFUSED};
 use crate::model::FieldType;
 
 /// The names an entity's list and read parameters may use.
@@ -48,20 +48,22 @@ impl Names {
     }
 }
 
-/// A regular expression for a list of `names` as [`list_names`] reads it:
-/// empty, or names joined by single commas, each after an optional `sign`.
-fn list_pattern(names: &[String], sign: &str) -> String {
+/// A regular expression for a list of `names` as `query::list_names`
+/// reads it: empty, or at most `max` names joined by single commas, each
+/// after an optional `sign`.
+fn list_pattern(names: &[String], sign: &str, max: usize) -> String {
     if names.is_empty() {
         return "^$".into();
     }
     let one = format!("{sign}({})", names.join("|"));
-    format!("^({one}(,{one})*)?$")
+    format!("^({one}(,{one}){{0,{}}})?$", max.saturating_sub(1))
 }
 
 fn names_param(name: &str, names: &[String], sign: &str, description: &str) -> Value {
+    let max = if name == "sort" { MAX_SORT_KEYS } else { MAX_FIELDS };
     json!({"name": name, "in": "query", "required": false,
-           "schema": {"type": "string", "pattern": list_pattern(names, sign)},
-           "description": description})
+           "schema": {"type": "string", "pattern": list_pattern(names, sign, max)},
+           "description": format!("{description} (at most {max})")})
 }
 
 /// `fields=` and `expand=` of a read.
@@ -111,7 +113,7 @@ mod tests {
     #[test]
     fn the_pattern_is_the_readers_grammar() {
         let names = vec!["name".to_owned(), "city".to_owned()];
-        let re = regex::Regex::new(&list_pattern(&names, "-?")).expect("a regex");
+        let re = regex::Regex::new(&list_pattern(&names, "-?", MAX_SORT_KEYS)).expect("a regex");
         let known = |n: &str| names.iter().any(|x| x == n);
         for text in [
             "",

@@ -175,7 +175,9 @@ impl Host {
         if link.send(Call { request, reply }).is_err() {
             return fail("the save this rule belongs to has ended");
         }
-        match answer.blocking_recv() {
+        // Waiting, this call computes nothing: its slot goes to the
+        // nested save's scripts (which could not run without one).
+        match super::budget::without_slot(|| answer.blocking_recv()) {
             Ok(Ok(json)) => Ok(json),
             Ok(Err(f)) => {
                 if f.fatal {

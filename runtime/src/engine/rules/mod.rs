@@ -6,6 +6,7 @@
 //! around a save (threads, the transaction) is `engine::saving`'s job.
 
 mod api;
+mod budget;
 pub mod host;
 mod sandbox;
 mod this_check;
@@ -435,7 +436,21 @@ impl EntityRules {
         args: Vec<Dynamic>,
     ) -> Result<Dynamic, RuleError> {
         let rule = format!("{} {event} ({function})", self.entity);
-        let result = sandbox::with_deadline(LIMITS.max_time, || {
+        // A slot among the calls computing at once bounds their memory and
+        // CPU together; a call that waits a whole time limit for one says so.
+        let Some(_slot) = budget::Slot::take(LIMITS.max_time) else {
+            return Err(RuleError::Limit {
+                rule,
+                file: self.file.clone(),
+                line: None,
+                which: format!(
+                    "scripts running at once ({}; none finished within {} ms)",
+                    LIMITS.max_concurrent,
+                    LIMITS.max_time.as_millis()
+                ),
+            });
+        };
+        let result = budget::with_call(LIMITS.max_time, || {
             let options = CallFnOptions::new()
                 .eval_ast(false)
                 .rewind_scope(true)
@@ -504,7 +519,18 @@ impl EntityRules {
         let err = match inner {
             EvalAltResult::ErrorTooManyOperations(..) => limit(&format!("operations ({})", LIMITS.max_operations)),
             EvalAltResult::ErrorStackOverflow(..) => limit(&format!("call depth ({})", LIMITS.max_call_levels)),
-            EvalAltResult::ErrorDataTooLarge(what, ..) => limit(&what.to_lowercase()),
+            EvalAltResult::ErrorDataTooLarge(what, ..) => limit(&match what.as_str() {
+                budget::CALL_DATA => format!(
+                    "data size ({} MiB in all its variables and the record)",
+                    LIMITS.max_data_size >> 20
+                ),
+                budget::TOTAL => format!(
+                    "data of all scripts running at once ({} MiB)",
+                    LIMITS.max_total_data >> 20
+                ),
+                budget::DEPTH => format!("data nesting ({} levels of arrays and maps)", LIMITS.max_data_depth),
+                other => other.to_lowercase(),
+            }),
             EvalAltResult::ErrorTerminated(..) => limit(&format!("time ({} ms)", LIMITS.max_time.as_millis())),
             EvalAltResult::ErrorTooManyVariables(..) => limit("variables"),
             EvalAltResult::ErrorFunctionNotFound(sig, ..) => RuleError::Script {

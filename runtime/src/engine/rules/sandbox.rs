@@ -1,14 +1,16 @@
 //! The one Rhai engine of the process, sandboxed: limits on operations,
 //! call depth, expression depth and data sizes, a wall-clock deadline per
-//! call, no `eval`, no modules, `print`/`debug` to the logs. Rhai's standard
+//! call, a bound on all the data of a call and of all calls at once (see
+//! [`budget`]), no `eval`, no modules, `print`/`debug` to the logs, capped. Rhai's standard
 //! library reads no file, network, process or environment; nothing here adds
 //! any.
 
-use std::cell::Cell;
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use rhai::{Dynamic, Engine};
+use rhai::{Dynamic, Engine, EvalAltResult, Position};
+
+use super::budget;
 
 /// The limits every script call runs under.
 #[derive(Debug, Clone, Copy)]
@@ -25,9 +27,21 @@ pub struct ScriptLimits {
     pub max_map_size: usize,
     /// Wall time per call, database requests included.
     pub max_time: Duration,
+    /// All the data one call holds (its variables and `this`), in bytes,
+    /// as measured every few operations.
+    pub max_data_size: usize,
+    /// All the data of the calls running at once, in bytes.
+    pub max_total_data: usize,
+    /// Arrays and maps nested in each other.
+    pub max_data_depth: usize,
+    /// `print`/`debug` output one call may write to the log, in bytes.
+    pub max_output: usize,
+    /// Script calls computing at once (a call waiting on the database
+    /// gives its slot up meanwhile).
+    pub max_concurrent: usize,
 }
 
-/// The limits in force (documented in docs/rules.md).
+/// The limits in force (documented in docs/rules.md and docs/limits.md).
 pub const LIMITS: ScriptLimits = ScriptLimits {
     max_operations: 1_000_000,
     max_call_levels: 32,
@@ -35,31 +49,15 @@ pub const LIMITS: ScriptLimits = ScriptLimits {
     max_array_size: 10_000,
     max_map_size: 10_000,
     max_time: Duration::from_secs(2),
+    max_data_size: 16 * 1024 * 1024,
+    max_total_data: 64 * 1024 * 1024,
+    max_data_depth: 32,
+    max_output: 64 * 1024,
+    max_concurrent: 4,
 };
 
 /// The value `on_progress` stops a script with when its time is up.
-pub(super) const TIMED_OUT: &str = "relata:time-limit";
-
-thread_local! {
-    /// The deadline of the script call running on this thread, if any.
-    static DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
-}
-
-/// Sets this thread's deadline for the duration of `f` (restoring the outer
-/// one, so nested calls on one thread keep the earliest).
-pub(super) fn with_deadline<T>(max: Duration, f: impl FnOnce() -> T) -> T {
-    let outer = DEADLINE.with(Cell::get);
-    let mine = Instant::now() + max;
-    let deadline = outer.map_or(mine, |o| o.min(mine));
-    DEADLINE.with(|d| d.set(Some(deadline)));
-    let out = f();
-    DEADLINE.with(|d| d.set(outer));
-    out
-}
-
-fn past_deadline() -> bool {
-    DEADLINE.with(Cell::get).is_some_and(|d| Instant::now() > d)
-}
+const TIMED_OUT: &str = "relata:time-limit";
 
 /// The shared engine, built on first use with every host function registered.
 pub(super) fn engine() -> &'static Engine {
@@ -75,17 +73,25 @@ pub(super) fn engine() -> &'static Engine {
             .set_max_variables(1_000)
             .set_max_functions(1_000);
         e.disable_symbol("eval");
-        e.on_progress(|ops| {
-            // Reading the clock every 1024 operations costs nothing measurable.
-            if ops % 1024 == 0 && past_deadline() {
-                Some(Dynamic::from(TIMED_OUT))
-            } else {
-                None
+        // The clock is read every few operations: one operation can be
+        // slow (a long string copied), so rarer reads overran the limit.
+        e.on_progress(|ops| budget::tick(ops).then(|| Dynamic::from(TIMED_OUT)));
+        // The variable resolver is the one hook that sees the scope and
+        // `this`: it measures the call's data when a measure is due.
+        #[allow(deprecated)] // "volatile", not deprecated
+        e.on_var(|_, _, ctx| match budget::check_data(ctx.scope(), ctx.this_ptr()) {
+            Ok(()) => Ok(None),
+            Err(which) => Err(EvalAltResult::ErrorDataTooLarge(which.to_owned(), Position::NONE).into()),
+        });
+        e.on_print(|text| {
+            if budget::may_print(text) {
+                tracing::info!(target: "relata::script", "{text}");
             }
         });
-        e.on_print(|text| tracing::info!(target: "relata::script", "{text}"));
         e.on_debug(|text, source, pos| {
-            tracing::debug!(target: "relata::script", source = source.unwrap_or(""), line = pos.line(), "{text}");
+            if budget::may_print(text) {
+                tracing::debug!(target: "relata::script", source = source.unwrap_or(""), line = pos.line(), "{text}");
+            }
         });
         super::api::register(&mut e);
         super::host::register(&mut e);

@@ -117,7 +117,11 @@ pub async fn import(
 ) -> Result<Json<ImportOutcome>, ApiError> {
     let value: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
-        Err(_) => serde_yaml_ng::from_slice(&body).map_err(|e| ApiError::from(unreadable_export(e)))?,
+        // YAML, read within bounds (a hostile file is refused fast).
+        Err(_) => {
+            let text = std::str::from_utf8(&body).map_err(|e| ApiError::from(unreadable_export(e)))?;
+            crate::model::yaml_limits::parse_export(text).map_err(|e| ApiError::from(unreadable_export(e)))?
+        }
     };
     let (export, mut confirm) = if value.get("export").is_some() {
         let w: Wrapped = typed(value)?;
