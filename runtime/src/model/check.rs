@@ -466,8 +466,10 @@ fn check_field(ctx: &mut Ctx<'_>, at: &str, f: &FieldDef, model: &Model) {
             ctx.error(format!("{at}.{opt}"), not_for(opt));
         } else {
             let (p, s) = decimal_shape(f);
-            if !(1..=38).contains(&p) {
-                ctx.error(format!("{at}.precision"), format!("expected 1 to 38, found {p}"));
+            let max = super::decimals::MAX_PRECISION;
+            if !(1..=max).contains(&p) {
+                // Values are exact: a value scaled by 10^scale fits 64 bits.
+                ctx.error(format!("{at}.precision"), format!("expected 1 to {max}, found {p}"));
             } else if s > p {
                 ctx.error(
                     format!("{at}.scale"),
