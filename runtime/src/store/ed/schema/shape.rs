@@ -455,10 +455,15 @@ pub(crate) fn bad_value(
             fits(&format!("trim({c})::numeric"), *precision, *scale)
         ),
         Check::Number { precision, scale } => {
+            // Digits counted in the text: exact where a float is not.
             let u = &sqlite_unsigned;
+            let dot = format!("instr({u}, '.')");
+            let int = format!("(CASE WHEN {dot} = 0 THEN {u} ELSE substr({u}, 1, {dot} - 1) END)");
+            let frac = format!("(CASE WHEN {dot} = 0 THEN '' ELSE substr({u}, {dot} + 1) END)");
             format!(
-                "({u} = '' OR {u} = '.' OR {u} GLOB '*[^0-9.]*' OR {u} GLOB '*.*.*' OR {})",
-                fits(&format!("CAST(trim({c}) AS REAL)"), *precision, *scale)
+                "({u} = '' OR {u} = '.' OR {u} GLOB '*[^0-9.]*' OR {u} GLOB '*.*.*' \
+                 OR length(ltrim({int}, '0')) > {} OR length(rtrim({frac}, '0')) > {scale})",
+                precision.saturating_sub(*scale)
             )
         }
         Check::Fits { precision, scale } if !pg && from.scaled() => scaled_misfit(c, from.scale(), *precision, *scale),
@@ -548,5 +553,74 @@ mod tests {
         };
         assert_eq!(value_checks(&shape(FieldType::Text), &required), vec![Check::NotNull]);
         assert!(value_checks(&required, &shape(FieldType::Text)).is_empty());
+    }
+
+    fn dec(p: u32, s: u32) -> Shape {
+        Shape {
+            precision: Some(p),
+            scale: Some(s),
+            ..shape(FieldType::Decimal)
+        }
+    }
+
+    /// Evaluates the SQLite conversion of `value` from `from` to `to`.
+    async fn convert(pool: &sqlx::SqlitePool, from: &Shape, to: &Shape, value: &str) -> Option<String> {
+        let expr = convert_expr(Backend::Sqlite, from, to, "c");
+        let sql = format!("SELECT CAST({expr} AS TEXT) FROM (SELECT {value} AS \"c\")");
+        sqlx::query_scalar::<_, Option<String>>(&sql)
+            .fetch_one(pool)
+            .await
+            .unwrap_or_else(|e| Some(format!("error: {e}")))
+    }
+
+    #[tokio::test]
+    async fn sqlite_conversions_of_scaled_decimals_are_exact() {
+        let Ok(pool) = sqlx::SqlitePool::connect("sqlite::memory:").await else {
+            panic!("in-memory SQLite")
+        };
+        let legacy = Shape {
+            legacy_real: true,
+            ..dec(18, 2)
+        };
+        let text = Shape {
+            max_length: Some(100),
+            ..shape(FieldType::Text)
+        };
+        let cases: Vec<(Shape, Shape, &str, &str)> = vec![
+            // Floats of older releases: nearest at the scale, half to even.
+            (legacy.clone(), dec(18, 2), "0.1 + 0.2", "30"),
+            (legacy.clone(), dec(18, 2), "1234567.89", "123456789"),
+            (legacy.clone(), dec(18, 2), "0.125", "12"),
+            (legacy.clone(), dec(18, 2), "0.375", "38"),
+            (legacy.clone(), dec(18, 2), "-0.125", "-12"),
+            // Scale changes, text both ways, integers.
+            (dec(18, 2), dec(18, 4), "-1234", "-123400"),
+            (dec(18, 4), dec(18, 2), "123400", "1234"),
+            (dec(18, 2), text.clone(), "-1234", "-12.34"),
+            (dec(18, 2), text.clone(), "1500", "15"),
+            (dec(18, 6), text.clone(), "1", "0.000001"),
+            (text.clone(), dec(18, 2), "' -12.3 '", "-1230"),
+            (text.clone(), dec(18, 2), "'9999999999999999.99'", "999999999999999999"),
+            (dec(18, 2), shape(FieldType::Integer), "-1200", "-12"),
+            (shape(FieldType::Integer), dec(18, 2), "7", "700"),
+        ];
+        for (from, to, value, want) in cases {
+            assert_eq!(
+                convert(&pool, &from, &to, value).await.as_deref(),
+                Some(want),
+                "{} -> {} of {value}",
+                from.describe(),
+                to.describe()
+            );
+        }
+        // Values that do not fit make the conversion fail, never lose digits.
+        for (from, to, value) in [
+            (dec(18, 4), dec(18, 2), "123456"),
+            (dec(18, 2), dec(4, 2), "10000"),
+            (legacy, dec(18, 2), "1e19"),
+        ] {
+            let got = convert(&pool, &from, &to, value).await.unwrap_or_default();
+            assert!(got.starts_with("error"), "{value}: {got}");
+        }
     }
 }
