@@ -83,7 +83,11 @@ async fn ids_where(app: &TestApp, query: &str) -> Result<Vec<String>> {
     anyhow::ensure!(r.status == StatusCode::OK, "{query}: {}", r.body);
     Ok(r.body["data"]
         .as_array()
-        .map(|a| a.iter().filter_map(|x| x["title"].as_str().map(str::to_owned)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x["title"].as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default())
 }
 
@@ -107,7 +111,9 @@ async fn extremes_round_trip(backend: TestBackend) -> Result<()> {
         ("qty", "0.0001"),
     ];
     for (field, value) in cases {
-        let made = app.create("ledger", body(&format!(r#"{{"{field}": {value}}}"#))?).await?;
+        let made = app
+            .create("ledger", body(&format!(r#"{{"{field}": {value}}}"#))?)
+            .await?;
         assert_eq!(text(&made[field]), value, "{field} as created: {made}");
         let id = made["id"].as_str().context("no id")?.to_owned();
         assert_eq!(text(&get(&app, &id).await?[field]), value, "{field} as read");
@@ -124,7 +130,9 @@ async fn extremes_round_trip(backend: TestBackend) -> Result<()> {
         assert_eq!(text(&r.body[field]), value, "{field} after an update");
     }
     // Trailing zeros are not digits: 1.50 is 1.5.
-    let made = app.create("ledger", body(r#"{"small": 1.50, "amount": 1500}"#)?).await?;
+    let made = app
+        .create("ledger", body(r#"{"small": 1.50, "amount": 1500}"#)?)
+        .await?;
     assert_eq!(text(&made["small"]), "1.5");
     assert_eq!(made["amount"].as_f64(), Some(1500.0));
     Ok(())
@@ -135,25 +143,70 @@ async fn extremes_round_trip(backend: TestBackend) -> Result<()> {
 async fn too_many_digits_are_refused_with_the_limit(backend: TestBackend) -> Result<()> {
     let Some(app) = app(backend).await? else { return Ok(()) };
     let cases = [
-        ("amount", "10000000000000000", "precision", "at most 16 digits before the point and 2 after"),
-        ("amount", "1e19", "precision", "at most 16 digits before the point and 2 after"),
-        ("amount", "-1e30", "precision", "at most 16 digits before the point and 2 after"),
-        ("amount", "0.001", "scale", "at most 16 digits before the point and 2 after"),
-        ("amount", "99999999999999.999", "scale", "at most 16 digits before the point and 2 after"),
-        ("tiny", "0.0000001", "scale", "at most 12 digits before the point and 6 after"),
-        ("small", "1000", "precision", "at most 3 digits before the point and 2 after"),
-        ("small", "1e-7", "scale", "at most 3 digits before the point and 2 after"),
+        (
+            "amount",
+            "10000000000000000",
+            "precision",
+            "at most 16 digits before the point and 2 after",
+        ),
+        (
+            "amount",
+            "1e19",
+            "precision",
+            "at most 16 digits before the point and 2 after",
+        ),
+        (
+            "amount",
+            "-1e30",
+            "precision",
+            "at most 16 digits before the point and 2 after",
+        ),
+        (
+            "amount",
+            "0.001",
+            "scale",
+            "at most 16 digits before the point and 2 after",
+        ),
+        (
+            "amount",
+            "99999999999999.999",
+            "scale",
+            "at most 16 digits before the point and 2 after",
+        ),
+        (
+            "tiny",
+            "0.0000001",
+            "scale",
+            "at most 12 digits before the point and 6 after",
+        ),
+        (
+            "small",
+            "1000",
+            "precision",
+            "at most 3 digits before the point and 2 after",
+        ),
+        (
+            "small",
+            "1e-7",
+            "scale",
+            "at most 3 digits before the point and 2 after",
+        ),
     ];
     for (field, value, code, words) in cases {
         let r = app
             .post("/api/v1/records/ledger", &body(&format!(r#"{{"{field}": {value}}}"#))?)
             .await?;
-        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{field}={value}: {}", r.body);
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{field}={value}: {}",
+            r.body
+        );
         let errors = r.body["error"]["details"].as_array().cloned().unwrap_or_default();
         assert!(
-            errors
-                .iter()
-                .any(|e| e["field"] == field && e["code"] == code && e["message"].as_str().is_some_and(|m| m.contains(words))),
+            errors.iter().any(|e| e["field"] == field
+                && e["code"] == code
+                && e["message"].as_str().is_some_and(|m| m.contains(words))),
             "{field}={value}: {}",
             r.body
         );
@@ -191,7 +244,10 @@ async fn rules_compute_exactly(backend: TestBackend) -> Result<()> {
 
     // The product leaves the field's 16 digits before the point.
     let r = app
-        .post("/api/v1/records/ledger", &body(r#"{"amount": 9999999999999999.99, "qty": 10}"#)?)
+        .post(
+            "/api/v1/records/ledger",
+            &body(r#"{"amount": 9999999999999999.99, "qty": 10}"#)?,
+        )
         .await?;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
     assert!(
@@ -199,7 +255,8 @@ async fn rules_compute_exactly(backend: TestBackend) -> Result<()> {
             .as_array()
             .into_iter()
             .flatten()
-            .any(|e| e["field"] == "line_total" && e["message"].as_str().is_some_and(|m| m.contains("at most 16 digits"))),
+            .any(|e| e["field"] == "line_total"
+                && e["message"].as_str().is_some_and(|m| m.contains("at most 16 digits"))),
         "{}",
         r.body
     );
@@ -218,8 +275,11 @@ async fn filters_and_sort_are_exact(backend: TestBackend) -> Result<()> {
         ("e", "-9999999999999999.99"),
         ("f", "99999999999999.99"),
     ] {
-        app.create("ledger", body(&format!(r#"{{"title": "{title}", "amount": {amount}}}"#))?)
-            .await?;
+        app.create(
+            "ledger",
+            body(&format!(r#"{{"title": "{title}", "amount": {amount}}}"#))?,
+        )
+        .await?;
     }
     assert_eq!(ids_where(&app, "amount=eq.0.1").await?, ["a"]);
     assert_eq!(ids_where(&app, "amount=eq.9999999999999999.98").await?, ["c"]);
@@ -231,7 +291,13 @@ async fn filters_and_sort_are_exact(backend: TestBackend) -> Result<()> {
     // An operand with more decimals than the field can hold: said so.
     let r = app.get("/api/v1/records/ledger?amount=eq.0.001").await?;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
-    assert!(r.body["error"]["message"].as_str().is_some_and(|m| m.contains("2 after")), "{}", r.body);
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("2 after")),
+        "{}",
+        r.body
+    );
     Ok(())
 }
 
@@ -274,7 +340,10 @@ async fn the_ui_keeps_the_digits(backend: TestBackend) -> Result<()> {
         .await?
         .text()
         .await?;
-    assert!(shown.contains("9,999,999,999,999,999.99"), "the record page shows the digits");
+    assert!(
+        shown.contains("9,999,999,999,999,999.99"),
+        "the record page shows the digits"
+    );
     assert!(shown.contains("0.10"), "the field's decimals");
     // The edit form is filled with the digits, not a float's.
     let edit = browser
@@ -298,20 +367,35 @@ async fn an_old_real_column_is_converted_at_start(backend: TestBackend) -> Resul
         return Ok(()); // PostgreSQL always stored NUMERIC(p, s).
     };
     let made = app
-        .create("ledger", body(r#"{"title": "old", "amount": 1234567.89, "tiny": 0.000001, "a": 0.1}"#)?)
+        .create(
+            "ledger",
+            body(r#"{"title": "old", "amount": 1234567.89, "tiny": 0.000001, "a": 0.1}"#)?,
+        )
         .await?;
     let id = made["id"].as_str().context("no id")?.to_owned();
     // Rebuild the table as an older release made it: REAL columns holding
     // floats (0.1 + 0.2 stands for a float's noise).
-    let (table_sql,): (String,) = sqlx::query_as("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'ledger'")
-        .fetch_one(p)
-        .await?;
-    let index_sql: Vec<(String,)> =
-        sqlx::query_as("SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'ledger' AND sql IS NOT NULL")
-            .fetch_all(p)
+    let (table_sql,): (String,) =
+        sqlx::query_as("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'ledger'")
+            .fetch_one(p)
             .await?;
+    let index_sql: Vec<(String,)> = sqlx::query_as(
+        "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'ledger' AND sql IS NOT NULL",
+    )
+    .fetch_all(p)
+    .await?;
     let mut old_sql = table_sql.clone();
-    for f in ["amount", "tiny", "small", "rate", "qty", "a", "b", "a_plus_b", "line_total"] {
+    for f in [
+        "amount",
+        "tiny",
+        "small",
+        "rate",
+        "qty",
+        "a",
+        "b",
+        "a_plus_b",
+        "line_total",
+    ] {
         old_sql = old_sql.replace(&format!("\"{f}\" INTEGER"), &format!("\"{f}\" REAL"));
     }
     assert_ne!(old_sql, table_sql, "the decimal columns were found: {table_sql}");
@@ -323,13 +407,18 @@ async fn an_old_real_column_is_converted_at_start(backend: TestBackend) -> Resul
         "UPDATE \"ledger\" SET \"amount\" = 1234567.89, \"tiny\" = 0.000001, \"a\" = 0.1 + 0.2".to_owned(),
         "DROP TABLE \"ledger_new\"".to_owned(),
     ] {
-        sqlx::query(&sql).execute(&mut *conn).await.with_context(|| sql.clone())?;
+        sqlx::query(&sql)
+            .execute(&mut *conn)
+            .await
+            .with_context(|| sql.clone())?;
     }
     for (sql,) in &index_sql {
         sqlx::query(sql).execute(&mut *conn).await?;
     }
     drop(conn);
-    let typ: String = sqlx::query_scalar("SELECT typeof(\"amount\") FROM \"ledger\"").fetch_one(p).await?;
+    let typ: String = sqlx::query_scalar("SELECT typeof(\"amount\") FROM \"ledger\"")
+        .fetch_one(p)
+        .await?;
     assert_eq!(typ, "real", "set up as an older release left it");
 
     // Read as before, each float as the value it stands for.
@@ -339,7 +428,9 @@ async fn an_old_real_column_is_converted_at_start(backend: TestBackend) -> Resul
 
     // The next start converts the columns.
     let _restarted = app.open_engine(|_| {}).await?;
-    let typ: String = sqlx::query_scalar("SELECT typeof(\"amount\") FROM \"ledger\"").fetch_one(p).await?;
+    let typ: String = sqlx::query_scalar("SELECT typeof(\"amount\") FROM \"ledger\"")
+        .fetch_one(p)
+        .await?;
     assert_eq!(typ, "integer", "stored exactly now");
     let new = get(&app, &id).await?;
     assert_eq!(text(&new["amount"]), "1234567.89", "{new}");

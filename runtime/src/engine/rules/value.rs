@@ -154,7 +154,13 @@ mod tests {
         let d = to_dynamic(&big, true);
         assert_eq!(field_json(FieldType::Currency, 2, &d).ok(), Some(big));
         let sum = Dynamic::from_decimal(Decimal::new(1, 1) + Decimal::new(2, 1));
-        assert_eq!(field_json(FieldType::Currency, 2, &sum).map(|j| j.to_string()).ok().as_deref(), Some("0.3"));
+        assert_eq!(
+            field_json(FieldType::Currency, 2, &sum)
+                .map(|j| j.to_string())
+                .ok()
+                .as_deref(),
+            Some("0.3")
+        );
         assert_eq!(
             field_json(FieldType::Currency, 2, &Dynamic::from_decimal(Decimal::new(12345, 3))).ok(),
             Some(json!(12.35))

@@ -302,7 +302,10 @@ mod tests {
             "2026年11月4日 04:05 CST"
         );
         assert_eq!(format_datetime(Locale::En, &shanghai, "not a time"), "not a time");
-        assert_eq!(format_decimal(rust_decimal::Decimal::new(12345675, 1), 2), "1,234,567.50");
+        assert_eq!(
+            format_decimal(rust_decimal::Decimal::new(12345675, 1), 2),
+            "1,234,567.50"
+        );
         assert_eq!(format_decimal(rust_decimal::Decimal::new(-12, 0), 0), "-12");
         assert_eq!(format_decimal(rust_decimal::Decimal::new(999999, 3), 2), "1,000.00");
     }

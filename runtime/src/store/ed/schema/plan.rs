@@ -474,7 +474,11 @@ impl<'a> Planner<'a> {
         if from.legacy_real {
             changes.push("stored exactly as a scaled integer (an older release stored floats)".to_owned());
         }
-        if (Shape { legacy_real: false, ..type_of(&from) }) != type_of(&to) {
+        if (Shape {
+            legacy_real: false,
+            ..type_of(&from)
+        }) != type_of(&to)
+        {
             changes.push(format!("{} -> {}", from.describe(), to.describe()));
         }
         match (from.required, to.required) {

@@ -331,9 +331,7 @@ fn scaled_text(c: &str, scale: u32) -> String {
 /// A text column holding a plain decimal (checked by [`Check::Number`]) as
 /// the scaled integer at `scale`, digit by digit (no float on the way).
 fn text_scaled(c: &str, scale: u32) -> String {
-    let u = format!(
-        "(CASE WHEN substr(trim({c}), 1, 1) IN ('+', '-') THEN substr(trim({c}), 2) ELSE trim({c}) END)"
-    );
+    let u = format!("(CASE WHEN substr(trim({c}), 1, 1) IN ('+', '-') THEN substr(trim({c}), 2) ELSE trim({c}) END)");
     let dot = format!("instr({u}, '.')");
     let int = format!("CAST(CASE WHEN {dot} = 0 THEN {u} ELSE substr({u}, 1, {dot} - 1) END AS INTEGER)");
     let zeros = "0".repeat(scale as usize);
