@@ -202,32 +202,29 @@ fn code_of(kind: &ValidationErrorKind) -> &'static str {
     }
 }
 
-/// Checks a decimal value against the field's precision and scale, which
-/// JSON Schema cannot say exactly.
+/// Checks a decimal value exactly (no float on the way) against the
+/// field's precision and scale, which JSON Schema cannot say, and against
+/// its `min` and `max` (which the schema checks only as floats). Too many
+/// digits after the point are refused, never rounded.
 pub fn check_decimal(f: &FieldDef, v: &Value) -> Option<FieldError> {
-    let n = v.as_number()?;
+    use crate::model::decimals;
+    if !v.is_number() {
+        return None; // not a number: the schema says so
+    }
     let (p, s) = decimal_shape(f);
-    let text = n.to_string();
-    let digits = text.trim_start_matches('-');
-    if digits.contains(['e', 'E']) {
-        return None; // exotic notation: the database check catches overflow
+    let limit = decimals::limit_words(p, s);
+    let Some(d) = decimals::of_json(v) else {
+        return Some(FieldError::new(&f.name, "precision", limit));
+    };
+    if let Err(misfit) = decimals::fit(d, p, s) {
+        return Some(FieldError::new(&f.name, misfit.code(), limit));
     }
-    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
-    let frac = frac.trim_end_matches('0');
-    let int = int.trim_start_matches('0');
-    if frac.len() > s as usize {
-        return Some(FieldError::new(
-            &f.name,
-            "scale",
-            format!("at most {s} digits after the decimal point"),
-        ));
+    let bound = |b: Option<f64>| b.and_then(decimals::of_setting);
+    if let Some(min) = bound(f.min).filter(|min| d < *min) {
+        return Some(FieldError::new(&f.name, "minimum", format!("must be at least {min}")));
     }
-    if int.len() > (p - s) as usize {
-        return Some(FieldError::new(
-            &f.name,
-            "precision",
-            format!("at most {} digits before the decimal point", p - s),
-        ));
+    if let Some(max) = bound(f.max).filter(|max| d > *max) {
+        return Some(FieldError::new(&f.name, "maximum", format!("must be at most {max}")));
     }
     None
 }

@@ -504,11 +504,8 @@ fn related_filter(model: &CompiledModel, e: &CompiledEntity, key: &str, flag: &s
 fn operand_value(key: &str, kind: ColumnKind, text: &str) -> Result<Json, EngineError> {
     let parsed = match kind {
         ColumnKind::Version | ColumnKind::Field(FieldType::Integer) => text.parse::<i64>().ok().map(Json::from),
-        ColumnKind::Field(t) if t.is_decimal() => text
-            .parse::<f64>()
-            .ok()
-            .and_then(serde_json::Number::from_f64)
-            .map(Json::Number),
+        // Exact: `eq.0.1` finds the 0.1 stored, not a float near it.
+        ColumnKind::Decimal(..) => crate::model::decimals::of_text(text).map(crate::model::decimals::to_json),
         ColumnKind::Field(FieldType::Boolean) => text.parse::<bool>().ok().map(Json::Bool),
         ColumnKind::Field(FieldType::MultiPicklist) => Some(Json::Array(vec![Json::String(text.to_owned())])),
         _ => Some(Json::String(text.to_owned())),

@@ -340,7 +340,7 @@ impl Engine {
                 let Some(v) = view.get(&f.name).filter(|v| !v.is_null()) else {
                     break;
                 };
-                let Ok(sql) = to_sql(backend, ColumnKind::of_field(f.field_type), v) else {
+                let Ok(sql) = to_sql(backend, ColumnKind::of_field(f), v) else {
                     break;
                 };
                 values.push((e.column_of(i), sql));
@@ -367,7 +367,7 @@ impl Engine {
 }
 
 pub(super) fn convert(errors: &mut Vec<FieldError>, backend: crate::store::Backend, f: &FieldDef, v: &Json) -> Value {
-    let kind = ColumnKind::of_field(f.field_type);
+    let kind = ColumnKind::of_field(f);
     if f.field_type.is_decimal() {
         if let Some(err) = payload::check_decimal(f, v) {
             errors.push(err);

@@ -438,20 +438,31 @@ impl Engine {
         let steps: Vec<schema::Step> = plan
             .steps
             .into_iter()
-            .filter(|s| matches!(s.action, Action::DropSearch { .. } | Action::CreateSearch { .. }))
+            .filter(|s| match &s.action {
+                Action::DropSearch { .. } | Action::CreateSearch { .. } => true,
+                // Decimal columns an older release stored as floats become
+                // exact (scaled integers) before any record is written.
+                Action::AlterColumn { from, .. } => from.legacy_real,
+                _ => false,
+            })
             .collect();
         if steps.is_empty() {
             return Ok(());
         }
         for s in &steps {
-            tracing::info!(step = %s.description, "rebuilding a search index at start");
+            tracing::info!(step = %s.description, "upgrading the storage at start");
         }
         let state = SchemaState {
             release: current.release,
             checksum: current.checksum.clone(),
         };
+        let plan = Plan { steps };
+        // A float an older release accepted beyond the precision stops the
+        // start with the usual data-check report, naming it: nothing is lost.
+        let stored = self.picklist_store.all().await?;
+        schema::check_data(&self.dbs.ed, &plan, &current.model, &stored).await?;
         let _exclusive = self.gate.write().await;
-        schema::apply(&self.dbs.ed, &Plan { steps }, &current.model, &state).await?;
+        schema::apply(&self.dbs.ed, &plan, &current.model, &state).await?;
         self.dbs.mark_schema_changed();
         Ok(())
     }

@@ -540,7 +540,11 @@ fn command_params(
             FieldType::Boolean => v.is_boolean(),
             _ => v.is_string(),
         };
-        let converts = to_sql(*backend, ColumnKind::of_field(p.param_type), v).is_ok();
+        let converts = if p.param_type.is_decimal() {
+            crate::model::decimals::of_json(v).is_some()
+        } else {
+            to_sql(*backend, ColumnKind::of_type(p.param_type), v).is_ok()
+        };
         if !(shape_ok && converts) {
             errors.push(payload::FieldError::new(
                 &p.name,

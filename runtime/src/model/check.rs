@@ -466,8 +466,10 @@ fn check_field(ctx: &mut Ctx<'_>, at: &str, f: &FieldDef, model: &Model) {
             ctx.error(format!("{at}.{opt}"), not_for(opt));
         } else {
             let (p, s) = decimal_shape(f);
-            if !(1..=38).contains(&p) {
-                ctx.error(format!("{at}.precision"), format!("expected 1 to 38, found {p}"));
+            let max = super::decimals::MAX_PRECISION;
+            if !(1..=max).contains(&p) {
+                // Values are exact: a value scaled by 10^scale fits 64 bits.
+                ctx.error(format!("{at}.precision"), format!("expected 1 to {max}, found {p}"));
             } else if s > p {
                 ctx.error(
                     format!("{at}.scale"),
@@ -597,7 +599,15 @@ pub(super) fn check_default(f: &FieldDef, v: &Value, model: &Model) -> Result<()
         FieldType::Reference => return Err("a reference field cannot have a default".into()),
         FieldType::Attachment => return Err("an attachment field cannot have a default".into()),
         FieldType::Integer => v.is_i64(),
-        FieldType::Decimal | FieldType::Currency | FieldType::Percent => v.is_number(),
+        FieldType::Decimal | FieldType::Currency | FieldType::Percent => {
+            // A default is written like any value: it must fit, exactly.
+            let (p, s) = decimal_shape(f);
+            let fits = super::decimals::of_json(v).is_some_and(|d| super::decimals::fit(d, p, s).is_ok());
+            if v.is_number() && !fits {
+                return Err(format!("{v} does not fit: {}", super::decimals::limit_words(p, s)));
+            }
+            v.is_number()
+        }
         FieldType::Boolean => v.is_boolean(),
         FieldType::Date => v.as_str().is_some_and(|s| super::values::parse_date(s).is_some()),
         FieldType::Datetime => v.as_str().is_some_and(|s| super::values::parse_datetime(s).is_some()),
@@ -655,6 +665,34 @@ mod tests {
              display_field: title\nfields:\n  - {{ name: title, type: text, label: {LABEL} }}\n"
         );
         (path, text)
+    }
+
+    #[test]
+    fn decimal_precision_is_at_most_18_and_defaults_fit() {
+        let field = |f: &str| {
+            let text = format!(
+                "version: 1\nkind: entity\nname: e\nlabel: {LABEL}\nplural_label: {LABEL}\n\
+                 display_field: title\nfields:\n  - {{ name: title, type: text, label: {LABEL} }}\n  - {f}\n"
+            );
+            errors(&[("e.yaml", text)])
+        };
+        assert!(field(&format!("{{ name: a, type: currency, precision: 18, label: {LABEL} }}")).is_empty());
+        assert_eq!(
+            field(&format!(
+                "{{ name: a, type: decimal, precision: 19, scale: 2, label: {LABEL} }}"
+            )),
+            ["e.yaml: fields[1].precision: expected 1 to 18, found 19"]
+        );
+        assert_eq!(
+            field(&format!(
+                "{{ name: a, type: currency, default: 0.001, label: {LABEL} }}"
+            )),
+            ["e.yaml: fields[1].default: 0.001 does not fit: at most 16 digits before the point and 2 after"]
+        );
+        assert!(field(&format!(
+            "{{ name: a, type: currency, default: 19.99, label: {LABEL} }}"
+        ))
+        .is_empty());
     }
 
     fn module(icon: &str, items: &str) -> (&'static str, String) {

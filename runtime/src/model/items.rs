@@ -379,7 +379,7 @@ pub struct FieldDef {
     /// Longest value, in characters (text, email, phone, url, long_text).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_length: Option<u32>,
-    /// Total number of digits (decimal, currency, percent; default 18).
+    /// Total number of digits (decimal, currency, percent; 1 to 18, default 18).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub precision: Option<u32>,
     /// Digits after the decimal point (decimal default 4, currency and percent 2).

@@ -4,6 +4,7 @@
 //! Nothing here touches a database or knows about HTTP.
 
 mod check;
+pub mod decimals;
 pub mod demo;
 mod demo_check;
 pub mod diff;

@@ -65,6 +65,9 @@ impl Node<'_> {
     }
 }
 
+/// The key under which serde_json hands over a number's digits.
+const NUMBER_TOKEN: &str = "$serde_json::private::Number";
+
 impl<'de> DeserializeSeed<'de> for Node<'_> {
     type Value = Value;
 
@@ -127,7 +130,15 @@ impl<'de> Visitor<'de> for Node<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut out = Map::new();
-        while let Some(key) = map.next_key::<String>()? {
+        let mut next = map.next_key::<String>()?;
+        // serde_json keeps a number's digits (`arbitrary_precision`, for
+        // exact money) by handing it over as a one-entry map.
+        if next.as_deref() == Some(NUMBER_TOKEN) {
+            let digits: String = map.next_value()?;
+            let n: serde_json::Number = serde_json::from_str(&digits).map_err(serde::de::Error::custom)?;
+            return Ok(Value::Number(n));
+        }
+        while let Some(key) = next.take() {
             if out.contains_key(&key) {
                 return Err(self.refuse(Refusal::DuplicateKey {
                     key,
@@ -137,6 +148,7 @@ impl<'de> Visitor<'de> for Node<'_> {
             let child = self.child(format!("{}.{key}", self.path)).map_err(|w| self.refuse(w))?;
             let value = map.next_value_seed(child)?;
             out.insert(key, value);
+            next = map.next_key::<String>()?;
         }
         Ok(Value::Object(out))
     }

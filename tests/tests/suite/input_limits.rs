@@ -111,7 +111,7 @@ async fn list_requests(backend: TestBackend) -> Result<()> {
         (format!("{COMPANY}?{}", filters(51)), "at most 50 filters"),
         (format!("{COMPANY}?{}", filters(998)), "at most 50 filters"),
         (
-            format!("{COMPANY}?sort={}", vec!["name"; 9].join(",")),
+            format!("{COMPANY}?sort={}", ["name"; 9].join(",")),
             "sort: at most 8 keys",
         ),
         (

@@ -21,6 +21,7 @@ mod designer_loop;
 mod designer_preview;
 mod designer_promotion;
 mod designer_ui;
+mod exact_money;
 mod first_use_traps;
 mod forms_first_use;
 mod input_limits;

@@ -945,6 +945,18 @@ async fn command_buttons(backend: TestBackend) -> Result<()> {
     let report = id(&app
         .create("expense_report", json!({"title": "Trip", "employee": me}))
         .await?);
+    // The buttons that need related records (`when: ... exists.true`)
+    // are offered once there is one.
+    app.create(
+        "quote_line",
+        json!({"opportunity": opp, "description": "ERP licence", "quantity": 1, "unit_price": 100}),
+    )
+    .await?;
+    app.create(
+        "expense_line",
+        json!({"expense_report": report, "description": "Train", "amount": 120}),
+    )
+    .await?;
     let campaign = id(&app.create("campaign", json!({"name": "Launch"})).await?);
     let project = id(&app
         .create("marketing_project", json!({"name": "Stand", "campaign": campaign}))

@@ -2,14 +2,12 @@
 //! the script world (Rhai values): decimal fields become exact decimals
 //! (never floating point), dates stay `YYYY-MM-DD` strings.
 
-use std::str::FromStr;
-
 use rhai::{Array, Dynamic, Map, INT};
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 use serde_json::{Map as JsonMap, Number, Value as Json};
 
-use crate::model::{EntityDef, FieldType};
+use crate::model::{decimals, EntityDef, FieldType};
 
 /// A JSON value as a Rhai value; `decimal` makes numbers exact decimals.
 pub fn to_dynamic(v: &Json, decimal: bool) -> Dynamic {
@@ -33,9 +31,10 @@ fn number(n: &Number, decimal: bool) -> Dynamic {
             return Dynamic::from_int(i as INT);
         }
     }
-    match Decimal::from_str(&n.to_string()).or_else(|_| Decimal::from_scientific(&n.to_string())) {
-        Ok(d) => Dynamic::from_decimal(d),
-        Err(_) => Dynamic::from_float(n.as_f64().unwrap_or_default()),
+    // Exact: a JSON number keeps its digits up to here.
+    match decimals::of_number(n) {
+        Some(d) => Dynamic::from_decimal(d),
+        None => Dynamic::from_float(n.as_f64().unwrap_or_default()),
     }
 }
 
@@ -94,6 +93,8 @@ pub fn to_json(v: &Dynamic) -> Result<Json, String> {
     Err(format!("a value of type {} cannot be stored", v.type_name()))
 }
 
+/// A decimal as JSON, exactly: whole values as integers (as scripts mean
+/// them), others with their digits.
 fn decimal_json(d: Decimal) -> Result<Json, String> {
     let d = d.normalize();
     if d.scale() == 0 {
@@ -101,10 +102,7 @@ fn decimal_json(d: Decimal) -> Result<Json, String> {
             return Ok(Json::from(i));
         }
     }
-    d.to_f64()
-        .and_then(Number::from_f64)
-        .map(Json::Number)
-        .ok_or_else(|| format!("{d} is not a number JSON can hold"))
+    Ok(decimals::to_json(d))
 }
 
 /// A script's value for a field, as JSON fit for that field: decimals rounded
@@ -122,12 +120,9 @@ pub fn field_json(field_type: FieldType, scale: u32, v: &Dynamic) -> Result<Json
         };
         if let Some(d) = d {
             let rounded = d.round_dp_with_strategy(scale, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
-            // As the store returns decimals: JSON numbers with a fraction part.
-            return rounded
-                .to_f64()
-                .and_then(Number::from_f64)
-                .map(Json::Number)
-                .ok_or_else(|| format!("{rounded} is not a number JSON can hold"));
+            // As the store returns decimals: exact, with a fraction part.
+            // The field's precision is checked where every value is.
+            return Ok(decimals::to_json(rounded));
         }
     }
     if field_type == FieldType::Integer {
@@ -154,6 +149,18 @@ mod tests {
         assert_eq!(to_json(&d).ok(), Some(v));
         let money = to_dynamic(&json!(0.1), true);
         assert!(money.is::<Decimal>());
+        // Digits beyond a float's survive the way in and out.
+        let big: Json = serde_json::from_str("9999999999999999.99").unwrap_or_default();
+        let d = to_dynamic(&big, true);
+        assert_eq!(field_json(FieldType::Currency, 2, &d).ok(), Some(big));
+        let sum = Dynamic::from_decimal(Decimal::new(1, 1) + Decimal::new(2, 1));
+        assert_eq!(
+            field_json(FieldType::Currency, 2, &sum)
+                .map(|j| j.to_string())
+                .ok()
+                .as_deref(),
+            Some("0.3")
+        );
         assert_eq!(
             field_json(FieldType::Currency, 2, &Dynamic::from_decimal(Decimal::new(12345, 3))).ok(),
             Some(json!(12.35))

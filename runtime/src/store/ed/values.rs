@@ -1,19 +1,18 @@
 //! Converting record values between their JSON form (the API) and their SQL
 //! form (bound parameters, decoded rows), following the storage conventions.
 
-use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 use sea_query::Value;
-use serde_json::{Number, Value as Json};
+use serde_json::Value as Json;
 use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
-use sqlx::Row;
-use std::str::FromStr;
+use sqlx::{Row, TypeInfo, ValueRef};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
+use crate::model::decimals;
 use crate::model::values::{format_date, format_datetime, parse_date, parse_datetime};
-use crate::model::FieldType;
+use crate::model::{decimal_shape, FieldDef, FieldType};
 use crate::store::Backend;
 
 /// What a column holds, for converting its values.
@@ -25,16 +24,36 @@ pub enum ColumnKind {
     Instant,
     /// `row_version`.
     Version,
-    /// A field of the given type (references and datetimes use the kinds above).
+    /// A decimal, currency or percent field with its (precision, scale):
+    /// exact on both backends, NUMERIC on PostgreSQL, the value times
+    /// `10^scale` as an INTEGER on SQLite.
+    Decimal(u32, u32),
+    /// A field of the given type (references, datetimes and decimals use
+    /// the kinds above).
     Field(FieldType),
 }
 
 impl ColumnKind {
     /// The kind of a field's column.
-    pub fn of_field(t: FieldType) -> ColumnKind {
+    pub fn of_field(f: &FieldDef) -> ColumnKind {
+        match f.field_type {
+            FieldType::Reference => ColumnKind::Uuid,
+            FieldType::Datetime => ColumnKind::Instant,
+            t if t.is_decimal() => {
+                let (p, s) = decimal_shape(f);
+                ColumnKind::Decimal(p, s)
+            }
+            other => ColumnKind::of_type(other),
+        }
+    }
+
+    /// The kind of a value of type `t` with no field behind it (a command
+    /// parameter): decimals take any value a decimal holds.
+    pub fn of_type(t: FieldType) -> ColumnKind {
         match t {
             FieldType::Reference => ColumnKind::Uuid,
             FieldType::Datetime => ColumnKind::Instant,
+            t if t.is_decimal() => ColumnKind::Decimal(decimals::MAX_PRECISION, 4),
             other => ColumnKind::Field(other),
         }
     }
@@ -63,6 +82,7 @@ pub fn to_sql(backend: Backend, kind: ColumnKind, v: &Json) -> Result<Value, Str
             instant(backend, t)
         }
         ColumnKind::Version => Value::BigInt(Some(v.as_i64().ok_or("expected an integer")?)),
+        ColumnKind::Decimal(p, s) => decimal_to_sql(pg, p, s, v)?,
         ColumnKind::Field(t) => field_to_sql(pg, t, v)?,
     })
 }
@@ -83,20 +103,25 @@ pub fn uuid(backend: Backend, id: Option<Uuid>) -> Value {
     }
 }
 
+/// A decimal value, exactly: NUMERIC on PostgreSQL, the scaled integer on
+/// SQLite. A value beyond the precision or scale is refused, never rounded.
+fn decimal_to_sql(pg: bool, precision: u32, scale: u32, v: &Json) -> Result<Value, String> {
+    let limit = || format!("expected {}", decimals::limit_words(precision, scale));
+    let d = decimals::of_json(v).ok_or_else(|| match v.is_number() {
+        true => limit(),
+        false => "expected a number".to_owned(),
+    })?;
+    decimals::fit(d, precision, scale).map_err(|_| limit())?;
+    if pg {
+        Ok(Value::Decimal(Some(Box::new(d))))
+    } else {
+        Ok(Value::BigInt(Some(decimals::to_scaled(d, scale).ok_or_else(limit)?)))
+    }
+}
+
 fn field_to_sql(pg: bool, t: FieldType, v: &Json) -> Result<Value, String> {
     Ok(match t {
         FieldType::Integer => Value::BigInt(Some(whole_number(v).ok_or("expected a whole number")?)),
-        FieldType::Decimal | FieldType::Currency | FieldType::Percent => {
-            let n = v.as_number().ok_or("expected a number")?;
-            if pg {
-                let d = Decimal::from_str(&n.to_string())
-                    .or_else(|_| Decimal::from_scientific(&n.to_string()))
-                    .map_err(|_| "expected a number within the field's precision")?;
-                Value::Decimal(Some(Box::new(d)))
-            } else {
-                Value::Double(Some(n.as_f64().ok_or("expected a number")?))
-            }
-        }
         FieldType::Boolean => Value::Bool(Some(v.as_bool().ok_or("expected true or false")?)),
         FieldType::Date => {
             let d = v.as_str().and_then(parse_date).ok_or("expected a date, YYYY-MM-DD")?;
@@ -110,7 +135,7 @@ fn field_to_sql(pg: bool, t: FieldType, v: &Json) -> Result<Value, String> {
             let arr = v.as_array().ok_or("expected a list of codes")?;
             Value::String(Some(Box::new(Json::Array(arr.clone()).to_string())))
         }
-        FieldType::Datetime | FieldType::Reference => {
+        FieldType::Datetime | FieldType::Reference | FieldType::Decimal | FieldType::Currency | FieldType::Percent => {
             return Err("internal: converted by its column kind".into());
         }
         _ => Value::String(Some(Box::new(v.as_str().ok_or("expected text")?.to_owned()))),
@@ -136,13 +161,8 @@ pub fn null_of(backend: Backend, kind: ColumnKind) -> Value {
         ColumnKind::Version | ColumnKind::Field(FieldType::Integer) => Value::BigInt(None),
         ColumnKind::Field(FieldType::Boolean) => Value::Bool(None),
         ColumnKind::Field(FieldType::Date) if pg => Value::TimeDate(None),
-        ColumnKind::Field(t) if t.is_decimal() => {
-            if pg {
-                Value::Decimal(None)
-            } else {
-                Value::Double(None)
-            }
-        }
+        ColumnKind::Decimal(..) if pg => Value::Decimal(None),
+        ColumnKind::Decimal(..) => Value::BigInt(None),
         _ => Value::String(None),
     }
 }
@@ -154,7 +174,7 @@ pub fn from_sqlite(row: &SqliteRow, i: usize, kind: ColumnKind) -> Result<Json, 
             opt(row.try_get::<Option<i64>, _>(i)?, Json::from)
         }
         ColumnKind::Field(FieldType::Boolean) => opt(row.try_get::<Option<bool>, _>(i)?, Json::Bool),
-        ColumnKind::Field(t) if t.is_decimal() => opt(row.try_get::<Option<f64>, _>(i)?, float),
+        ColumnKind::Decimal(_, scale) => sqlite_decimal(row, i, scale)?,
         ColumnKind::Field(FieldType::MultiPicklist) => opt(row.try_get::<Option<String>, _>(i)?, json_text),
         _ => opt(row.try_get::<Option<String>, _>(i)?, Json::String),
     })
@@ -175,9 +195,7 @@ pub fn from_pg(row: &PgRow, i: usize, kind: ColumnKind) -> Result<Json, sqlx::Er
         }
         ColumnKind::Field(FieldType::Boolean) => opt(row.try_get::<Option<bool>, _>(i)?, Json::Bool),
         ColumnKind::Field(FieldType::Date) => opt(row.try_get::<Option<Date>, _>(i)?, |d| Json::String(format_date(d))),
-        ColumnKind::Field(t) if t.is_decimal() => opt(row.try_get::<Option<Decimal>, _>(i)?, |d| {
-            d.to_f64().map(float).unwrap_or(Json::Null)
-        }),
+        ColumnKind::Decimal(..) => opt(row.try_get::<Option<Decimal>, _>(i)?, decimals::to_json),
         ColumnKind::Field(FieldType::MultiPicklist) => opt(row.try_get::<Option<String>, _>(i)?, json_text),
         _ => opt(row.try_get::<Option<String>, _>(i)?, Json::String),
     })
@@ -187,8 +205,21 @@ fn opt<T>(v: Option<T>, f: impl FnOnce(T) -> Json) -> Json {
     v.map(f).unwrap_or(Json::Null)
 }
 
-fn float(f: f64) -> Json {
-    Number::from_f64(f).map(Json::Number).unwrap_or(Json::Null)
+/// A decimal column on SQLite, by what the value holds: the scaled integer
+/// of this release, or (until the table is rebuilt at start-up) the float an
+/// older release stored, read as the nearest value at the scale.
+fn sqlite_decimal(row: &SqliteRow, i: usize, scale: u32) -> Result<Json, sqlx::Error> {
+    let raw = row.try_get_raw(i)?;
+    if raw.is_null() {
+        return Ok(Json::Null);
+    }
+    let storage = raw.type_info().name().to_owned();
+    let d = match storage.as_str() {
+        "REAL" => decimals::of_legacy_float(row.try_get::<f64, _>(i)?, scale),
+        "TEXT" => decimals::of_text(&row.try_get::<String, _>(i)?),
+        _ => Some(decimals::of_scaled(row.try_get::<i64, _>(i)?, scale)),
+    };
+    Ok(d.map_or(Json::Null, decimals::to_json))
 }
 
 fn json_text(s: String) -> Json {

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use serde_json::{Map, Number, Value};
+use serde_json::{Map, Value};
 
 use crate::engine::CompiledEntity;
 use crate::model::values::format_datetime;
@@ -66,11 +66,9 @@ pub fn payload(entity: &CompiledEntity, form: &FormDef, submitted: &Submitted, z
                 .parse::<i64>()
                 .map(Value::from)
                 .unwrap_or_else(|_| Value::String(last.into())),
-            FieldType::Decimal | FieldType::Currency | FieldType::Percent => last
-                .parse::<f64>()
-                .ok()
-                .and_then(Number::from_f64)
-                .map(Value::Number)
+            // Exact: the digits typed, no float on the way.
+            FieldType::Decimal | FieldType::Currency | FieldType::Percent => crate::model::decimals::of_text(last)
+                .map(crate::model::decimals::to_json)
                 .unwrap_or_else(|| Value::String(last.into())),
             // A datetime-local input sends a wall-clock time, no zone.
             FieldType::Datetime => zone

@@ -235,10 +235,18 @@ pub fn format_datetime(locale: Locale, zone: &Zone, iso: &str) -> String {
     )
 }
 
-/// A number with digit grouping and a fixed number of decimals.
-pub fn format_number(value: f64, decimals: usize) -> String {
-    let text = format!("{:.*}", decimals, value.abs());
-    let (int, frac) = text.split_once('.').unwrap_or((&text, ""));
+/// An exact decimal with `decimals` digits after the point (rounded half to
+/// even beyond them) and thousands grouped: `1,234,567.89`, no float noise.
+pub fn format_decimal(value: rust_decimal::Decimal, decimals: usize) -> String {
+    let mut v = crate::model::decimals::round(value.abs(), decimals as u32);
+    v.rescale(decimals as u32);
+    group_digits(&v.to_string(), value.is_sign_negative())
+}
+
+/// `text` (unsigned digits, maybe a point) with thousands grouped and a
+/// minus when `negative` and not all zeros.
+fn group_digits(text: &str, negative: bool) -> String {
+    let (int, frac) = text.split_once('.').unwrap_or((text, ""));
     let mut grouped = String::new();
     for (i, ch) in int.chars().enumerate() {
         if i > 0 && (int.len() - i) % 3 == 0 {
@@ -246,7 +254,7 @@ pub fn format_number(value: f64, decimals: usize) -> String {
         }
         grouped.push(ch);
     }
-    let sign = if value < 0.0 && text.chars().any(|c| c != '0' && c != '.') {
+    let sign = if negative && text.chars().any(|c| c != '0' && c != '.') {
         "-"
     } else {
         ""
@@ -261,6 +269,16 @@ pub fn format_number(value: f64, decimals: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decimals_show_their_digits() {
+        use std::str::FromStr;
+        let d = |t: &str| rust_decimal::Decimal::from_str(t).unwrap_or_default();
+        assert_eq!(format_decimal(d("9999999999999999.99"), 2), "9,999,999,999,999,999.99");
+        assert_eq!(format_decimal(d("-1234567.8"), 2), "-1,234,567.80");
+        assert_eq!(format_decimal(d("0.000001"), 6), "0.000001");
+        assert_eq!(format_decimal(d("-0.001"), 2), "0.00");
+    }
 
     #[test]
     fn picks_the_language_users_prefer() {
@@ -289,9 +307,12 @@ mod tests {
             "2026年11月4日 04:05 CST"
         );
         assert_eq!(format_datetime(Locale::En, &shanghai, "not a time"), "not a time");
-        assert_eq!(format_number(1234567.5, 2), "1,234,567.50");
-        assert_eq!(format_number(-12.0, 0), "-12");
-        assert_eq!(format_number(999.999, 2), "1,000.00");
+        assert_eq!(
+            format_decimal(rust_decimal::Decimal::new(12345675, 1), 2),
+            "1,234,567.50"
+        );
+        assert_eq!(format_decimal(rust_decimal::Decimal::new(-12, 0), 0), "-12");
+        assert_eq!(format_decimal(rust_decimal::Decimal::new(999999, 3), 2), "1,000.00");
     }
 
     #[test]

@@ -4,12 +4,12 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use super::i18n::{format_date, format_datetime, format_number, Locale};
+use super::i18n::{format_date, format_datetime, format_decimal, Locale};
 use super::Viewer;
 use crate::engine::{CompiledModel, FieldError, PicklistValues};
 use crate::model::values::{form_operand, format_date as format_date_iso, parse_datetime};
 use crate::model::zone::Zone;
-use crate::model::{decimal_shape, FieldDef, FieldType, FormDef};
+use crate::model::{decimal_shape, decimals, FieldDef, FieldType, FormDef};
 use crate::store::ed::records::Record;
 
 /// A navigation entry.
@@ -102,14 +102,13 @@ pub fn display(model: &CompiledModel, lists: &PicklistValues, viewer: &Viewer, f
             .as_str()
             .map(|s| format_datetime(locale, &viewer.zone, s))
             .unwrap_or_default(),
-        FieldType::Integer => v.as_f64().map(|n| format_number(n, 0)).unwrap_or_default(),
-        FieldType::Decimal | FieldType::Currency => v
-            .as_f64()
-            .map(|n| format_number(n, decimal_shape(f).1 as usize))
+        // Exact: the digits the API holds, never a float's.
+        FieldType::Integer => decimals::of_json(v).map(|n| format_decimal(n, 0)).unwrap_or_default(),
+        FieldType::Decimal | FieldType::Currency => decimals::of_json(v)
+            .map(|n| format_decimal(n, decimal_shape(f).1 as usize))
             .unwrap_or_default(),
-        FieldType::Percent => v
-            .as_f64()
-            .map(|n| format!("{}%", format_number(n, decimal_shape(f).1 as usize)))
+        FieldType::Percent => decimals::of_json(v)
+            .map(|n| format!("{}%", format_decimal(n, decimal_shape(f).1 as usize)))
             .unwrap_or_default(),
         _ => v.as_str().map_or_else(|| v.to_string(), str::to_owned),
     }

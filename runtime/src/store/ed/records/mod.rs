@@ -147,7 +147,7 @@ impl EntityTable {
             })
             .chain(entity.fields.iter().map(|f| Column {
                 name: f.name.clone(),
-                kind: ColumnKind::of_field(f.field_type),
+                kind: ColumnKind::of_field(f),
                 nullable: !f.required,
             }))
             .collect();

@@ -282,6 +282,10 @@ fn reason(check: &Check, n: i64, from: &Shape, to: &Shape) -> String {
         Check::Number { precision, scale } => format!("{values} not a number with {}", digits(precision, scale)),
         Check::Fits { precision, scale } => format!("{values} not within {}", digits(precision, scale)),
         Check::Whole => format!("{values} not a whole number within 64 bits"),
+        Check::Range { precision, scale } => format!(
+            "{values} too large for {} (an older release stored it as a float)",
+            digits(precision, scale)
+        ),
         Check::Boolean => format!("{values} not true/false, yes/no or 1/0"),
         Check::Date => format!("{values} not a date (YYYY-MM-DD)"),
         Check::Picklist { picklist } => format!("{values} not a code of the pick list `{picklist}`"),

@@ -96,7 +96,7 @@ pub(crate) fn field_column(backend: Backend, f: &FieldDef, not_null: bool) -> Co
 /// The field's default as a SQL value, if it has one that converts.
 pub(crate) fn default_value(backend: Backend, f: &FieldDef) -> Option<Value> {
     let v = f.default.as_ref()?;
-    to_sql(backend, ColumnKind::of_field(f.field_type), v).ok()
+    to_sql(backend, ColumnKind::of_field(f), v).ok()
 }
 
 /// The columns of a new entity table. Foreign keys of `deferred` columns are

@@ -256,7 +256,7 @@ impl<'a> Planner<'a> {
                     continue;
                 }
             }
-            let Some(_column) = info.column(&f.name) else {
+            let Some(column) = info.column(&f.name) else {
                 let not_null = f.required && f.default.is_some();
                 added.insert(f.name.as_str(), not_null);
                 let mut d = format!("add column {table}.{} ({}", f.name, to.sql_type(self.backend));
@@ -281,7 +281,20 @@ impl<'a> Planner<'a> {
                 self.columns.push(Self::step(Safety::Safe, d, action));
                 continue;
             };
-            match old.and_then(|o| o.fields.iter().find(|of| of.name == f.name)) {
+            let old_field = old.and_then(|o| o.fields.iter().find(|of| of.name == f.name));
+            // A decimal column of an older release holds floats: convert it.
+            let legacy = self.backend == Backend::Sqlite
+                && column.sql_type.eq_ignore_ascii_case("REAL")
+                && old_field.unwrap_or(f).field_type.is_decimal();
+            if legacy {
+                let from = Shape {
+                    legacy_real: true,
+                    ..Shape::of(old_field.unwrap_or(f))
+                };
+                self.alter(table, &f.name, from, to);
+                continue;
+            }
+            match old_field {
                 Some(of) if Shape::of(of) != to => self.alter(table, &f.name, Shape::of(of), to),
                 _ => {
                     let fk_missing = to.foreign_key().is_some() && info.foreign_key(&f.name).is_none();
@@ -458,7 +471,14 @@ impl<'a> Planner<'a> {
             on_delete: None,
             ..s.clone()
         };
-        if type_of(&from) != type_of(&to) {
+        if from.legacy_real {
+            changes.push("stored exactly as a scaled integer (an older release stored floats)".to_owned());
+        }
+        if (Shape {
+            legacy_real: false,
+            ..type_of(&from)
+        }) != type_of(&to)
+        {
             changes.push(format!("{} -> {}", from.describe(), to.describe()));
         }
         match (from.required, to.required) {
@@ -527,6 +547,10 @@ fn check_words(c: &Check, from: &Shape) -> String {
             )
         }
         Check::Whole => "every value a whole number".to_owned(),
+        Check::Range { precision, scale } => format!(
+            "every value below 10^{} in size (stored exactly from now on, rounded to {scale} decimal places)",
+            precision.saturating_sub(*scale)
+        ),
         Check::Boolean => "every value true/false, yes/no or 1/0".to_owned(),
         Check::Date => "every value a date YYYY-MM-DD".to_owned(),
         Check::Picklist { picklist } => format!("every value a code of {picklist}"),

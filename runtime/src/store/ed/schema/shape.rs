@@ -35,6 +35,11 @@ pub struct Shape {
     pub on_delete: Option<OnDelete>,
     /// NOT NULL.
     pub required: bool,
+    /// A decimal column an older release made on SQLite, holding floats
+    /// (REAL): read from the catalog, never from metadata. Changing it to
+    /// any shape rebuilds the table, converting the values.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub legacy_real: bool,
 }
 
 impl Shape {
@@ -65,7 +70,18 @@ impl Shape {
             target: if is_ref { f.target.clone() } else { None },
             on_delete: is_ref.then(|| f.on_delete.unwrap_or(OnDelete::Restrict)),
             required: f.required,
+            legacy_real: false,
         }
+    }
+
+    /// The digits after the point of a decimal shape (0 otherwise).
+    fn scale(&self) -> u32 {
+        self.scale.unwrap_or(0)
+    }
+
+    /// Whether the column holds a decimal as a scaled integer (SQLite).
+    fn scaled(&self) -> bool {
+        self.field_type.is_decimal() && !self.legacy_real
     }
 
     /// The SQL column type on `backend`, per the storage conventions.
@@ -74,7 +90,10 @@ impl Shape {
         match backend {
             Backend::Sqlite => match t {
                 FieldType::Integer | FieldType::Boolean => "INTEGER",
-                _ if t.is_decimal() => "REAL",
+                // Exact: the value times 10^scale (sorts and compares as
+                // the value does). Older releases stored floats.
+                _ if t.is_decimal() && self.legacy_real => "REAL",
+                _ if t.is_decimal() => "INTEGER",
                 _ => "TEXT",
             }
             .to_owned(),
@@ -138,6 +157,14 @@ pub enum Check {
     },
     /// Every number is whole and fits 64 bits.
     Whole,
+    /// Every number (a float of an older release) is below `10^(precision -
+    /// scale)` in size; digits beyond the scale are rounded, half to even.
+    Range {
+        /// Total digits.
+        precision: u32,
+        /// Digits after the point.
+        scale: u32,
+    },
     /// Every text is true/false, yes/no or 1/0.
     Boolean,
     /// Every text is a date `YYYY-MM-DD`.
@@ -211,6 +238,9 @@ pub(crate) fn value_checks(from: &Shape, to: &Shape) -> Vec<Check> {
                     checks.push(Check::Fits { precision: p, scale: s });
                 }
             }
+            (f, t) if from.legacy_real && f.is_decimal() && t.is_decimal() => {
+                checks.push(Check::Range { precision: p, scale: s });
+            }
             (f, t) if f.is_decimal() && t.is_decimal() => {
                 if s < s0 || p.saturating_sub(s) < p0.saturating_sub(s0) {
                     checks.push(Check::Fits { precision: p, scale: s });
@@ -234,21 +264,42 @@ pub(crate) fn value_checks(from: &Shape, to: &Shape) -> Vec<Check> {
 }
 
 /// The SQL expression, over column `c` of the old table, that gives the new
-/// value on SQLite (without guards).
+/// value on SQLite (without guards). Decimals are scaled integers (see
+/// [`Shape::sql_type`]); floats of older releases are rounded to the new
+/// scale, half to even.
 fn sqlite_convert(from: &Shape, to: &Shape, c: &str) -> String {
     use FieldType as T;
     let (f, t) = (from.field_type, to.field_type);
     match t {
         t if is_textlike(t) => match f {
             T::Integer => format!("CAST({c} AS TEXT)"),
+            _ if from.scaled() => scaled_text(c, from.scale()),
             f if f.is_decimal() => format!("CAST({c} AS TEXT)"),
             T::Boolean => format!("CASE {c} WHEN 1 THEN 'true' WHEN 0 THEN 'false' END"),
             _ => c.to_owned(),
         },
         T::Integer if is_textlike(f) => format!("CAST(trim({c}) AS INTEGER)"),
+        T::Integer if from.scaled() => format!("({c} / {})", pow10(from.scale())),
         T::Integer if f.is_decimal() => format!("CAST({c} AS INTEGER)"),
-        t if t.is_decimal() && is_textlike(f) => format!("CAST(trim({c}) AS REAL)"),
-        t if t.is_decimal() && f == T::Integer => format!("CAST({c} AS REAL)"),
+        t if t.is_decimal() && is_textlike(f) => text_scaled(c, to.scale()),
+        t if t.is_decimal() && f == T::Integer => format!("({c} * {})", pow10(to.scale())),
+        t if t.is_decimal() && from.legacy_real => {
+            let x = format!("({c} * {}.0)", pow10(to.scale()));
+            // round() is half away from zero; 2 * round(x / 2) is the even
+            // neighbour when x is exactly halfway.
+            format!(
+                "CAST(CASE WHEN abs({x} - CAST({x} AS INTEGER)) = 0.5 THEN 2 * round({x} / 2) \
+                 ELSE round({x}) END AS INTEGER)"
+            )
+        }
+        t if t.is_decimal() && f.is_decimal() => {
+            let (s0, s1) = (from.scale(), to.scale());
+            match s1.cmp(&s0) {
+                std::cmp::Ordering::Equal => c.to_owned(),
+                std::cmp::Ordering::Greater => format!("({c} * {})", pow10(s1 - s0)),
+                std::cmp::Ordering::Less => format!("({c} / {})", pow10(s0 - s1)),
+            }
+        }
         T::Boolean if is_textlike(f) => format!(
             "CASE WHEN lower(trim({c})) IN ('true', 'yes', '1') THEN 1 \
              WHEN lower(trim({c})) IN ('false', 'no', '0') THEN 0 END"
@@ -257,6 +308,42 @@ fn sqlite_convert(from: &Shape, to: &Shape, c: &str) -> String {
         T::Datetime if f == T::Date => format!("{c} || 'T00:00:00.000000Z'"),
         _ => c.to_owned(),
     }
+}
+
+/// `10^n` as an SQL integer literal (n is at most 18).
+fn pow10(n: u32) -> String {
+    10i64.checked_pow(n).unwrap_or(i64::MAX).to_string()
+}
+
+/// A scaled integer column as the decimal's text: `-1234` at scale 2 is
+/// `-12.34`, `1500` is `15`.
+fn scaled_text(c: &str, scale: u32) -> String {
+    if scale == 0 {
+        return format!("CAST({c} AS TEXT)");
+    }
+    let p = pow10(scale);
+    format!(
+        "(CASE WHEN {c} < 0 THEN '-' ELSE '' END || (abs({c}) / {p}) || \
+         rtrim(rtrim('.' || printf('%0{scale}d', abs({c}) % {p}), '0'), '.'))"
+    )
+}
+
+/// A text column holding a plain decimal (checked by [`Check::Number`]) as
+/// the scaled integer at `scale`, digit by digit (no float on the way).
+fn text_scaled(c: &str, scale: u32) -> String {
+    let u = format!("(CASE WHEN substr(trim({c}), 1, 1) IN ('+', '-') THEN substr(trim({c}), 2) ELSE trim({c}) END)");
+    let dot = format!("instr({u}, '.')");
+    let int = format!("CAST(CASE WHEN {dot} = 0 THEN {u} ELSE substr({u}, 1, {dot} - 1) END AS INTEGER)");
+    let zeros = "0".repeat(scale as usize);
+    let frac = if scale == 0 {
+        "0".to_owned()
+    } else {
+        format!("CAST(substr(CASE WHEN {dot} = 0 THEN '' ELSE substr({u}, {dot} + 1) END || '{zeros}', 1, {scale}) AS INTEGER)")
+    };
+    format!(
+        "((CASE WHEN substr(trim({c}), 1, 1) = '-' THEN -1 ELSE 1 END) * ({int} * {} + {frac}))",
+        pow10(scale)
+    )
 }
 
 /// The `USING` expression on PostgreSQL (without guards).
@@ -366,14 +453,22 @@ pub(crate) fn bad_value(
             fits(&format!("trim({c})::numeric"), *precision, *scale)
         ),
         Check::Number { precision, scale } => {
+            // Digits counted in the text: exact where a float is not.
             let u = &sqlite_unsigned;
+            let dot = format!("instr({u}, '.')");
+            let int = format!("(CASE WHEN {dot} = 0 THEN {u} ELSE substr({u}, 1, {dot} - 1) END)");
+            let frac = format!("(CASE WHEN {dot} = 0 THEN '' ELSE substr({u}, {dot} + 1) END)");
             format!(
-                "({u} = '' OR {u} = '.' OR {u} GLOB '*[^0-9.]*' OR {u} GLOB '*.*.*' OR {})",
-                fits(&format!("CAST(trim({c}) AS REAL)"), *precision, *scale)
+                "({u} = '' OR {u} = '.' OR {u} GLOB '*[^0-9.]*' OR {u} GLOB '*.*.*' \
+                 OR length(ltrim({int}, '0')) > {} OR length(rtrim({frac}, '0')) > {scale})",
+                precision.saturating_sub(*scale)
             )
         }
+        Check::Fits { precision, scale } if !pg && from.scaled() => scaled_misfit(c, from.scale(), *precision, *scale),
         Check::Fits { precision, scale } => fits(c, *precision, *scale),
+        Check::Range { precision, scale } => format!("abs({c}) >= 1e{}", precision.saturating_sub(*scale)),
         Check::Whole if pg => format!("({c} <> trunc({c}) OR abs({c}) >= 9223372036854775807)"),
+        Check::Whole if from.scaled() => format!("{c} % {} <> 0", pow10(from.scale())),
         Check::Whole => format!("({c} <> CAST({c} AS INTEGER) OR abs({c}) >= 9.2e18)"),
         Check::Boolean => format!("lower(trim({c})) NOT IN ('true', 'false', 'yes', 'no', '1', '0')"),
         Check::Date if pg => {
@@ -393,6 +488,23 @@ pub(crate) fn bad_value(
     format!("({c} IS NOT NULL AND {cond})")
 }
 
+/// The condition that a scaled integer `c` at scale `s0` does not fit
+/// `precision` digits of which `scale` after the point (exact: integers).
+fn scaled_misfit(c: &str, s0: u32, precision: u32, scale: u32) -> String {
+    let mut conds = Vec::new();
+    let e = precision.saturating_sub(scale) + s0;
+    if e <= 18 {
+        conds.push(format!("abs({c}) >= {}", pow10(e)));
+    }
+    if scale < s0 {
+        conds.push(format!("{c} % {} <> 0", pow10(s0 - scale)));
+    }
+    if conds.is_empty() {
+        return "1 = 0".to_owned();
+    }
+    format!("({})", conds.join(" OR "))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -407,6 +519,7 @@ mod tests {
             target: None,
             on_delete: None,
             required: false,
+            legacy_real: false,
         }
     }
 
@@ -438,5 +551,74 @@ mod tests {
         };
         assert_eq!(value_checks(&shape(FieldType::Text), &required), vec![Check::NotNull]);
         assert!(value_checks(&required, &shape(FieldType::Text)).is_empty());
+    }
+
+    fn dec(p: u32, s: u32) -> Shape {
+        Shape {
+            precision: Some(p),
+            scale: Some(s),
+            ..shape(FieldType::Decimal)
+        }
+    }
+
+    /// Evaluates the SQLite conversion of `value` from `from` to `to`.
+    async fn convert(pool: &sqlx::SqlitePool, from: &Shape, to: &Shape, value: &str) -> Option<String> {
+        let expr = convert_expr(Backend::Sqlite, from, to, "c");
+        let sql = format!("SELECT CAST({expr} AS TEXT) FROM (SELECT {value} AS \"c\")");
+        sqlx::query_scalar::<_, Option<String>>(&sql)
+            .fetch_one(pool)
+            .await
+            .unwrap_or_else(|e| Some(format!("error: {e}")))
+    }
+
+    #[tokio::test]
+    async fn sqlite_conversions_of_scaled_decimals_are_exact() {
+        let Ok(pool) = sqlx::SqlitePool::connect("sqlite::memory:").await else {
+            panic!("in-memory SQLite")
+        };
+        let legacy = Shape {
+            legacy_real: true,
+            ..dec(18, 2)
+        };
+        let text = Shape {
+            max_length: Some(100),
+            ..shape(FieldType::Text)
+        };
+        let cases: Vec<(Shape, Shape, &str, &str)> = vec![
+            // Floats of older releases: nearest at the scale, half to even.
+            (legacy.clone(), dec(18, 2), "0.1 + 0.2", "30"),
+            (legacy.clone(), dec(18, 2), "1234567.89", "123456789"),
+            (legacy.clone(), dec(18, 2), "0.125", "12"),
+            (legacy.clone(), dec(18, 2), "0.375", "38"),
+            (legacy.clone(), dec(18, 2), "-0.125", "-12"),
+            // Scale changes, text both ways, integers.
+            (dec(18, 2), dec(18, 4), "-1234", "-123400"),
+            (dec(18, 4), dec(18, 2), "123400", "1234"),
+            (dec(18, 2), text.clone(), "-1234", "-12.34"),
+            (dec(18, 2), text.clone(), "1500", "15"),
+            (dec(18, 6), text.clone(), "1", "0.000001"),
+            (text.clone(), dec(18, 2), "' -12.3 '", "-1230"),
+            (text.clone(), dec(18, 2), "'9999999999999999.99'", "999999999999999999"),
+            (dec(18, 2), shape(FieldType::Integer), "-1200", "-12"),
+            (shape(FieldType::Integer), dec(18, 2), "7", "700"),
+        ];
+        for (from, to, value, want) in cases {
+            assert_eq!(
+                convert(&pool, &from, &to, value).await.as_deref(),
+                Some(want),
+                "{} -> {} of {value}",
+                from.describe(),
+                to.describe()
+            );
+        }
+        // Values that do not fit make the conversion fail, never lose digits.
+        for (from, to, value) in [
+            (dec(18, 4), dec(18, 2), "123456"),
+            (dec(18, 2), dec(4, 2), "10000"),
+            (legacy, dec(18, 2), "1e19"),
+        ] {
+            let got = convert(&pool, &from, &to, value).await.unwrap_or_default();
+            assert!(got.starts_with("error"), "{value}: {got}");
+        }
     }
 }

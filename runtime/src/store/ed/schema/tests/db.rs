@@ -457,6 +457,9 @@ async fn unique_changes(db: &Db) {
 }
 
 async fn type_conversions(db: &Db) {
+    // SQLite stores a decimal as its value times 10^scale (ratio: scale 3).
+    let sqlite = db.tag() == "sqlite";
+    let dec = |v: &'static str, scaled: &'static str| if sqlite { scaled } else { v };
     let m1 = model(&crm());
     db.release(None, &m1, 1).await.expect("release 1");
     let t = db.bool(true);
@@ -467,7 +470,7 @@ async fn type_conversions(db: &Db) {
             ("name", "'Ann'"),
             ("notes", "' 42 '"),
             ("active", t),
-            ("ratio", "1.25"),
+            ("ratio", dec("1.25", "1250")),
             ("score", "7"),
         ],
     )
@@ -476,7 +479,7 @@ async fn type_conversions(db: &Db) {
     db.insert(
         "contact",
         2,
-        &[("name", "'Bob'"), ("notes", "'abc'"), ("ratio", "12.5")],
+        &[("name", "'Bob'"), ("notes", "'abc'"), ("ratio", dec("12.5", "12500"))],
     )
     .await
     .expect("bob");
@@ -501,7 +504,8 @@ async fn type_conversions(db: &Db) {
     assert_eq!(got, vec![(Some("active"), 1), (Some("ratio"), 1)]);
     // Fixed data converts, on SQLite by a rebuild, on PostgreSQL by ALTER TYPE USING.
     db.exec(&format!(
-        "UPDATE contact SET notes = '-5', active = NULL, ratio = 1.5 WHERE id IN ({}, {})",
+        "UPDATE contact SET notes = '-5', active = NULL, ratio = {} WHERE id IN ({}, {})",
+        dec("1.5", "1500"),
         lit(1),
         lit(2)
     ))
@@ -521,7 +525,8 @@ async fn type_conversions(db: &Db) {
     let rows = db
         .rows("SELECT name, CAST(notes + 1 AS TEXT), CAST(ratio * 2 AS TEXT), score, CAST(active AS TEXT) FROM contact ORDER BY name")
         .await;
-    let ratio3 = "3.0";
+    // 1.5 * 2, at the new scale 1 on SQLite.
+    let ratio3 = dec("3.0", "30");
     assert_eq!(
         rows[0],
         vec![
