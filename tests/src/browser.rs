@@ -319,9 +319,40 @@ impl Chrome {
             .with_context(|| format!("typing into `{css}`"))
     }
 
+    /// Whether `css` is shown. A page script that redraws the element
+    /// while it is looked at (the designer's editor after each edit) is
+    /// waited out: a stale element is looked for again.
+    pub async fn is_displayed(&self, css: &str) -> Result<bool> {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            match self.find(css).await?.is_displayed().await {
+                Ok(shown) => return Ok(shown),
+                Err(fantoccini::error::CmdError::Standard(e))
+                    if e.error == fantoccini::error::ErrorStatus::StaleElementReference
+                        && Instant::now() < deadline =>
+                {
+                    tokio::time::sleep(POLL).await;
+                }
+                Err(e) => return Err(e).with_context(|| format!("is `{css}` shown")),
+            }
+        }
+    }
+
     /// The current value of the input `css`.
     pub async fn value(&self, css: &str) -> Result<String> {
-        Ok(self.find(css).await?.prop("value").await?.unwrap_or_default())
+        let deadline = Instant::now() + WAIT;
+        loop {
+            match self.find(css).await?.prop("value").await {
+                Ok(v) => return Ok(v.unwrap_or_default()),
+                Err(fantoccini::error::CmdError::Standard(e))
+                    if e.error == fantoccini::error::ErrorStatus::StaleElementReference
+                        && Instant::now() < deadline =>
+                {
+                    tokio::time::sleep(POLL).await;
+                }
+                Err(e) => return Err(e).with_context(|| format!("the value of `{css}`")),
+            }
+        }
     }
 
     /// The visible text of `css`.

@@ -788,7 +788,7 @@ async fn the_editor_keeps_rows_open_and_shows_what_applies() -> Result<()> {
         .click(&format!(r#"button[data-op="add"][data-ptr="/fields/{row}/help"]"#))
         .await?;
     let help = format!(r#"input[data-ptr="/fields/{row}/help/en"]"#);
-    ensure!(chrome.find(&help).await?.is_displayed().await?, "the row stays open");
+    ensure!(chrome.is_displayed(&help).await?, "the row stays open");
     chrome.fill(&help, "Who sent it").await?;
     chrome
         .fill(&format!(r#"input[data-ptr="/fields/{row}/help/zh-CN"]"#), "由谁发来")
@@ -798,9 +798,7 @@ async fn the_editor_keeps_rows_open_and_shows_what_applies() -> Result<()> {
         .await?;
     ensure!(
         chrome
-            .find(&format!(r#"input[data-ptr="/fields/{row}/computed/expression"]"#))
-            .await?
-            .is_displayed()
+            .is_displayed(&format!(r#"input[data-ptr="/fields/{row}/computed/expression"]"#))
             .await?,
         "still open after adding a computed rule"
     );
@@ -809,10 +807,7 @@ async fn the_editor_keeps_rows_open_and_shows_what_applies() -> Result<()> {
             r#"fieldset[data-ptr="/fields/{row}/computed"] button[data-op="remove"]"#
         ))
         .await?;
-    ensure!(
-        chrome.find(&help).await?.is_displayed().await?,
-        "still open after removing it"
-    );
+    ensure!(chrome.is_displayed(&help).await?, "still open after removing it");
     ensure!(chrome.value(&help).await? == "Who sent it", "the typed help is kept");
 
     // A new field: open; its options follow its type.
