@@ -179,9 +179,13 @@ async fn every_entity_renders_in_both_languages(backend: TestBackend) -> Result<
         let sidebar = &home[..home.find("</nav>").context("no sidebar")?];
         let mut last = 0;
         for m in &views.modules {
-            let heading = format!("<h2>{}</h2>", esc(pick(&m.label, lang)));
+            // The title, after the module's icon when it has one.
+            let label = esc(pick(&m.label, lang));
+            let heading = format!("<h2>{label}</h2>");
+            let after_icon = format!("</svg> {label}</h2>");
             let at = sidebar
                 .find(&heading)
+                .or_else(|| sidebar.find(&after_icon))
                 .with_context(|| format!("{lang}: no module {heading}"))?;
             ensure!(at >= last, "{lang}: module {} out of order", m.name);
             last = at;
